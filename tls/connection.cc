@@ -1,0 +1,395 @@
+#include "tls/connection.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <string.h>
+
+#include <algorithm>
+#include <climits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "session/ssl_error.h"
+
+namespace tlsession {
+namespace {
+
+int ConnectionExIndex() {
+  static const int index =
+      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  in6_addr addr6;
+  in_addr addr4;
+  return inet_pton(AF_INET, host.c_str(), &addr4) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), &addr6) == 1;
+}
+
+}  // namespace
+
+Connection::Connection(std::shared_ptr<const Context> context, OwnedFd fd,
+                       bssl::UniquePtr<SSL> ssl, std::string host,
+                       std::string peer_name)
+    : context_(std::move(context)),
+      fd_(std::move(fd)),
+      ssl_(std::move(ssl)),
+      host_(std::move(host)),
+      peer_name_(std::move(peer_name)),
+      timeout_(context_->options().io_timeout) {
+  SSL_set_ex_data(ssl_.get(), ConnectionExIndex(), this);
+}
+
+Connection::~Connection() {
+  // Callbacks must not reach a destroyed Connection.
+  if (ssl_) SSL_set_ex_data(ssl_.get(), ConnectionExIndex(), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
+    std::shared_ptr<const Context> context, OwnedFd fd, std::string host) {
+  if (context == nullptr) {
+    return absl::InvalidArgumentError("Connection needs a Context");
+  }
+  if (!fd.valid()) return absl::InvalidArgumentError("invalid socket");
+  const bool is_server = context->role() == Role::kServer;
+  // "[::1]" as users write IPv6 hosts in URLs.
+  std::string name(absl::StripSuffix(absl::StripPrefix(host, "["), "]"));
+  std::string peer_name = name;
+  if (absl::StatusOr<Endpoint> peer = PeerEndpoint(fd.get()); peer.ok()) {
+    peer_name = absl::StrCat(name.empty() ? peer->address : name, ":",
+                             peer->port);
+  }
+
+  bssl::UniquePtr<SSL> ssl(SSL_new(context->ssl_ctx()));
+  if (!ssl) {
+    return absl::InternalError(
+        absl::StrCat("SSL_new failed: ", DrainSslErrors()));
+  }
+  if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;
+  if (!SSL_set_fd(ssl.get(), fd.get())) {
+    return absl::InternalError(
+        absl::StrCat("SSL_set_fd failed: ", DrainSslErrors()));
+  }
+  if (is_server) {
+    SSL_set_accept_state(ssl.get());
+  } else {
+    SSL_set_connect_state(ssl.get());
+    const bool verifies = !context->options().insecure_skip_verify;
+    if (name.empty() && verifies) {
+      return absl::InvalidArgumentError(
+          "a client connection needs the server's host name to verify its "
+          "certificate");
+    }
+    if (!name.empty()) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
+      if (IsIpLiteral(name)) {
+        // No SNI for addresses (RFC 6066); the certificate must name the IP.
+        if (verifies && !X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("bad IP address '", name, "'"));
+        }
+      } else {
+        if (!SSL_set_tlsext_host_name(ssl.get(), name.c_str())) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "cannot send '", name, "' as SNI: ", DrainSslErrors()));
+        }
+        if (verifies) {
+          if (!SSL_set1_host(ssl.get(), name.c_str())) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "bad host name '", name, "': ", DrainSslErrors()));
+          }
+        }
+      }
+    }
+  }
+  return std::unique_ptr<Connection>(
+      new Connection(std::move(context), std::move(fd), std::move(ssl),
+                     std::move(name), std::move(peer_name)));
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Connect(
+    std::shared_ptr<const Context> context, const std::string& host,
+    uint16_t port, const Session& session) {
+  if (context == nullptr) {
+    return absl::InvalidArgumentError("Connection needs a Context");
+  }
+  absl::StatusOr<OwnedFd> fd =
+      ConnectTcp(host, port, context->options().io_timeout);
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<std::unique_ptr<Connection>> conn =
+      Create(std::move(context), std::move(*fd), host);
+  if (!conn.ok()) return conn.status();
+  if (!session.empty()) {
+    if (absl::Status s = (*conn)->set_session(session); !s.ok()) return s;
+  }
+  if (absl::Status s = (*conn)->Handshake(); !s.ok()) return s;
+  return conn;
+}
+
+absl::Status Connection::set_session(const Session& session) {
+  if (context_->role() == Role::kServer) {
+    return absl::FailedPreconditionError(
+        "cannot set session for a server-side connection");
+  }
+  if (handshake_done_) {
+    return absl::FailedPreconditionError(
+        "cannot set session after the handshake");
+  }
+  if (!session.empty() && session.context_id() != context_->id()) {
+    return absl::InvalidArgumentError(
+        "session was made by a different context (another configuration); "
+        "refusing to offer it");
+  }
+  if (!SSL_set_session(ssl_.get(), session.get())) {
+    return absl::InternalError(
+        absl::StrCat("SSL_set_session failed: ", DrainSslErrors()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Failure(absl::string_view what, int ssl_error,
+                                 int ret) {
+  const int saved_errno = errno;
+  std::string reason = DrainSslErrors();
+  const std::string prefix =
+      absl::StrCat(what, " with ", peer_name_, " failed: ");
+  if (ssl_error == SSL_ERROR_SYSCALL) {
+    if (ret == 0 || saved_errno == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          prefix, "connection closed by peer without close_notify",
+          reason.empty() ? "" : absl::StrCat(" (", reason, ")")));
+    }
+    return absl::UnavailableError(
+        absl::StrCat(prefix, strerror(saved_errno)));
+  }
+  long verify = SSL_get_verify_result(ssl_.get());
+  if (!handshake_done_ && verify != X509_V_OK &&
+      context_->role() == Role::kClient &&
+      !context_->options().insecure_skip_verify) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        prefix, "certificate verification failed: ",
+        X509_verify_cert_error_string(verify), " (", reason, ")"));
+  }
+  if (reason.empty()) reason = absl::StrCat("SSL error ", ssl_error);
+  return absl::UnavailableError(absl::StrCat(prefix, reason));
+}
+
+template <typename Op>
+absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
+                                      absl::Time deadline) {
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    int ret = op();
+    if (ret > 0) return ret;
+    int err = SSL_get_error(ssl_.get(), ret);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (!WaitForFd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline).ok()) {
+        return absl::DeadlineExceededError(
+            absl::StrCat(what, " with ", peer_name_, " timed out after ",
+                         absl::FormatDuration(timeout_)));
+      }
+      continue;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    return Failure(what, err, ret);
+  }
+}
+
+absl::Status Connection::Handshake() {
+  if (handshake_done_) return absl::OkStatus();
+  absl::StatusOr<int> r =
+      Drive([&] { return SSL_do_handshake(ssl_.get()); }, "TLS handshake",
+            absl::Now() + timeout_);
+  if (!r.ok()) return r.status();
+  if (*r == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "TLS handshake with ", peer_name_, " failed: peer closed"));
+  }
+  handshake_done_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Connection::Read(void* buf, size_t len) {
+  if (absl::Status s = Handshake(); !s.ok()) return s;
+  const int n = static_cast<int>(std::min<size_t>(len, INT_MAX));
+  absl::StatusOr<int> r = Drive([&] { return SSL_read(ssl_.get(), buf, n); },
+                                "TLS read", absl::Now() + timeout_);
+  if (!r.ok()) return r.status();
+  return static_cast<size_t>(*r);
+}
+
+absl::Status Connection::Write(absl::string_view data) {
+  if (absl::Status s = Handshake(); !s.ok()) return s;
+  while (!data.empty()) {
+    const int n = static_cast<int>(std::min<size_t>(data.size(), 1 << 30));
+    absl::StatusOr<int> r =
+        Drive([&] { return SSL_write(ssl_.get(), data.data(), n); },
+              "TLS write", absl::Now() + timeout_);
+    if (!r.ok()) return r.status();
+    if (*r == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "TLS write to ", peer_name_, " failed: peer closed the connection"));
+    }
+    data.remove_prefix(static_cast<size_t>(*r));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::SendCloseNotify() {
+  if (!handshake_done_ || (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN)) {
+    return absl::OkStatus();
+  }
+  const absl::Time deadline = absl::Now() + timeout_;
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    int ret = SSL_shutdown(ssl_.get());
+    if (ret >= 0) return absl::OkStatus();
+    int err = SSL_get_error(ssl_.get(), ret);
+    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+      if (!WaitForFd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline).ok()) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "sending close_notify to ", peer_name_, " timed out"));
+      }
+      continue;
+    }
+    return Failure("sending close_notify", err, ret);
+  }
+}
+
+absl::Status Connection::Shutdown() {
+  if (shutdown_done_ || !handshake_done_) {
+    shutdown_done_ = true;
+    return absl::OkStatus();
+  }
+  if (absl::Status s = SendCloseNotify(); !s.ok()) return s;
+  // Read until the peer's close_notify, discarding data and processing
+  // tickets, so that nothing unread makes our kernel send a TCP reset.
+  const absl::Time deadline = absl::Now() + timeout_;
+  char scratch[16384];
+  while (!(SSL_get_shutdown(ssl_.get()) & SSL_RECEIVED_SHUTDOWN)) {
+    absl::StatusOr<int> r = Drive(
+        [&] { return SSL_read(ssl_.get(), scratch, sizeof(scratch)); },
+        "waiting for close_notify", deadline);
+    if (!r.ok()) return r.status();
+    if (*r == 0) break;
+  }
+  shutdown_done_ = true;
+  return absl::OkStatus();
+}
+
+Session Connection::session() const {
+  if (!handshake_done_) return Session();
+  if (!latest_session_.empty()) return latest_session_;
+  return Session(bssl::UniquePtr<SSL_SESSION>(SSL_get1_session(ssl_.get())));
+}
+
+absl::Status Connection::ProcessPendingMessages() {
+  if (!handshake_done_) {
+    return absl::FailedPreconditionError("the handshake has not happened");
+  }
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    char c;
+    int ret = SSL_peek(ssl_.get(), &c, 1);
+    if (ret > 0) return absl::OkStatus();  // Application data is buffered.
+    int err = SSL_get_error(ssl_.get(), ret);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_ZERO_RETURN) {
+      return absl::OkStatus();
+    }
+    return Failure("reading post-handshake messages", err, ret);
+  }
+}
+
+absl::StatusOr<Session> Connection::WaitForSession(absl::Duration max_wait) {
+  if (!handshake_done_) {
+    return absl::FailedPreconditionError(
+        "no session before the handshake has happened");
+  }
+  const absl::Time deadline = absl::Now() + max_wait;
+  for (;;) {
+    Session current = session();
+    if (current.is_resumable()) return current;
+    if (version() < TLS1_3_VERSION) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          peer_name_, " granted no resumable session (no session ID and no "
+                      "ticket)"));
+    }
+    ERR_clear_error();
+    errno = 0;
+    char c;
+    int ret = SSL_peek(ssl_.get(), &c, 1);
+    if (ret > 0) {
+      if (session().is_resumable()) continue;
+      return absl::FailedPreconditionError(absl::StrCat(
+          peer_name_, " sent application data before any session ticket"));
+    }
+    int err = SSL_get_error(ssl_.get(), ret);
+    if (err == SSL_ERROR_WANT_READ) {
+      if (session().is_resumable()) continue;
+      if (!WaitForFd(fd_.get(), /*for_write=*/false, deadline).ok()) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            peer_name_, " sent no session ticket within ",
+            absl::FormatDuration(max_wait)));
+      }
+      continue;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      return absl::UnavailableError(absl::StrCat(
+          peer_name_, " closed the connection before sending a ticket"));
+    }
+    return Failure("waiting for a session ticket", err, ret);
+  }
+}
+
+int Connection::NewSessionCallback(SSL* ssl, SSL_SESSION* session) {
+  auto* self =
+      static_cast<Connection*>(SSL_get_ex_data(ssl, ConnectionExIndex()));
+  if (self == nullptr) return 0;  // Not ours: BoringSSL keeps its reference.
+  self->latest_session_ = Session(bssl::UniquePtr<SSL_SESSION>(session));
+  ++self->sessions_received_;
+  return 1;  // We took ownership of the reference.
+}
+
+bool Connection::session_reused() const {
+  return handshake_done_ && SSL_session_reused(ssl_.get());
+}
+
+bool Connection::handshake_complete() const { return handshake_done_; }
+
+uint16_t Connection::version() const {
+  return handshake_done_ ? SSL_version(ssl_.get()) : 0;
+}
+
+std::string Connection::version_name() const {
+  return handshake_done_ ? SSL_get_version(ssl_.get()) : "";
+}
+
+std::string Connection::cipher_name() const {
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
+  return cipher ? SSL_CIPHER_standard_name(cipher) : "";
+}
+
+std::string Connection::alpn_protocol() const {
+  const uint8_t* data = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &data, &len);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+std::string Connection::server_name() const {
+  const char* name = SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name);
+  return name ? name : "";
+}
+
+bssl::UniquePtr<X509> Connection::peer_certificate() const {
+  return bssl::UniquePtr<X509>(SSL_get_peer_certificate(ssl_.get()));
+}
+
+}  // namespace tlsession

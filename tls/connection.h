@@ -1,0 +1,145 @@
+// Connection: one TLS connection over a connected TCP socket, with blocking
+// I/O bounded by timeouts and the session API of CPython's ssl module.
+//
+//   auto conn = Connection::Connect(context, "example.org", 443);
+//   Session s = (*conn)->session();            // after the handshake
+//   ...
+//   auto again = Connection::Connect(context, "example.org", 443, s);
+//   bool resumed = (*again)->session_reused();
+//
+// A Connection is used by one thread at a time, like a socket.
+#ifndef TLSESSION_TLS_CONNECTION_H_
+#define TLSESSION_TLS_CONNECTION_H_
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "session/session.h"
+#include "tls/context.h"
+#include "tls/socket.h"
+
+namespace tlsession {
+
+class Connection {
+ public:
+  // Wraps the connected socket |fd| (ownership taken). For a client, |host|
+  // is the server's name as the user gave it: it is sent as SNI (unless it is
+  // an IP literal) and the certificate must match it. For a server, |host| is
+  // only used in messages. No handshake happens yet: see Handshake().
+  static absl::StatusOr<std::unique_ptr<Connection>> Create(
+      std::shared_ptr<const Context> context, OwnedFd fd, std::string host);
+
+  // Client convenience: TCP connect to |host|:|port|, offer |session| if it
+  // is not empty, and handshake, all within the Context's io_timeout.
+  static absl::StatusOr<std::unique_ptr<Connection>> Connect(
+      std::shared_ptr<const Context> context, const std::string& host,
+      uint16_t port, const Session& session = Session());
+
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Offers |session| on the next handshake. Fails on a server-side
+  // connection, after the handshake, and when |session| was made under a
+  // Context of another identity. An empty |session| clears the offer.
+  absl::Status set_session(const Session& session);
+
+  // Runs the handshake. Errors carry BoringSSL's reason, the verification
+  // result and the peer's name.
+  absl::Status Handshake();
+
+  // Reads up to |len| bytes. Returns 0 only when the peer closed cleanly with
+  // close_notify; a connection that ends without one is an error (the data
+  // may have been truncated).
+  absl::StatusOr<size_t> Read(void* buf, size_t len);
+
+  // Writes all of |data|.
+  absl::Status Write(absl::string_view data);
+
+  // Sends close_notify and waits, up to the timeout, for the peer's,
+  // discarding application data and processing tickets that arrive first.
+  // Idempotent.
+  absl::Status Shutdown();
+
+  // Sends close_notify without waiting for the peer's.
+  absl::Status SendCloseNotify();
+
+  // The current session. Empty before the handshake. After it, the newest
+  // session the connection received: under TLS 1.3 the server's tickets come
+  // after the handshake, so the session right after Handshake() may not be
+  // resumable yet; see WaitForSession(). A server-side connection reports the
+  // session it established or resumed.
+  Session session() const;
+
+  // Returns a resumable session, reading pending post-handshake messages
+  // (TLS 1.3 NewSessionTicket) for up to |max_wait| if none has arrived yet.
+  // Application data that arrives meanwhile stays buffered for Read().
+  // DeadlineExceeded if the server sent no ticket in time.
+  absl::StatusOr<Session> WaitForSession(absl::Duration max_wait);
+
+  // Reads, without blocking, post-handshake messages (tickets) that are
+  // already waiting on the socket. Application data stays buffered.
+  absl::Status ProcessPendingMessages();
+
+  // True exactly when the handshake resumed a session.
+  bool session_reused() const;
+  bool handshake_complete() const;
+  // The number of sessions (TLS 1.3 tickets) received so far.
+  int sessions_received() const { return sessions_received_; }
+
+  // Negotiated parameters, valid after the handshake.
+  uint16_t version() const;               // e.g. TLS1_3_VERSION
+  std::string version_name() const;       // e.g. "TLSv1.3"
+  std::string cipher_name() const;        // IETF name
+  std::string alpn_protocol() const;      // "" when none
+  std::string server_name() const;        // server side: the SNI received
+  bssl::UniquePtr<X509> peer_certificate() const;
+
+  // Timeout for each blocking operation; defaults to the Context's.
+  void set_timeout(absl::Duration timeout) { timeout_ = timeout; }
+  absl::Duration timeout() const { return timeout_; }
+
+  // "host:port" of the peer, for messages.
+  const std::string& peer_name() const { return peer_name_; }
+  int fd() const { return fd_.get(); }
+  SSL* ssl() const { return ssl_.get(); }
+  const std::shared_ptr<const Context>& context() const { return context_; }
+
+  // BoringSSL's new-session callback, installed on client contexts.
+  static int NewSessionCallback(SSL* ssl, SSL_SESSION* session);
+
+ private:
+  Connection(std::shared_ptr<const Context> context, OwnedFd fd,
+             bssl::UniquePtr<SSL> ssl, std::string host,
+             std::string peer_name);
+
+  // Runs |op| (an SSL_* call returning >0 on success) until it succeeds,
+  // waiting on the socket as BoringSSL asks, until |deadline|.
+  template <typename Op>
+  absl::StatusOr<int> Drive(Op op, absl::string_view what,
+                            absl::Time deadline);
+  absl::Status Failure(absl::string_view what, int ssl_error, int ret);
+
+  const std::shared_ptr<const Context> context_;
+  OwnedFd fd_;
+  bssl::UniquePtr<SSL> ssl_;
+  const std::string host_;
+  const std::string peer_name_;
+  absl::Duration timeout_;
+  Session latest_session_;
+  int sessions_received_ = 0;
+  bool handshake_done_ = false;
+  bool shutdown_done_ = false;
+};
+
+}  // namespace tlsession
+
+#endif  // TLSESSION_TLS_CONNECTION_H_

@@ -1,0 +1,88 @@
+// Plain TCP sockets: an owning file descriptor, a client connect with a
+// timeout, and a listener. TLS lives in connection.h; this file knows none.
+#ifndef TLSESSION_TLS_SOCKET_H_
+#define TLSESSION_TLS_SOCKET_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace tlsession {
+
+// Owns a file descriptor and closes it on destruction.
+class OwnedFd {
+ public:
+  OwnedFd() = default;
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& other) noexcept : fd_(other.release()) {}
+  OwnedFd& operator=(OwnedFd&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  ~OwnedFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Gives up ownership without closing.
+  int release() { return std::exchange(fd_, -1); }
+  // Closes the current descriptor (if any) and takes |fd|.
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// An address and port as text, e.g. "127.0.0.1" and 2121.
+struct Endpoint {
+  std::string address;
+  uint16_t port = 0;
+};
+
+// Resolves |host| and connects to |port| over TCP within |timeout|, trying
+// each resolved address in turn. The socket has TCP_NODELAY set (small TLS
+// records must not wait for Nagle) and is left in blocking mode.
+absl::StatusOr<OwnedFd> ConnectTcp(absl::string_view host, uint16_t port,
+                                   absl::Duration timeout);
+
+// Waits until |fd| is readable (|for_write| false) or writable, up to
+// |deadline|. DeadlineExceeded on timeout.
+absl::Status WaitForFd(int fd, bool for_write, absl::Time deadline);
+
+// The local and the remote end of a connected socket.
+absl::StatusOr<Endpoint> LocalEndpoint(int fd);
+absl::StatusOr<Endpoint> PeerEndpoint(int fd);
+
+// A listening TCP socket.
+class TcpListener {
+ public:
+  // Listens on |address| (an IPv4 or IPv6 literal) and |port| (0 picks a free
+  // port; see port()).
+  static absl::StatusOr<TcpListener> Listen(absl::string_view address,
+                                            uint16_t port, int backlog = 64);
+
+  // Accepts one connection, waiting at most |timeout|. The accepted socket
+  // has TCP_NODELAY set.
+  absl::StatusOr<OwnedFd> Accept(absl::Duration timeout);
+
+  uint16_t port() const { return port_; }
+  int fd() const { return fd_.get(); }
+
+ private:
+  TcpListener(OwnedFd fd, uint16_t port) : fd_(std::move(fd)), port_(port) {}
+  OwnedFd fd_;
+  uint16_t port_ = 0;
+};
+
+// Sets or clears O_NONBLOCK.
+absl::Status SetNonBlocking(int fd, bool on);
+
+}  // namespace tlsession
+
+#endif  // TLSESSION_TLS_SOCKET_H_
