@@ -211,6 +211,22 @@ absl::Status Connection::Handshake() {
         "TLS handshake with ", peer_name_, " failed: peer closed"));
   }
   handshake_done_ = true;
+  if (context_->role() == Role::kServer && version() >= TLS1_3_VERSION) {
+    // BoringSSL queues TLS 1.3 tickets until the server's next write, so a
+    // server that waits for the client first (FTP, SMTP) would never send
+    // them. A zero-byte write flushes them now.
+    const absl::Time deadline = absl::Now() + timeout_;
+    for (;;) {
+      ERR_clear_error();
+      int ret = SSL_write(ssl_.get(), "", 0);
+      if (ret >= 0) break;
+      int err = SSL_get_error(ssl_.get(), ret);
+      if (err != SSL_ERROR_WANT_WRITE ||
+          !WaitForFd(fd_.get(), /*for_write=*/true, deadline).ok()) {
+        return Failure("sending session tickets", err, ret);
+      }
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -1,0 +1,307 @@
+// The session API with CPython's ssl-module semantics, over real sockets on
+// 127.0.0.1: session(), set_session(), session_reused(), Session's
+// accessors, equality, hashing and serialization.
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/tls_server.h"
+#include "tests/tls_test_util.h"
+
+namespace tlsession::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ResumptionTest : public ::testing::TestWithParam<Resumption> {};
+
+TEST_P(ResumptionTest, FullThenResumed) {
+  auto server =
+      TestTlsServer::Start(MustCreate(ServerOptions(GetParam())));
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = MustCreate(ClientOptions());
+
+  absl::StatusOr<ClientRun> first = RunClient(client, (*server)->port());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->reused);
+  ASSERT_TRUE(first->session.is_resumable());
+  const bool tls13 = GetParam() == Resumption::kTls13;
+  EXPECT_EQ(first->session.protocol_version(),
+            tls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  EXPECT_EQ(first->session.has_ticket(),
+            GetParam() != Resumption::kTls12SessionId);
+  EXPECT_EQ(first->session.is_single_use(), tls13);
+
+  absl::StatusOr<ClientRun> second =
+      RunClient(client, (*server)->port(), first->session);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->reused);
+
+  ASSERT_TRUE((*server)->WaitForServed(2));
+  auto served = (*server)->served();
+  EXPECT_FALSE(served[0].session_reused);
+  EXPECT_TRUE(served[1].session_reused);
+  EXPECT_TRUE(served[1].handler.ok()) << served[1].handler;
+
+  if (GetParam() != Resumption::kTls13) {
+    // TLS 1.2 sessions may be offered again and again.
+    absl::StatusOr<ClientRun> third =
+        RunClient(client, (*server)->port(), first->session);
+    ASSERT_TRUE(third.ok()) << third.status();
+    EXPECT_TRUE(third->reused);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllModes, ResumptionTest,
+    ::testing::Values(Resumption::kTls12SessionId, Resumption::kTls12Ticket,
+                      Resumption::kTls13),
+    [](const auto& info) { return ResumptionName(info.param); });
+
+TEST(SessionApi, EmptyBeforeHandshakeAndSetAfterwards) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto fd = ConnectTcp("127.0.0.1", (*server)->port(), absl::Seconds(5));
+  ASSERT_TRUE(fd.ok());
+  auto conn = Connection::Create(MustCreate(ClientOptions()), std::move(*fd),
+                                 "localhost");
+  ASSERT_TRUE(conn.ok());
+  EXPECT_TRUE((*conn)->session().empty());
+  EXPECT_FALSE((*conn)->session_reused());
+  ASSERT_TRUE((*conn)->Handshake().ok());
+  Session s = (*conn)->session();
+  EXPECT_FALSE(s.empty());
+  // Two reads of the same connection's session compare (and hash) equal.
+  EXPECT_EQ(s, (*conn)->session());
+  EXPECT_EQ(absl::HashOf(s), absl::HashOf((*conn)->session()));
+  ASSERT_TRUE((*conn)->Shutdown().ok());
+}
+
+TEST(SessionApi, Tls13TicketsArriveWithoutApplicationData) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto conn = Connection::Connect(MustCreate(ClientOptions()), "localhost",
+                                  (*server)->port());
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  EXPECT_EQ((*conn)->version(), TLS1_3_VERSION);
+  absl::StatusOr<Session> s = (*conn)->WaitForSession(absl::Seconds(5));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->is_resumable());
+  EXPECT_TRUE(s->has_ticket());
+  EXPECT_GE((*conn)->sessions_received(), 1);
+  EXPECT_EQ(*s, (*conn)->session());
+  ASSERT_TRUE((*conn)->Shutdown().ok());
+}
+
+TEST(SessionApi, NoTicketWithinDeadlineIsAClearError) {
+  ContextOptions o = ServerOptions();
+  o.session_tickets = false;
+  o.tls13_tickets = 0;
+  auto server = TestTlsServer::Start(MustCreate(o));
+  ASSERT_TRUE(server.ok());
+  auto conn = Connection::Connect(MustCreate(ClientOptions()), "localhost",
+                                  (*server)->port());
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  absl::StatusOr<Session> s =
+      (*conn)->WaitForSession(absl::Milliseconds(200));
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(s.status().message(), HasSubstr("no session ticket"));
+  EXPECT_FALSE((*conn)->session().is_resumable());
+}
+
+TEST(SessionApi, AccessorsDescribeTheSession) {
+  auto server = TestTlsServer::Start(
+      MustCreate(ServerOptions(Resumption::kTls12SessionId)));
+  ASSERT_TRUE(server.ok());
+  const absl::Time before = absl::Now() - absl::Seconds(2);
+  auto run = RunClient(MustCreate(ClientOptions()), (*server)->port());
+  ASSERT_TRUE(run.ok()) << run.status();
+  const Session& s = run->session;
+  EXPECT_EQ(s.id().size(), 32u);
+  EXPECT_GE(s.time(), before);
+  EXPECT_LE(s.time(), absl::Now() + absl::Seconds(2));
+  EXPECT_EQ(s.timeout(), absl::Hours(2));
+  EXPECT_EQ(s.expiry(), s.time() + s.timeout());
+  EXPECT_FALSE(s.has_ticket());
+  EXPECT_EQ(s.ticket_lifetime_hint(), absl::ZeroDuration());
+  EXPECT_GT(s.peer_certificate_expiry(), absl::Now());
+  EXPECT_LT(s.peer_certificate_expiry(), absl::InfiniteFuture());
+}
+
+TEST(SessionApi, TicketLifetimeHintFollowsServerTimeout) {
+  ContextOptions o = ServerOptions(Resumption::kTls12Ticket);
+  o.session_timeout = absl::Minutes(10);
+  auto server = TestTlsServer::Start(MustCreate(o));
+  ASSERT_TRUE(server.ok());
+  auto run = RunClient(MustCreate(ClientOptions()), (*server)->port());
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->session.has_ticket());
+  EXPECT_EQ(run->session.ticket_lifetime_hint(), absl::Minutes(10));
+}
+
+TEST(SessionApi, SessionsOfTwoConnectionsDiffer) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto client = MustCreate(ClientOptions());
+  auto a = RunClient(client, (*server)->port());
+  auto b = RunClient(client, (*server)->port());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->session, b->session);
+  Session copy = a->session;
+  EXPECT_EQ(copy, a->session);
+  absl::flat_hash_set<Session> set = {a->session, b->session, copy};
+  EXPECT_EQ(set.size(), 2u);
+}
+
+TEST(SetSession, RefusedOnServerSide) {
+  auto server_ctx = MustCreate(ServerOptions());
+  auto listener = TcpListener::Listen("127.0.0.1", 0);
+  ASSERT_TRUE(listener.ok());
+  auto client_fd =
+      ConnectTcp("127.0.0.1", listener->port(), absl::Seconds(5));
+  ASSERT_TRUE(client_fd.ok());
+  auto accepted = listener->Accept(absl::Seconds(5));
+  ASSERT_TRUE(accepted.ok());
+  auto conn = Connection::Create(server_ctx, std::move(*accepted), "");
+  ASSERT_TRUE(conn.ok());
+  absl::Status s = (*conn)->set_session(Session());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(),
+              HasSubstr("cannot set session for a server-side connection"));
+}
+
+TEST(SetSession, RefusedAfterHandshake) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto client = MustCreate(ClientOptions());
+  auto first = RunClient(client, (*server)->port());
+  ASSERT_TRUE(first.ok());
+  auto conn = Connection::Connect(client, "localhost", (*server)->port());
+  ASSERT_TRUE(conn.ok());
+  absl::Status s = (*conn)->set_session(first->session);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("after the handshake"));
+}
+
+TEST(SetSession, RefusedFromAnotherContext) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto context_a = MustCreate(ClientOptions());
+  ContextOptions other = ClientOptions();
+  other.alpn_protocols = {"ftp"};  // Another configuration: another identity.
+  auto context_b = MustCreate(other);
+  ASSERT_NE(context_a->id(), context_b->id());
+  auto first = RunClient(context_a, (*server)->port());
+  ASSERT_TRUE(first.ok());
+  auto fd = ConnectTcp("127.0.0.1", (*server)->port(), absl::Seconds(5));
+  ASSERT_TRUE(fd.ok());
+  auto conn = Connection::Create(context_b, std::move(*fd), "localhost");
+  ASSERT_TRUE(conn.ok());
+  absl::Status s = (*conn)->set_session(first->session);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("different context"));
+  // The same configuration built twice is the same identity.
+  EXPECT_EQ(MustCreate(ClientOptions())->id(), context_a->id());
+}
+
+TEST(SessionLifetime, NotResumedAfterTimeout) {
+  ContextOptions o = ServerOptions(Resumption::kTls12SessionId);
+  o.session_timeout = absl::Seconds(1);
+  auto server = TestTlsServer::Start(MustCreate(o));
+  ASSERT_TRUE(server.ok());
+  auto client = MustCreate(ClientOptions());
+  auto first = RunClient(client, (*server)->port());
+  ASSERT_TRUE(first.ok());
+  // Under TLS 1.2 session IDs carry no lifetime: the client keeps its own
+  // default, and it is the server that must refuse the expired session.
+  absl::SleepFor(absl::Milliseconds(2100));
+  auto second = RunClient(client, (*server)->port(), first->session);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->reused);
+}
+
+TEST(SessionLifetime, Tls13NotResumedAfterTimeout) {
+  ContextOptions o = ServerOptions(Resumption::kTls13);
+  o.session_timeout = absl::Seconds(1);
+  auto server = TestTlsServer::Start(MustCreate(o));
+  ASSERT_TRUE(server.ok());
+  auto client = MustCreate(ClientOptions());
+  auto first = RunClient(client, (*server)->port());
+  ASSERT_TRUE(first.ok());
+  absl::SleepFor(absl::Milliseconds(2100));
+  auto second = RunClient(client, (*server)->port(), first->session);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->reused);
+}
+
+TEST(Serialization, RoundTripResumes) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto client = MustCreate(ClientOptions());
+  auto first = RunClient(client, (*server)->port());
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<std::string> bytes = first->session.ToBytes();
+  ASSERT_TRUE(bytes.ok());
+  // A fresh Context with the same configuration, as after a restart.
+  auto restarted = MustCreate(ClientOptions());
+  absl::StatusOr<Session> parsed = restarted->SessionFromBytes(*bytes);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, first->session);
+  auto second = RunClient(restarted, (*server)->port(), *parsed);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->reused);
+}
+
+TEST(Serialization, BadBytesGiveClearErrors) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto client = MustCreate(ClientOptions());
+  auto first = RunClient(client, (*server)->port());
+  ASSERT_TRUE(first.ok());
+  std::string bytes = *first->session.ToBytes();
+
+  auto garbage = client->SessionFromBytes("definitely not a session");
+  EXPECT_EQ(garbage.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(garbage.status().message(), HasSubstr("bad magic"));
+
+  auto truncated = client->SessionFromBytes(bytes.substr(0, bytes.size() / 2));
+  EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(truncated.status().message(), HasSubstr("corrupted"));
+
+  std::string flipped = bytes;
+  for (size_t i = 5; i < flipped.size(); i += 7) flipped[i] ^= 0x5a;
+  EXPECT_FALSE(client->SessionFromBytes(flipped).ok());
+
+  ContextOptions other = ClientOptions();
+  other.max_version = TLS1_2_VERSION;
+  auto foreign = MustCreate(other)->SessionFromBytes(bytes);
+  EXPECT_EQ(foreign.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(foreign.status().message(), HasSubstr("different context"));
+
+  EXPECT_FALSE(Session().ToBytes().ok());
+}
+
+TEST(SessionValue, SharedAcrossThreads) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto first = RunClient(MustCreate(ClientOptions()), (*server)->port());
+  ASSERT_TRUE(first.ok());
+  const Session shared = first->session;
+  std::vector<std::thread> threads;
+  std::atomic<int> equal{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        Session copy = shared;
+        if (copy == shared && copy.id() == shared.id()) ++equal;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(equal.load(), 4000);
+}
+
+}  // namespace
+}  // namespace tlsession::testing
