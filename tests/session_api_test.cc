@@ -107,7 +107,7 @@ TEST(SessionApi, NoTicketWithinDeadlineIsAClearError) {
   absl::StatusOr<Session> s =
       (*conn)->WaitForSession(absl::Milliseconds(200));
   EXPECT_EQ(s.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_THAT(s.status().message(), HasSubstr("no session ticket"));
+  EXPECT_THAT(Msg(s.status()), HasSubstr("no session ticket"));
   EXPECT_FALSE((*conn)->session().is_resumable());
 }
 
@@ -168,7 +168,7 @@ TEST(SetSession, RefusedOnServerSide) {
   ASSERT_TRUE(conn.ok());
   absl::Status s = (*conn)->set_session(Session());
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(s.message(),
+  EXPECT_THAT(Msg(s),
               HasSubstr("cannot set session for a server-side connection"));
 }
 
@@ -182,7 +182,7 @@ TEST(SetSession, RefusedAfterHandshake) {
   ASSERT_TRUE(conn.ok());
   absl::Status s = (*conn)->set_session(first->session);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(s.message(), HasSubstr("after the handshake"));
+  EXPECT_THAT(Msg(s), HasSubstr("after the handshake"));
 }
 
 TEST(SetSession, RefusedFromAnotherContext) {
@@ -201,7 +201,7 @@ TEST(SetSession, RefusedFromAnotherContext) {
   ASSERT_TRUE(conn.ok());
   absl::Status s = (*conn)->set_session(first->session);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("different context"));
+  EXPECT_THAT(Msg(s), HasSubstr("different context"));
   // The same configuration built twice is the same identity.
   EXPECT_EQ(MustCreate(ClientOptions())->id(), context_a->id());
 }
@@ -264,11 +264,11 @@ TEST(Serialization, BadBytesGiveClearErrors) {
 
   auto garbage = client->SessionFromBytes("definitely not a session");
   EXPECT_EQ(garbage.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(garbage.status().message(), HasSubstr("bad magic"));
+  EXPECT_THAT(Msg(garbage.status()), HasSubstr("bad magic"));
 
   auto truncated = client->SessionFromBytes(bytes.substr(0, bytes.size() / 2));
   EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(truncated.status().message(), HasSubstr("corrupted"));
+  EXPECT_THAT(Msg(truncated.status()), HasSubstr("corrupted"));
 
   std::string flipped = bytes;
   for (size_t i = 5; i < flipped.size(); i += 7) flipped[i] ^= 0x5a;
@@ -278,7 +278,7 @@ TEST(Serialization, BadBytesGiveClearErrors) {
   other.max_version = TLS1_2_VERSION;
   auto foreign = MustCreate(other)->SessionFromBytes(bytes);
   EXPECT_EQ(foreign.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(foreign.status().message(), HasSubstr("different context"));
+  EXPECT_THAT(Msg(foreign.status()), HasSubstr("different context"));
 
   EXPECT_FALSE(Session().ToBytes().ok());
 }

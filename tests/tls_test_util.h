@@ -12,6 +12,10 @@
 
 namespace tlsession::testing {
 
+// A status message as std::string, for gMock matchers (Debian's Abseil has
+// its own string_view, which gMock prints byte by byte).
+inline std::string Msg(const absl::Status& s) { return std::string(s.message()); }
+
 // The three ways a handshake can resume.
 enum class Resumption { kTls12SessionId, kTls12Ticket, kTls13 };
 

@@ -168,6 +168,8 @@ absl::Status Connection::Failure(absl::string_view what, int ssl_error,
   }
   long verify = SSL_get_verify_result(ssl_.get());
   if (!handshake_done_ && verify != X509_V_OK &&
+      verify != X509_V_ERR_INVALID_CALL &&  // Verification never ran.
+      reason.find("CERTIFICATE_VERIFY_FAILED") != std::string::npos &&
       context_->role() == Role::kClient &&
       !context_->options().insecure_skip_verify) {
     return absl::UnauthenticatedError(absl::StrCat(
