@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, then 'bazel test //...'.
+# Ends with one line "N passed, M failed" counting test targets, and exits
+# non-zero when any test failed or did not build.
+set -uo pipefail
+cd "$(dirname "$0")"
+export HOME="${HOME:-/root}"
+./setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+log=$(mktemp)
+
+# One 'bazel test' run; its per-target result lines are counted.
+stage() {
+  local name=$1; shift
+  echo "== $name: bazel test $*"
+  bazel test "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
+  f=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE|FLAKY)' "$log" || true)
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1  # The build itself failed before any test ran.
+  fi
+  echo "== $name: $p passed, $f failed"
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+stage tests //...
+
+rm -f "$log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
