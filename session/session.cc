@@ -129,6 +129,18 @@ absl::StatusOr<std::string> Session::ToBytes() const {
 absl::StatusOr<Session> Session::FromBytes(absl::string_view bytes,
                                            const SSL_CTX* ctx,
                                            absl::string_view context_id) {
+  absl::StatusOr<Session> session = ParseUnchecked(bytes, ctx);
+  if (!session.ok()) return session.status();
+  if (session->context_id() != context_id) {
+    return absl::FailedPreconditionError(
+        "serialized session belongs to a different context (its "
+        "configuration differs), refusing to use it");
+  }
+  return session;
+}
+
+absl::StatusOr<Session> Session::ParseUnchecked(absl::string_view bytes,
+                                                const SSL_CTX* ctx) {
   if (bytes.size() < kMagic.size() + 1 ||
       bytes.substr(0, kMagic.size()) != kMagic) {
     return absl::InvalidArgumentError(
@@ -146,13 +158,7 @@ absl::StatusOr<Session> Session::FromBytes(absl::string_view bytes,
     return absl::InvalidArgumentError(absl::StrCat(
         "corrupted serialized session: ", DrainSslErrors()));
   }
-  Session session(std::move(parsed));
-  if (session.context_id() != context_id) {
-    return absl::FailedPreconditionError(
-        "serialized session belongs to a different context (its "
-        "configuration differs), refusing to use it");
-  }
-  return session;
+  return Session(std::move(parsed));
 }
 
 }  // namespace tlsession

@@ -115,6 +115,11 @@ class Session {
                                            const SSL_CTX* ctx,
                                            absl::string_view context_id);
 
+  // Like FromBytes, without checking the context identity: for stores that
+  // check it themselves when they hand a session out (ClientSessionCache).
+  static absl::StatusOr<Session> ParseUnchecked(absl::string_view bytes,
+                                                const SSL_CTX* ctx);
+
  private:
   bssl::UniquePtr<SSL_SESSION> session_;
 };

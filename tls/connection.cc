@@ -47,6 +47,13 @@ Connection::Connection(std::shared_ptr<const Context> context, OwnedFd fd,
 Connection::~Connection() {
   // Callbacks must not reach a destroyed Connection.
   if (ssl_) SSL_set_ex_data(ssl_.get(), ConnectionExIndex(), nullptr);
+  // A connection that did not end cleanly may have been cut by an attacker;
+  // the sessions it delivered are not trusted for later connections.
+  if (!closed_cleanly_ && cache_key_ != nullptr) {
+    for (const Session& s : cached_sessions_) {
+      context_->options().session_cache->Remove(*cache_key_, s);
+    }
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
@@ -106,9 +113,25 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
       }
     }
   }
-  return std::unique_ptr<Connection>(
+  uint16_t port = 0;
+  if (absl::StatusOr<Endpoint> peer = PeerEndpoint(fd.get()); peer.ok()) {
+    port = peer->port;
+  }
+  std::shared_ptr<ClientSessionCache> cache = context->options().session_cache;
+  std::unique_ptr<Connection> conn(
       new Connection(std::move(context), std::move(fd), std::move(ssl),
                      std::move(name), std::move(peer_name)));
+  if (!is_server && cache != nullptr) {
+    conn->cache_key_ = std::make_unique<ClientSessionCache::Key>(
+        ClientSessionCache::Key{conn->context_->id(), conn->host_, port,
+                                conn->context_->options().alpn_protocols});
+    Session cached = cache->Lookup(*conn->cache_key_);
+    if (!cached.empty()) {
+      if (absl::Status s = conn->set_session(cached); !s.ok()) return s;
+      conn->offered_cached_session_ = true;
+    }
+  }
+  return conn;
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Connect(
@@ -238,6 +261,7 @@ absl::StatusOr<size_t> Connection::Read(void* buf, size_t len) {
   absl::StatusOr<int> r = Drive([&] { return SSL_read(ssl_.get(), buf, n); },
                                 "TLS read", absl::Now() + timeout_);
   if (!r.ok()) return r.status();
+  if (*r == 0) closed_cleanly_ = true;  // The peer's close_notify.
   return static_cast<size_t>(*r);
 }
 
@@ -298,6 +322,7 @@ absl::Status Connection::Shutdown() {
     if (*r == 0) break;
   }
   shutdown_done_ = true;
+  closed_cleanly_ = true;
   return absl::OkStatus();
 }
 
@@ -372,6 +397,13 @@ int Connection::NewSessionCallback(SSL* ssl, SSL_SESSION* session) {
   if (self == nullptr) return 0;  // Not ours: BoringSSL keeps its reference.
   self->latest_session_ = Session(bssl::UniquePtr<SSL_SESSION>(session));
   ++self->sessions_received_;
+  if (self->cache_key_ != nullptr && self->latest_session_.is_resumable()) {
+    if (self->context_->options()
+            .session_cache->Insert(*self->cache_key_, self->latest_session_)
+            .ok()) {
+      self->cached_sessions_.push_back(self->latest_session_);
+    }
+  }
   return 1;  // We took ownership of the reference.
 }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -89,6 +90,14 @@ class Connection {
   // already waiting on the socket. Application data stays buffered.
   absl::Status ProcessPendingMessages();
 
+  // True when the session offered came from the Context's session cache.
+  bool offered_cached_session() const { return offered_cached_session_; }
+
+  // True once the connection ended cleanly: Shutdown() succeeded or the peer's
+  // close_notify was read. Sessions this connection put in the Context's
+  // cache are taken out again if it is destroyed without a clean end.
+  bool closed_cleanly() const { return closed_cleanly_; }
+
   // True exactly when the handshake resumed a session.
   bool session_reused() const;
   bool handshake_complete() const;
@@ -135,6 +144,11 @@ class Connection {
   const std::string peer_name_;
   absl::Duration timeout_;
   Session latest_session_;
+  // The cache key, when the Context has a session cache.
+  std::unique_ptr<ClientSessionCache::Key> cache_key_;
+  std::vector<Session> cached_sessions_;  // What this connection cached.
+  bool offered_cached_session_ = false;
+  bool closed_cleanly_ = false;
   int sessions_received_ = 0;
   bool handshake_done_ = false;
   bool shutdown_done_ = false;

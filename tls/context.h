@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "session/client_session_cache.h"
 #include "session/session.h"
 
 namespace tlsession {
@@ -92,6 +93,13 @@ struct ContextOptions {
   // Servers: the session-ID context. Empty means id(). Servers behind one
   // name that share ticket keys should set the same value.
   std::string session_id_context;
+
+  // Clients: a cache that every connection made from this Context looks up
+  // before its handshake and fills with the sessions it receives, so that
+  // new connections to a peer resume with no code at the call site. May be
+  // shared by several Contexts and threads; keyed by the Context's identity,
+  // host, port and ALPN list. Not part of the identity.
+  std::shared_ptr<ClientSessionCache> session_cache;
 
   // Appends NSS key-log lines (for Wireshark) to this file when not empty.
   // See KeyLogFileFromEnvironment().

@@ -1,0 +1,110 @@
+// ServerSessionStore: where a server keeps the sessions it can resume by
+// session ID, behind a small storage interface.
+//
+// As Botan separates Session_Manager from its in-memory, SQLite and stateless
+// implementations, tls/ talks only to ServerSessionStore, so a store shared by
+// a fleet of servers (memcached, Redis, ...) can be plugged in later without
+// touching tls/. Sessions are stored as opaque serialized bytes (see
+// Session::ToBytes()); they hold the session's secrets, so a shared store must
+// be as protected as a private key.
+//
+// InMemoryServerSessionStore is the default: a bounded LRU map in this
+// process.
+#ifndef TLSESSION_SESSION_SERVER_SESSION_STORE_H_
+#define TLSESSION_SESSION_SERVER_SESSION_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "session/mutex.h"
+
+namespace tlsession {
+
+// The storage interface. Implementations must be thread-safe: tls/ calls them
+// from every thread that runs a handshake.
+class ServerSessionStore {
+ public:
+  virtual ~ServerSessionStore() = default;
+
+  // Stores |serialized_session| under |session_id| until |expiry|, replacing
+  // any session already stored under that ID. A store may drop entries
+  // earlier (to bound its size, for example).
+  virtual void Put(absl::string_view session_id, std::string serialized_session,
+                   absl::Time expiry) = 0;
+
+  // Returns a copy of the session stored under |session_id|, or nullopt when
+  // there is none or it has expired.
+  virtual std::optional<std::string> Get(absl::string_view session_id) = 0;
+
+  // Forgets the session stored under |session_id|, if any.
+  virtual void Remove(absl::string_view session_id) = 0;
+};
+
+// A ServerSessionStore in this process's memory, bounded by a count of
+// entries: when full, Put evicts the least recently used entry (Get and Put
+// count as uses). An entry is expired from its expiry time on (now >= expiry):
+// Get of an expired entry removes it and returns nullopt, and Put of an
+// already-expired session stores nothing.
+class InMemoryServerSessionStore : public ServerSessionStore {
+ public:
+  struct Config {
+    // The most entries held; zero stores nothing.
+    size_t max_entries = 20480;
+    // The clock, injectable for tests. Called without the store's lock held.
+    std::function<absl::Time()> clock = [] { return absl::Now(); };
+  };
+
+  // Counters since construction, readable at any time.
+  struct Metrics {
+    uint64_t hits = 0;         // Gets that found a live entry.
+    uint64_t misses = 0;       // Gets that returned nullopt (expired too).
+    uint64_t insertions = 0;   // Puts that stored an entry (replacing too).
+    uint64_t evictions = 0;    // Entries dropped for the max_entries bound.
+    uint64_t expirations = 0;  // Entries dropped because they had expired.
+  };
+
+  InMemoryServerSessionStore();
+  explicit InMemoryServerSessionStore(Config config);
+  InMemoryServerSessionStore(const InMemoryServerSessionStore&) = delete;
+  InMemoryServerSessionStore& operator=(const InMemoryServerSessionStore&) =
+      delete;
+  ~InMemoryServerSessionStore() override;
+
+  // ServerSessionStore:
+  void Put(absl::string_view session_id, std::string serialized_session,
+           absl::Time expiry) override;
+  std::optional<std::string> Get(absl::string_view session_id) override;
+  void Remove(absl::string_view session_id) override;
+
+  // The number of entries held, expired ones not yet noticed included.
+  size_t size() const;
+
+  Metrics metrics() const;
+
+ private:
+  struct Entry {
+    std::string serialized_session;
+    absl::Time expiry;
+    // This entry's position in lru_.
+    std::list<std::string>::iterator lru;
+  };
+
+  const Config config_;
+  mutable Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  // Session IDs, most recently used first.
+  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);
+  Metrics metrics_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tlsession
+
+#endif  // TLSESSION_SESSION_SERVER_SESSION_STORE_H_
