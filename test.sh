@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds, then 'bazel test //...'.
+# Runs every test: installs what is missing, builds, then 'bazel test //...'
+# plain, under ASan/UBSan/LSan and under TSan.
 # Ends with one line "N passed, M failed" counting test targets, and exits
 # non-zero when any test failed or did not build.
 set -uo pipefail
@@ -29,6 +30,10 @@ stage() {
 }
 
 stage tests //...
+# The whole suite again under AddressSanitizer + UBSan + LeakSanitizer, and
+# under ThreadSanitizer (the session cache's stress test among them).
+stage asan --config=asan //...
+stage tsan --config=tsan //...
 
 rm -f "$log"
 echo "$passed passed, $failed failed"

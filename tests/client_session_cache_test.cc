@@ -64,8 +64,8 @@ TEST(CacheKey, HostAOnSameIpAndPortIsNotOfferedToHostB) {
   ASSERT_TRUE(fd.ok());
   auto conn = Connection::Create(client, std::move(*fd), "127.0.0.1");
   ASSERT_TRUE(conn.ok());
-  EXPECT_FALSE((*conn)->offered_cached_session());
   ASSERT_TRUE((*conn)->Handshake().ok());
+  EXPECT_FALSE((*conn)->offered_cached_session());
   EXPECT_FALSE((*conn)->session_reused());
   ASSERT_TRUE((*conn)->Shutdown().ok());
 }

@@ -125,11 +125,6 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
     conn->cache_key_ = std::make_unique<ClientSessionCache::Key>(
         ClientSessionCache::Key{conn->context_->id(), conn->host_, port,
                                 conn->context_->options().alpn_protocols});
-    Session cached = cache->Lookup(*conn->cache_key_);
-    if (!cached.empty()) {
-      if (absl::Status s = conn->set_session(cached); !s.ok()) return s;
-      conn->offered_cached_session_ = true;
-    }
   }
   return conn;
 }
@@ -167,6 +162,7 @@ absl::Status Connection::set_session(const Session& session) {
         "session was made by a different context (another configuration); "
         "refusing to offer it");
   }
+  session_set_explicitly_ = true;
   if (!SSL_set_session(ssl_.get(), session.get())) {
     return absl::InternalError(
         absl::StrCat("SSL_set_session failed: ", DrainSslErrors()));
@@ -227,6 +223,15 @@ absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
 
 absl::Status Connection::Handshake() {
   if (handshake_done_) return absl::OkStatus();
+  if (!handshake_started_) {
+    handshake_started_ = true;
+    if (cache_key_ != nullptr && !session_set_explicitly_) {
+      Session cached = context_->options().session_cache->Lookup(*cache_key_);
+      if (!cached.empty() && SSL_set_session(ssl_.get(), cached.get())) {
+        offered_cached_session_ = true;
+      }
+    }
+  }
   absl::StatusOr<int> r =
       Drive([&] { return SSL_do_handshake(ssl_.get()); }, "TLS handshake",
             absl::Now() + timeout_);

@@ -53,8 +53,10 @@ class Connection {
   // Context of another identity. An empty |session| clears the offer.
   absl::Status set_session(const Session& session);
 
-  // Runs the handshake. Errors carry BoringSSL's reason, the verification
-  // result and the peer's name.
+  // Runs the handshake. A client whose Context has a session cache and that
+  // was given no session by set_session() offers the cache's session for this
+  // peer. Errors carry BoringSSL's reason, the verification result and the
+  // peer's name.
   absl::Status Handshake();
 
   // Reads up to |len| bytes. Returns 0 only when the peer closed cleanly with
@@ -148,6 +150,8 @@ class Connection {
   std::unique_ptr<ClientSessionCache::Key> cache_key_;
   std::vector<Session> cached_sessions_;  // What this connection cached.
   bool offered_cached_session_ = false;
+  bool session_set_explicitly_ = false;
+  bool handshake_started_ = false;
   bool closed_cleanly_ = false;
   int sessions_received_ = 0;
   bool handshake_done_ = false;
