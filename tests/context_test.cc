@@ -263,6 +263,45 @@ TEST(BadPeers, SilentPeerTimesOut) {
   EXPECT_THAT(Msg(conn.status()), HasSubstr("timed out"));
 }
 
+TEST(BadPeers, ResetPeerIsAnErrorNotSigpipe) {
+  // The server resets the connection right after the handshake; the client
+  // keeps writing. Without MSG_NOSIGNAL this would kill the test process.
+  auto server = TestTlsServer::Start(
+      MustCreate(ServerOptions()), [](Connection& c) -> absl::Status {
+        linger l{1, 0};  // Close with a TCP reset.
+        setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+        ::close(dup(c.fd()));
+        ::shutdown(c.fd(), SHUT_RDWR);
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(server.ok());
+  auto conn = Connection::Connect(MustCreate(ClientOptions()), "localhost",
+                                  (*server)->port());
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE((*server)->WaitForServed(1));
+  absl::Status last;
+  const std::string chunk(16384, 'x');
+  for (int i = 0; i < 100 && last.ok(); ++i) last = (*conn)->Write(chunk);
+  EXPECT_FALSE(last.ok());
+  EXPECT_THAT(Msg(last), HasSubstr("TLS write with localhost:"));
+  EXPECT_FALSE((*conn)->Shutdown().ok());
+}
+
+TEST(Wire, CountsBytesBothWays) {
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
+  ASSERT_TRUE(server.ok());
+  auto conn = Connection::Connect(MustCreate(ClientOptions()), "localhost",
+                                  (*server)->port());
+  ASSERT_TRUE(conn.ok());
+  const WireCounters after_handshake = (*conn)->wire();
+  EXPECT_GT(after_handshake.bytes_written, 100u);  // ClientHello and more.
+  EXPECT_GT(after_handshake.bytes_read, 500u);     // Server flight with cert.
+  ASSERT_TRUE((*conn)->Write(std::string(1000, 'y')).ok());
+  EXPECT_GE((*conn)->wire().bytes_written,
+            after_handshake.bytes_written + 1000);
+  ASSERT_TRUE((*conn)->Shutdown().ok());
+}
+
 TEST(Shutdown, CleanCloseReadsZeroAndTruncationIsAnError) {
   // A server that writes "hello" and closes cleanly.
   auto clean = TestTlsServer::Start(MustCreate(ServerOptions()),

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "session/ssl_error.h"
+#include "tls/socket_bio.h"
 
 namespace tlsession {
 namespace {
@@ -77,10 +78,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
         absl::StrCat("SSL_new failed: ", DrainSslErrors()));
   }
   if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;
-  if (!SSL_set_fd(ssl.get(), fd.get())) {
-    return absl::InternalError(
-        absl::StrCat("SSL_set_fd failed: ", DrainSslErrors()));
-  }
+  // Counters live in the Connection; the BIO is attached once it exists.
+  const int raw_fd = fd.get();
   if (is_server) {
     SSL_set_accept_state(ssl.get());
   } else {
@@ -121,6 +120,11 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
   std::unique_ptr<Connection> conn(
       new Connection(std::move(context), std::move(fd), std::move(ssl),
                      std::move(name), std::move(peer_name)));
+  bssl::UniquePtr<BIO> bio = NewSocketBio(raw_fd, &conn->wire_);
+  if (!bio) return absl::InternalError("allocating the socket BIO failed");
+  // The same BIO both ways: SSL_set_bio takes the one reference.
+  SSL_set_bio(conn->ssl_.get(), bio.get(), bio.get());
+  bio.release();
   if (!is_server && cache != nullptr) {
     conn->cache_key_ = std::make_unique<ClientSessionCache::Key>(
         ClientSessionCache::Key{conn->context_->id(), conn->host_, port,

@@ -26,6 +26,7 @@
 #include "session/session.h"
 #include "tls/context.h"
 #include "tls/socket.h"
+#include "tls/socket_bio.h"
 
 namespace tlsession {
 
@@ -118,6 +119,9 @@ class Connection {
   void set_timeout(absl::Duration timeout) { timeout_ = timeout; }
   absl::Duration timeout() const { return timeout_; }
 
+  // Bytes this connection has moved on the wire (TLS records included).
+  const WireCounters& wire() const { return wire_; }
+
   // "host:port" of the peer, for messages.
   const std::string& peer_name() const { return peer_name_; }
   int fd() const { return fd_.get(); }
@@ -146,6 +150,7 @@ class Connection {
   const std::string peer_name_;
   absl::Duration timeout_;
   Session latest_session_;
+  WireCounters wire_;
   // The cache key, when the Context has a session cache.
   std::unique_ptr<ClientSessionCache::Key> cache_key_;
   std::vector<Session> cached_sessions_;  // What this connection cached.

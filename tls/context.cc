@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -107,6 +108,57 @@ int SelectAlpn(SSL* ssl, const uint8_t** out, uint8_t* out_len,
     }
   }
   return SSL_TLSEXT_ERR_NOACK;
+}
+
+// Server session-ID cache callbacks: sessions live, serialized, in the
+// Context's ServerSessionStore.
+int StoreNewSession(SSL* ssl, SSL_SESSION* session) {
+  const Context* context = Context::FromSslCtx(SSL_get_SSL_CTX(ssl));
+  if (context == nullptr || context->session_store() == nullptr) return 0;
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  if (!SSL_SESSION_to_bytes(session, &data, &len)) {
+    ERR_clear_error();
+    return 0;
+  }
+  bssl::UniquePtr<uint8_t> owned(data);
+  unsigned id_len = 0;
+  const uint8_t* id = SSL_SESSION_get_id(session, &id_len);
+  const absl::Time expiry =
+      absl::FromUnixSeconds(static_cast<int64_t>(SSL_SESSION_get_time(session))) +
+      absl::Seconds(SSL_SESSION_get_timeout(session));
+  context->session_store()->Put(
+      absl::string_view(reinterpret_cast<const char*>(id), id_len),
+      std::string(reinterpret_cast<const char*>(data), len), expiry);
+  return 0;  // BoringSSL keeps its reference.
+}
+
+SSL_SESSION* LookUpStoredSession(SSL* ssl, const uint8_t* id, int id_len,
+                                 int* out_copy) {
+  *out_copy = 0;  // We return a new reference.
+  const Context* context = Context::FromSslCtx(SSL_get_SSL_CTX(ssl));
+  if (context == nullptr || context->session_store() == nullptr) {
+    return nullptr;
+  }
+  std::optional<std::string> bytes = context->session_store()->Get(
+      absl::string_view(reinterpret_cast<const char*>(id), id_len));
+  if (!bytes) return nullptr;
+  SSL_SESSION* session = SSL_SESSION_from_bytes(
+      reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(),
+      context->ssl_ctx());
+  if (session == nullptr) ERR_clear_error();  // A damaged entry is a miss.
+  return session;
+}
+
+int TicketKeyThunk(SSL* ssl, uint8_t* key_name, uint8_t* iv,
+                   EVP_CIPHER_CTX* cipher_ctx, HMAC_CTX* hmac_ctx,
+                   int encrypt) {
+  const Context* context = Context::FromSslCtx(SSL_get_SSL_CTX(ssl));
+  if (context == nullptr || context->options().ticket_keys == nullptr) {
+    return -1;
+  }
+  return TicketKeyCallback(*context->options().ticket_keys, key_name, iv,
+                           cipher_ctx, hmac_ctx, encrypt);
 }
 
 }  // namespace
@@ -339,10 +391,24 @@ absl::StatusOr<std::shared_ptr<const Context>> Context::Create(
 
   // Session caching.
   if (is_server) {
-    SSL_CTX_set_session_cache_mode(ctx.get(), options.session_id_cache
-                                                  ? SSL_SESS_CACHE_SERVER
-                                                  : SSL_SESS_CACHE_OFF);
-    SSL_CTX_sess_set_cache_size(ctx.get(), options.session_cache_size);
+    if (options.session_id_cache) {
+      if (options.session_store == nullptr) {
+        InMemoryServerSessionStore::Config config;
+        config.max_entries = options.session_cache_size;
+        options.session_store =
+            std::make_shared<InMemoryServerSessionStore>(config);
+      }
+      SSL_CTX_set_session_cache_mode(
+          ctx.get(), SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+      SSL_CTX_sess_set_new_cb(ctx.get(), StoreNewSession);
+      SSL_CTX_sess_set_get_cb(ctx.get(), LookUpStoredSession);
+    } else {
+      options.session_store = nullptr;
+      SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    }
+    if (options.ticket_keys != nullptr) {
+      SSL_CTX_set_tlsext_ticket_key_cb(ctx.get(), TicketKeyThunk);
+    }
     const uint32_t timeout = static_cast<uint32_t>(
         absl::ToInt64Seconds(options.session_timeout));
     SSL_CTX_set_timeout(ctx.get(), timeout);

@@ -28,7 +28,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "session/client_session_cache.h"
+#include "session/server_session_store.h"
 #include "session/session.h"
+#include "session/ticket_keys.h"
 
 namespace tlsession {
 
@@ -80,16 +82,25 @@ struct ContextOptions {
   // Servers: ask for a client certificate and fail without a valid one.
   bool require_client_certificate = false;
 
-  // Servers: stateful resumption by session ID, held in BoringSSL's
-  // in-memory LRU cache.
+  // Servers: stateful resumption by session ID. Sessions are kept in
+  // |session_store| (serialized, so a store shared by a fleet of servers can
+  // plug in); when it is null, an InMemoryServerSessionStore of
+  // |session_cache_size| entries.
   bool session_id_cache = true;
   size_t session_cache_size = 20480;
+  std::shared_ptr<ServerSessionStore> session_store;
   // Servers: how long a session may be resumed (TLS 1.2 and 1.3).
   absl::Duration session_timeout = absl::Hours(2);
   // Servers: stateless resumption with session tickets, and how many TLS 1.3
   // tickets to send after each handshake.
   bool session_tickets = true;
   size_t tls13_tickets = 2;
+  // Servers: ticket encryption keys. The ring's current key issues tickets
+  // and its previous keys still decrypt (such tickets are renewed); rotate it
+  // at any time with TicketKeyRing::Rotate. Servers behind one name share a
+  // ring's keys (and session_id_context). When null, BoringSSL generates and
+  // rotates its own keys every two days.
+  std::shared_ptr<TicketKeyRing> ticket_keys;
   // Servers: the session-ID context. Empty means id(). Servers behind one
   // name that share ticket keys should set the same value.
   std::string session_id_context;
@@ -142,6 +153,11 @@ class Context {
 
   // The Context that owns |ctx|, or null. For BoringSSL callbacks.
   static const Context* FromSslCtx(const SSL_CTX* ctx);
+
+  // Servers: the session-ID store in use (null when session_id_cache is off).
+  ServerSessionStore* session_store() const {
+    return options_.session_store.get();
+  }
 
  private:
   class KeyLog;

@@ -1,0 +1,531 @@
+// Interoperability with a TLS peer we did not write: the `openssl` command-line
+// tool (OpenSSL 3, /usr/bin/openssl), run as a child process.
+//
+//  * The library's client resumes sessions against `openssl s_server -www`
+//    (TLS 1.2 with tickets, TLS 1.2 with session IDs only, TLS 1.3).
+//  * `openssl s_client -sess_out` / `-sess_in` resumes sessions against the
+//    library's server (TestTlsServer), in all three resumption modes.
+//
+// Only the openssl binary is used; nothing here compiles against OpenSSL's
+// headers.
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/testing/certs.h"
+#include "tests/testing/tls_server.h"
+#include "tests/tls_test_util.h"
+#include "tls/connection.h"
+#include "tls/context.h"
+#include "tls/socket.h"
+
+namespace tlsession::testing {
+namespace {
+
+constexpr char kOpenssl[] = "/usr/bin/openssl";
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string ErrnoText(int err) { return strerror(err); }
+
+// A child process with stdout and stderr going to a log file and stdin from
+// a pipe we hold (or /dev/null). The destructor kills and reaps it, so a
+// failing test never leaks one.
+class ChildProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(
+      const std::vector<std::string>& argv, const std::string& log_path,
+      bool stdin_pipe) {
+    if (argv.empty()) return absl::InvalidArgumentError("empty argv");
+    // Everything the child needs is prepared before fork(): between fork and
+    // exec of a multithreaded process only async-signal-safe calls are made.
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+
+    OwnedFd log(open(log_path.c_str(),
+                     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+    if (!log.valid()) {
+      return absl::InternalError(
+          absl::StrCat("open ", log_path, ": ", ErrnoText(errno)));
+    }
+    OwnedFd stdin_read;
+    OwnedFd stdin_write;
+    if (stdin_pipe) {
+      int fds[2];
+      if (pipe2(fds, O_CLOEXEC) != 0) {
+        return absl::InternalError(absl::StrCat("pipe2: ", ErrnoText(errno)));
+      }
+      stdin_read.reset(fds[0]);
+      stdin_write.reset(fds[1]);
+    } else {
+      stdin_read.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+      if (!stdin_read.valid()) {
+        return absl::InternalError(
+            absl::StrCat("open /dev/null: ", ErrnoText(errno)));
+      }
+    }
+
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) {
+      return absl::InternalError(absl::StrCat("fork: ", ErrnoText(errno)));
+    }
+    if (pid == 0) {
+      // Child. Die with the test process even if it crashes.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(126);
+      if (dup2(stdin_read.get(), 0) < 0 || dup2(log.get(), 1) < 0 ||
+          dup2(log.get(), 2) < 0) {
+        _exit(126);
+      }
+      signal(SIGPIPE, SIG_DFL);
+#ifdef SYS_close_range
+      syscall(SYS_close_range, 3u, ~0u, 0u);
+#endif
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    return std::unique_ptr<ChildProcess>(new ChildProcess(
+        pid, std::move(stdin_write), log_path, absl::StrJoin(argv, " ")));
+  }
+
+  ~ChildProcess() { Kill(); }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Closes our end of the child's stdin: the child sees EOF.
+  void CloseStdin() { stdin_.reset(); }
+
+  // True while the child has not exited. Reaps it when it has.
+  bool Running() {
+    if (exited_) return false;
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exited_ = true;
+      status_ = status;
+      return false;
+    }
+    return r == 0;
+  }
+
+  // Waits up to |timeout| for the child to exit; returns its wait status.
+  absl::StatusOr<int> Wait(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (Running()) {
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "'", command_, "' did not exit within ",
+            absl::FormatDuration(timeout), "; its output:\n", log()));
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return status_;
+  }
+
+  // SIGKILL and reap. Idempotent.
+  void Kill() {
+    stdin_.reset();
+    if (exited_) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    exited_ = true;
+    status_ = status;
+  }
+
+  std::string log() const { return ReadFileOrEmpty(log_path_); }
+  const std::string& command() const { return command_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  ChildProcess(pid_t pid, OwnedFd stdin_write, std::string log_path,
+               std::string command)
+      : pid_(pid),
+        stdin_(std::move(stdin_write)),
+        log_path_(std::move(log_path)),
+        command_(std::move(command)) {}
+
+  const pid_t pid_;
+  OwnedFd stdin_;
+  const std::string log_path_;
+  const std::string command_;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exit code ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("signal ", WTERMSIG(status));
+  return absl::StrCat("wait status ", status);
+}
+
+// A port that was free a moment ago: bind 127.0.0.1:0, read it, close.
+absl::StatusOr<uint16_t> PickFreePort() {
+  OwnedFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return absl::InternalError(ErrnoText(errno));
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return absl::InternalError(absl::StrCat("bind: ", ErrnoText(errno)));
+  }
+  socklen_t len = sizeof(addr);
+  if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return absl::InternalError(absl::StrCat("getsockname: ", ErrnoText(errno)));
+  }
+  return ntohs(addr.sin_port);
+}
+
+// `openssl s_server -www` on 127.0.0.1, killed and reaped on destruction.
+class OpenSslServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpenSslServer>> Start(
+      const std::vector<std::string>& flags, const TestPki& pki,
+      const std::string& dir) {
+    std::string last_error;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      absl::StatusOr<uint16_t> port = PickFreePort();
+      if (!port.ok()) return port.status();
+      std::vector<std::string> argv = {
+          kOpenssl, "s_server", "-accept", absl::StrCat("127.0.0.1:", *port),
+          "-cert", pki.server_cert_file(), "-key", pki.server_key_file(),
+          "-www"};
+      argv.insert(argv.end(), flags.begin(), flags.end());
+      const std::string log_path =
+          absl::StrCat(dir, "/s_server.", attempt, ".log");
+      auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/false);
+      if (!child.ok()) return child.status();
+
+      // Wait until it accepts TCP connections.
+      const absl::Time deadline = absl::Now() + absl::Seconds(15);
+      bool exited = false;
+      while (absl::Now() < deadline) {
+        if (!(*child)->Running()) {
+          exited = true;
+          break;
+        }
+        absl::StatusOr<OwnedFd> probe =
+            ConnectTcp("127.0.0.1", *port, absl::Seconds(1));
+        // Still running after the connect: it is s_server that listens, not
+        // some other process that took the port.
+        if (probe.ok() && (*child)->Running()) {
+          return std::unique_ptr<OpenSslServer>(
+              new OpenSslServer(std::move(*child), *port));
+        }
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+      const std::string log = (*child)->log();
+      if (!exited) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "'", (*child)->command(), "' never accepted on port ", *port,
+            "; its output:\n", log));
+      }
+      last_error = absl::StrCat("'", (*child)->command(),
+                                "' exited; its output:\n", log);
+      // A lost race for the port: try another. Anything else is fatal.
+      if (!absl::StrContains(log, "in use") &&
+          !absl::StrContains(log, "bind")) {
+        return absl::InternalError(last_error);
+      }
+    }
+    return absl::UnavailableError(
+        absl::StrCat("no free port after 5 attempts; last: ", last_error));
+  }
+
+  uint16_t port() const { return port_; }
+  std::string log() const { return child_->log(); }
+  bool running() { return child_->Running(); }
+
+ private:
+  OpenSslServer(std::unique_ptr<ChildProcess> child, uint16_t port)
+      : child_(std::move(child)), port_(port) {}
+  std::unique_ptr<ChildProcess> child_;
+  uint16_t port_;
+};
+
+// What one library client connection to s_server -www saw.
+struct Fetch {
+  bool reused = false;
+  uint16_t version = 0;
+  std::string version_name;
+  Session session;       // Resumable, from WaitForSession().
+  std::string response;  // The whole HTTP response.
+};
+
+// Connects to 127.0.0.1:|port| as "localhost", offers |offer|, waits for a
+// resumable session, GETs / and reads the response up to the server's
+// close_notify.
+absl::StatusOr<Fetch> FetchPage(const std::shared_ptr<const Context>& ctx,
+                                uint16_t port, const Session& offer) {
+  absl::StatusOr<OwnedFd> fd = ConnectTcp("127.0.0.1", port, absl::Seconds(10));
+  if (!fd.ok()) return fd.status();
+  auto conn = Connection::Create(ctx, std::move(*fd), "localhost");
+  if (!conn.ok()) return conn.status();
+  if (!offer.empty()) {
+    if (absl::Status s = (*conn)->set_session(offer); !s.ok()) return s;
+  }
+  if (absl::Status s = (*conn)->Handshake(); !s.ok()) return s;
+  Fetch fetch;
+  fetch.reused = (*conn)->session_reused();
+  fetch.version = (*conn)->version();
+  fetch.version_name = (*conn)->version_name();
+  absl::StatusOr<Session> session = (*conn)->WaitForSession(absl::Seconds(5));
+  if (!session.ok()) return session.status();
+  fetch.session = *session;
+  if (absl::Status s = (*conn)->Write("GET / HTTP/1.0\r\n\r\n"); !s.ok()) {
+    return s;
+  }
+  char buf[4096];
+  for (;;) {
+    absl::StatusOr<size_t> n = (*conn)->Read(buf, sizeof(buf));
+    if (!n.ok()) {
+      return absl::Status(n.status().code(),
+                          absl::StrCat(n.status().message(),
+                                       "; response so far:\n", fetch.response));
+    }
+    if (*n == 0) break;  // close_notify.
+    fetch.response.append(buf, *n);
+    if (fetch.response.size() > (1 << 20)) {
+      return absl::OutOfRangeError("response over 1 MiB");
+    }
+  }
+  // s_server has sent close_notify and closes; ours is a courtesy and its
+  // result (the peer may already be gone) is not the point of these tests.
+  (*conn)->SendCloseNotify().IgnoreError();
+  return fetch;
+}
+
+struct SServerCase {
+  std::string name;
+  std::vector<std::string> flags;
+  uint16_t version;
+  std::string version_name;
+  bool ticket;  // Whether s_server issues TLS 1.2 tickets / 1.3 tickets.
+};
+
+class OpenSslServerTest : public ::testing::TestWithParam<SServerCase> {};
+
+TEST_P(OpenSslServerTest, LibraryClientResumes) {
+  const SServerCase& c = GetParam();
+  const TestPki& pki = GetTestPki();
+  const std::string dir = MakeTempDir();
+  auto server = OpenSslServer::Start(c.flags, pki, dir);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  auto ctx = MustCreate(ClientOptions());
+
+  absl::StatusOr<Fetch> first = FetchPage(ctx, port, Session());
+  ASSERT_TRUE(first.ok()) << first.status() << "\ns_server output:\n"
+                          << (*server)->log();
+  EXPECT_FALSE(first->reused);
+  EXPECT_EQ(first->version, c.version);
+  EXPECT_EQ(first->version_name, c.version_name);
+  ASSERT_TRUE(first->session.is_resumable());
+  EXPECT_EQ(first->session.protocol_version(), c.version);
+  EXPECT_EQ(first->session.has_ticket(), c.ticket);
+  // s_server's own account of the connection, in its status page.
+  EXPECT_TRUE(absl::StartsWith(first->response, "HTTP/1.0 200 ok\r\n"))
+      << first->response;
+  EXPECT_TRUE(absl::StrContains(first->response,
+                                absl::StrCat("\nNew, ", c.version_name, ",")))
+      << first->response;
+
+  absl::StatusOr<Fetch> second = FetchPage(ctx, port, first->session);
+  ASSERT_TRUE(second.ok()) << second.status() << "\ns_server output:\n"
+                           << (*server)->log();
+  EXPECT_TRUE(second->reused);
+  EXPECT_EQ(second->version, c.version);
+  EXPECT_EQ(second->version_name, c.version_name);
+  EXPECT_TRUE(absl::StartsWith(second->response, "HTTP/1.0 200 ok\r\n"))
+      << second->response;
+  EXPECT_TRUE(absl::StrContains(
+      second->response, absl::StrCat("\nReused, ", c.version_name, ",")))
+      << second->response;
+
+  if (c.version == TLS1_2_VERSION) {
+    // A TLS 1.2 session may be offered again.
+    absl::StatusOr<Fetch> third = FetchPage(ctx, port, first->session);
+    ASSERT_TRUE(third.ok()) << third.status();
+    EXPECT_TRUE(third->reused);
+  } else {
+    // TLS 1.3 tickets are single-use: resume with the newest one instead.
+    absl::StatusOr<Fetch> third = FetchPage(ctx, port, second->session);
+    ASSERT_TRUE(third.ok()) << third.status();
+    EXPECT_TRUE(third->reused);
+  }
+  EXPECT_TRUE((*server)->running()) << (*server)->log();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    SServer, OpenSslServerTest,
+    ::testing::Values(
+        SServerCase{"tls12_ticket", {"-tls1_2"}, TLS1_2_VERSION, "TLSv1.2",
+                    true},
+        SServerCase{"tls12_sid", {"-tls1_2", "-no_ticket"}, TLS1_2_VERSION,
+                    "TLSv1.2", false},
+        SServerCase{"tls13", {"-tls1_3"}, TLS1_3_VERSION, "TLSv1.3", true}),
+    [](const ::testing::TestParamInfo<SServerCase>& info) {
+      return info.param.name;
+    });
+
+// One `openssl s_client` run against 127.0.0.1:|port|.
+struct SClientRun {
+  int wait_status = -1;
+  std::string output;
+};
+
+// Runs s_client with |extra| arguments. Its stdin is a pipe that we close
+// (EOF: s_client sends close_notify and exits) once |ready| holds for its
+// output, i.e. once it has what the test needs, or fail after 15 s.
+absl::StatusOr<SClientRun> RunSClient(
+    uint16_t port, const TestPki& pki, const std::vector<std::string>& extra,
+    const std::string& log_path,
+    const std::function<bool(const std::string& output)>& ready) {
+  std::vector<std::string> argv = {kOpenssl,
+                                   "s_client",
+                                   "-connect",
+                                   absl::StrCat("127.0.0.1:", port),
+                                   "-CAfile",
+                                   pki.ca_file(),
+                                   "-verify_return_error",
+                                   "-servername",
+                                   "localhost",
+                                   "-verify_hostname",
+                                   "localhost"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/true);
+  if (!child.ok()) return child.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  for (;;) {
+    if (ready((*child)->log())) break;
+    if (!(*child)->Running()) break;  // Exited early; the caller checks.
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("'", (*child)->command(),
+                       "' did not get ready within 15s; its output:\n",
+                       (*child)->log()));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  (*child)->CloseStdin();
+  absl::StatusOr<int> status = (*child)->Wait(absl::Seconds(10));
+  if (!status.ok()) return status.status();
+  SClientRun run;
+  run.wait_status = *status;
+  run.output = (*child)->log();
+  return run;
+}
+
+bool HasHandshakeSummary(const std::string& output) {
+  return absl::StrContains(output, "\nNew, ") ||
+         absl::StrContains(output, "\nReused, ");
+}
+
+class OpenSslClientTest : public ::testing::TestWithParam<Resumption> {};
+
+TEST_P(OpenSslClientTest, SClientResumesAgainstLibraryServer) {
+  const bool tls13 = GetParam() == Resumption::kTls13;
+  const std::string version = tls13 ? "TLSv1.3" : "TLSv1.2";
+  const TestPki& pki = GetTestPki();
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions(GetParam())));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const std::string dir = MakeTempDir();
+  const std::string sess_file = dir + "/session.pem";
+  constexpr char kSessionEnd[] = "-----END SSL SESSION PARAMETERS-----";
+
+  // First run: a full handshake; the session (under TLS 1.3: from the first
+  // ticket) is written to |sess_file|. Wait for both before closing stdin.
+  absl::StatusOr<SClientRun> first = RunSClient(
+      port, pki, {"-sess_out", sess_file}, dir + "/s_client.1.log",
+      [&](const std::string& output) {
+        return HasHandshakeSummary(output) &&
+               absl::StrContains(ReadFileOrEmpty(sess_file), kSessionEnd);
+      });
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(WIFEXITED(first->wait_status) &&
+              WEXITSTATUS(first->wait_status) == 0)
+      << DescribeWaitStatus(first->wait_status) << "\n" << first->output;
+  EXPECT_TRUE(absl::StrContains(first->output,
+                                absl::StrCat("\nNew, ", version, ",")))
+      << first->output;
+  EXPECT_FALSE(absl::StrContains(first->output, "\nReused, "))
+      << first->output;
+  EXPECT_TRUE(absl::StrContains(first->output, "Verify return code: 0 (ok)"))
+      << first->output;
+  ASSERT_TRUE(absl::StrContains(ReadFileOrEmpty(sess_file), kSessionEnd))
+      << "s_client wrote no session:\n" << first->output;
+
+  // Second run: offer the saved session.
+  absl::StatusOr<SClientRun> second =
+      RunSClient(port, pki, {"-sess_in", sess_file}, dir + "/s_client.2.log",
+                 HasHandshakeSummary);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(WIFEXITED(second->wait_status) &&
+              WEXITSTATUS(second->wait_status) == 0)
+      << DescribeWaitStatus(second->wait_status) << "\n" << second->output;
+  EXPECT_TRUE(absl::StrContains(second->output,
+                                absl::StrCat("\nReused, ", version, ",")))
+      << second->output;
+  EXPECT_FALSE(absl::StrContains(second->output, "\nNew, "))
+      << second->output;
+  EXPECT_TRUE(absl::StrContains(second->output, "Verify return code: 0 (ok)"))
+      << second->output;
+
+  // The library server's view agrees.
+  ASSERT_TRUE((*server)->WaitForServed(2));
+  const std::vector<ServedConnection> served = (*server)->served();
+  ASSERT_EQ(served.size(), 2u);
+  EXPECT_TRUE(served[0].handshake.ok()) << served[0].handshake;
+  EXPECT_TRUE(served[1].handshake.ok()) << served[1].handshake;
+  EXPECT_FALSE(served[0].session_reused);
+  EXPECT_TRUE(served[1].session_reused);
+  EXPECT_EQ(served[0].version, version);
+  EXPECT_EQ(served[1].version, version);
+  EXPECT_EQ(served[0].server_name, "localhost");
+  EXPECT_EQ(served[1].server_name, "localhost");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllModes, OpenSslClientTest,
+    ::testing::Values(Resumption::kTls12SessionId, Resumption::kTls12Ticket,
+                      Resumption::kTls13),
+    [](const ::testing::TestParamInfo<Resumption>& info) {
+      return ResumptionName(info.param);
+    });
+
+}  // namespace
+}  // namespace tlsession::testing

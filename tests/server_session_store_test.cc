@@ -1,0 +1,270 @@
+// Tests of InMemoryServerSessionStore: storage, LRU bound, expiry, metrics
+// and use from several threads. No sockets.
+#include "session/server_session_store.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tlsession {
+namespace {
+
+using ::testing::Eq;
+using ::testing::Optional;
+
+// A clock that moves only when told to.
+class FakeClock {
+ public:
+  absl::Time Now() const { return now_; }
+  void Advance(absl::Duration d) { now_ += d; }
+  std::function<absl::Time()> AsFunction() {
+    return [this] { return now_; };
+  }
+
+ private:
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+};
+
+InMemoryServerSessionStore::Config ConfigWith(FakeClock& clock,
+                                              size_t max_entries) {
+  InMemoryServerSessionStore::Config config;
+  config.max_entries = max_entries;
+  config.clock = clock.AsFunction();
+  return config;
+}
+
+TEST(InMemoryServerSessionStoreTest, PutThenGetReturnsTheSession) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  store.Put("id-1", "session-1", clock.Now() + absl::Hours(1));
+  store.Put("id-2", "session-2", clock.Now() + absl::Hours(1));
+
+  EXPECT_THAT(store.Get("id-1"), Optional(Eq(std::string("session-1"))));
+  EXPECT_THAT(store.Get("id-2"), Optional(Eq(std::string("session-2"))));
+  EXPECT_EQ(store.Get("id-3"), std::nullopt);
+  EXPECT_EQ(store.size(), 2u);
+}
+
+TEST(InMemoryServerSessionStoreTest, IdsAreBinarySafe) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  const std::string id_a("\0a", 2);
+  const std::string id_b("\0b", 2);
+  store.Put(id_a, "A", clock.Now() + absl::Hours(1));
+  store.Put(id_b, "B", clock.Now() + absl::Hours(1));
+
+  EXPECT_THAT(store.Get(id_a), Optional(Eq(std::string("A"))));
+  EXPECT_THAT(store.Get(id_b), Optional(Eq(std::string("B"))));
+  EXPECT_EQ(store.Get(std::string("\0", 1)), std::nullopt);
+}
+
+TEST(InMemoryServerSessionStoreTest, PutReplacesTheSessionUnderTheSameId) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 2));
+  store.Put("id", "old", clock.Now() + absl::Hours(1));
+  store.Put("other", "x", clock.Now() + absl::Hours(1));
+  store.Put("id", "new", clock.Now() + absl::Hours(1));
+
+  EXPECT_THAT(store.Get("id"), Optional(Eq(std::string("new"))));
+  EXPECT_THAT(store.Get("other"), Optional(Eq(std::string("x"))));
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(store.metrics().evictions, 0u);
+}
+
+TEST(InMemoryServerSessionStoreTest, RemoveForgetsTheSession) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  store.Put("id", "session", clock.Now() + absl::Hours(1));
+  store.Put("keep", "kept", clock.Now() + absl::Hours(1));
+  store.Remove("id");
+  store.Remove("never-stored");
+
+  EXPECT_EQ(store.Get("id"), std::nullopt);
+  EXPECT_THAT(store.Get("keep"), Optional(Eq(std::string("kept"))));
+  EXPECT_EQ(store.size(), 1u);
+}
+
+TEST(InMemoryServerSessionStoreTest, EvictsTheLeastRecentlyUsed) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 3));
+  const absl::Time expiry = clock.Now() + absl::Hours(1);
+  store.Put("a", "A", expiry);
+  store.Put("b", "B", expiry);
+  store.Put("c", "C", expiry);
+  // Using "a" makes "b" the least recently used.
+  ASSERT_THAT(store.Get("a"), Optional(Eq(std::string("A"))));
+  store.Put("d", "D", expiry);
+
+  EXPECT_EQ(store.size(), 3u);
+  EXPECT_EQ(store.Get("b"), std::nullopt);
+  EXPECT_THAT(store.Get("a"), Optional(Eq(std::string("A"))));
+  EXPECT_THAT(store.Get("c"), Optional(Eq(std::string("C"))));
+  EXPECT_THAT(store.Get("d"), Optional(Eq(std::string("D"))));
+  EXPECT_EQ(store.metrics().evictions, 1u);
+
+  // Re-putting "a" uses it too: now "c" is the oldest (after the Gets above,
+  // the order is d, c, a from newest; re-putting a gives a, d, c).
+  store.Put("a", "A2", expiry);
+  store.Put("e", "E", expiry);
+  EXPECT_EQ(store.Get("c"), std::nullopt);
+  EXPECT_THAT(store.Get("a"), Optional(Eq(std::string("A2"))));
+  EXPECT_THAT(store.Get("d"), Optional(Eq(std::string("D"))));
+  EXPECT_THAT(store.Get("e"), Optional(Eq(std::string("E"))));
+  EXPECT_EQ(store.metrics().evictions, 2u);
+}
+
+TEST(InMemoryServerSessionStoreTest, ZeroMaxEntriesStoresNothing) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 0));
+  store.Put("a", "A", clock.Now() + absl::Hours(1));
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.Get("a"), std::nullopt);
+}
+
+TEST(InMemoryServerSessionStoreTest, GetOfAnExpiredEntryRemovesIt) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  store.Put("short", "S", clock.Now() + absl::Seconds(10));
+  store.Put("long", "L", clock.Now() + absl::Seconds(100));
+
+  clock.Advance(absl::Seconds(9));
+  EXPECT_THAT(store.Get("short"), Optional(Eq(std::string("S"))));
+
+  // Expired from the expiry time itself on.
+  clock.Advance(absl::Seconds(1));
+  EXPECT_EQ(store.Get("short"), std::nullopt);
+  EXPECT_EQ(store.size(), 1u);
+  EXPECT_THAT(store.Get("long"), Optional(Eq(std::string("L"))));
+
+  const InMemoryServerSessionStore::Metrics m = store.metrics();
+  EXPECT_EQ(m.expirations, 1u);
+  EXPECT_EQ(m.hits, 2u);
+  EXPECT_EQ(m.misses, 1u);
+}
+
+TEST(InMemoryServerSessionStoreTest, PutOfAnExpiredSessionStoresNothing) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  store.Put("id", "live", clock.Now() + absl::Hours(1));
+  // An already-expired replacement drops the old entry too.
+  store.Put("id", "dead", clock.Now());
+  store.Put("other", "dead", clock.Now() - absl::Seconds(1));
+
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.Get("id"), std::nullopt);
+  EXPECT_EQ(store.Get("other"), std::nullopt);
+  EXPECT_EQ(store.metrics().insertions, 1u);
+}
+
+TEST(InMemoryServerSessionStoreTest, MetricsCountEachOutcome) {
+  FakeClock clock;
+  InMemoryServerSessionStore store(ConfigWith(clock, 2));
+  const InMemoryServerSessionStore::Metrics empty = store.metrics();
+  EXPECT_EQ(empty.hits, 0u);
+  EXPECT_EQ(empty.misses, 0u);
+  EXPECT_EQ(empty.insertions, 0u);
+  EXPECT_EQ(empty.evictions, 0u);
+  EXPECT_EQ(empty.expirations, 0u);
+
+  store.Put("a", "A", clock.Now() + absl::Seconds(5));
+  store.Put("b", "B", clock.Now() + absl::Hours(1));
+  store.Put("c", "C", clock.Now() + absl::Hours(1));  // Evicts "a".
+  store.Put("c", "C2", clock.Now() + absl::Seconds(5));
+  EXPECT_TRUE(store.Get("b").has_value());   // Hit.
+  EXPECT_TRUE(store.Get("c").has_value());   // Hit.
+  EXPECT_FALSE(store.Get("a").has_value());  // Miss: evicted.
+  clock.Advance(absl::Seconds(5));
+  EXPECT_FALSE(store.Get("c").has_value());  // Miss: expired.
+  EXPECT_TRUE(store.Get("b").has_value());   // Hit.
+
+  const InMemoryServerSessionStore::Metrics m = store.metrics();
+  EXPECT_EQ(m.hits, 3u);
+  EXPECT_EQ(m.misses, 2u);
+  EXPECT_EQ(m.insertions, 4u);
+  EXPECT_EQ(m.evictions, 1u);
+  EXPECT_EQ(m.expirations, 1u);
+}
+
+TEST(InMemoryServerSessionStoreTest, WorksThroughTheInterface) {
+  FakeClock clock;
+  std::unique_ptr<ServerSessionStore> store =
+      std::make_unique<InMemoryServerSessionStore>(ConfigWith(clock, 10));
+  store->Put("id", "session", clock.Now() + absl::Hours(1));
+  EXPECT_THAT(store->Get("id"), Optional(Eq(std::string("session"))));
+  store->Remove("id");
+  EXPECT_EQ(store->Get("id"), std::nullopt);
+}
+
+TEST(InMemoryServerSessionStoreTest, ConcurrentPutAndGet) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 500;
+  InMemoryServerSessionStore::Config config;
+  config.max_entries = kThreads * kPerThread;
+  InMemoryServerSessionStore store(config);
+  const absl::Time expiry = absl::Now() + absl::Hours(1);
+
+  std::vector<int> wrong(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = absl::StrCat("t", t, "-", i);
+        store.Put(id, absl::StrCat("session ", id), expiry);
+        // Also read another thread's entries, which may not be there yet.
+        store.Get(absl::StrCat("t", (t + 1) % kThreads, "-", i));
+        std::optional<std::string> got = store.Get(id);
+        if (!got || *got != absl::StrCat("session ", id)) ++wrong[t];
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(wrong[t], 0) << "thread " << t;
+  EXPECT_EQ(store.size(), size_t{kThreads * kPerThread});
+  const InMemoryServerSessionStore::Metrics m = store.metrics();
+  EXPECT_EQ(m.insertions, uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(m.hits + m.misses, uint64_t{2 * kThreads * kPerThread});
+  EXPECT_GE(m.hits, uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(m.evictions, 0u);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; i += 97) {
+      const std::string id = absl::StrCat("t", t, "-", i);
+      EXPECT_THAT(store.Get(id), Optional(Eq(absl::StrCat("session ", id))));
+    }
+  }
+}
+
+TEST(InMemoryServerSessionStoreTest, ConcurrentPutsStayWithinTheBound) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 1000;
+  InMemoryServerSessionStore::Config config;
+  config.max_entries = 64;
+  InMemoryServerSessionStore store(config);
+  const absl::Time expiry = absl::Now() + absl::Hours(1);
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        store.Put(absl::StrCat("t", t, "-", i), "s", expiry);
+        store.Get(absl::StrCat("t", t, "-", i / 2));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_EQ(store.size(), 64u);
+  const InMemoryServerSessionStore::Metrics m = store.metrics();
+  EXPECT_EQ(m.insertions, uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(m.evictions, uint64_t{kThreads * kPerThread - 64});
+}
+
+}  // namespace
+}  // namespace tlsession
