@@ -234,9 +234,10 @@ std::vector<ClientSessionCache::Entry> ClientSessionCache::Export() const {
   return out;
 }
 
-void ClientSessionCache::Import(std::vector<Entry> entries) {
+size_t ClientSessionCache::Import(std::vector<Entry> entries) {
   const absl::Time now = config_.clock();
   MutexLock lock(&mu_);
+  const uint64_t before = metrics_.insertions;
   for (Entry& e : entries) {
     for (const Session& s : e.sessions) {
       if (Expired(s, now) || !s.is_resumable()) {
@@ -246,6 +247,7 @@ void ClientSessionCache::Import(std::vector<Entry> entries) {
       AddLocked(e.key_digest, e.peer_digest, s);
     }
   }
+  return static_cast<size_t>(metrics_.insertions - before);
 }
 
 }  // namespace tlsession

@@ -6,8 +6,9 @@
 // identity (a digest of its whole configuration: versions, ciphers, groups,
 // trust roots, verification mode, client certificate and key), the host name
 // as given (SNI and verification name), the port and the ALPN list; a change
-// in any of them is a miss. Keys are held only as digests, so a cache file
-// does not list the hosts visited (see session_cache_file.h).
+// in any of them is a miss. Keys are held only as digests, so keys do not
+// list the hosts visited (the sessions' certificates still name them: see
+// session_cache_file.h for encryption).
 //
 // TLS 1.3 sessions (tickets) are single-use (RFC 8446, appendix C.4): the
 // cache keeps up to Config::max_sessions_per_key of them per key, hands out
@@ -101,8 +102,9 @@ class ClientSessionCache {
   // left out.
   std::vector<Entry> Export() const;
   // Adds entries (from a file), skipping expired sessions. Entries count as
-  // most recently used in the order given.
-  void Import(std::vector<Entry> entries);
+  // most recently used in the order given. Returns the number of sessions
+  // added.
+  size_t Import(std::vector<Entry> entries);
 
   // Digests used as map keys: keyed with |digest_key| (HMAC-SHA256) when it is
   // not empty, so that a stolen file cannot be tested against guessed host

@@ -324,10 +324,7 @@ absl::StatusOr<size_t> SessionCacheFile::Load(ClientSessionCache& cache) const {
     entries.push_back(std::move(e));
   }
   if (CBS_len(&cbs) != 0) return Corrupt(path_, "trailing bytes");
-  const size_t before = cache.session_count();
-  cache.Import(std::move(entries));
-  const size_t added = cache.session_count() - before;
-  return added;
+  return cache.Import(std::move(entries));
 }
 
 }  // namespace tlsession

@@ -7,8 +7,9 @@
 // load; a corrupt or truncated file is a clear error that leaves the cache as
 // it was and the file in place for inspection.
 //
-// Plain files (the default) hold the sessions and SHA-256-based digests of
-// the keys, never host names. With a key file, the whole content is
+// Plain files (the default) hold the sessions and digests of the keys: the
+// keys name no host, but each session carries the server's certificate, and
+// its secrets are in the clear. With a key file, the whole content is
 // encrypted with AES-256-GCM and the key digests are HMACs under a key
 // derived from the same file, so a stolen cache file reveals neither the
 // sessions' secrets nor which hosts were visited.
@@ -36,7 +37,9 @@ class SessionCacheFile {
   // using a cache that will be saved without having been loaded.
   void Attach(ClientSessionCache& cache) const;
 
-  // Attaches |cache| and adds the file's unexpired sessions to it. A missing
+  // Attaches |cache| (a cache belongs to one file: attaching it to another
+  // makes its current sessions unreachable) and adds the file's unexpired
+  // sessions to it. A missing
   // file loads nothing and is not an error. Returns the number of sessions
   // added.
   absl::StatusOr<size_t> Load(ClientSessionCache& cache) const;

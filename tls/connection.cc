@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <string.h>
 
@@ -171,6 +172,45 @@ absl::Status Connection::set_session(const Session& session) {
     return absl::InternalError(
         absl::StrCat("SSL_set_session failed: ", DrainSslErrors()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::IsolateSessions() {
+  if (context_->role() != Role::kServer || handshake_started_) {
+    return absl::FailedPreconditionError(
+        "IsolateSessions() is for a server-side connection before its "
+        "handshake");
+  }
+  std::string sid_ctx(SSL_MAX_SID_CTX_LENGTH, '\0');
+  RAND_bytes(reinterpret_cast<uint8_t*>(&sid_ctx[0]), sid_ctx.size());
+  if (!SSL_set_session_id_context(
+          ssl_.get(), reinterpret_cast<const uint8_t*>(sid_ctx.data()),
+          sid_ctx.size())) {
+    return absl::InternalError("setting the session-ID context failed: " +
+                               DrainSslErrors());
+  }
+  isolated_sid_ctx_ = std::move(sid_ctx);
+  return absl::OkStatus();
+}
+
+absl::Status Connection::ShareSessionsWith(const Connection& control) {
+  if (context_->role() != Role::kServer || handshake_started_) {
+    return absl::FailedPreconditionError(
+        "ShareSessionsWith() is for a server-side connection before its "
+        "handshake");
+  }
+  if (control.isolated_sid_ctx_.empty()) {
+    return absl::FailedPreconditionError(
+        "the control connection did not call IsolateSessions()");
+  }
+  if (!SSL_set_session_id_context(
+          ssl_.get(),
+          reinterpret_cast<const uint8_t*>(control.isolated_sid_ctx_.data()),
+          control.isolated_sid_ctx_.size())) {
+    return absl::InternalError("setting the session-ID context failed: " +
+                               DrainSslErrors());
+  }
+  isolated_sid_ctx_ = control.isolated_sid_ctx_;
   return absl::OkStatus();
 }
 

@@ -54,6 +54,19 @@ class Connection {
   // Context of another identity. An empty |session| clears the offer.
   absl::Status set_session(const Session& session);
 
+  // Servers, before the handshake: gives this connection a random
+  // session-ID context of its own, so that its sessions (IDs and tickets
+  // alike) resume only on connections that share it (ShareSessionsWith).
+  // This is how an FTPS server ties data connections to their control
+  // connection (vsftpd's require_ssl_reuse).
+  absl::Status IsolateSessions();
+
+  // Servers, before the handshake: resume only sessions of |control| (which
+  // called IsolateSessions()), or of earlier connections that shared them.
+  // After the handshake, session_reused() tells whether the client did; a
+  // server that requires reuse refuses the connection otherwise.
+  absl::Status ShareSessionsWith(const Connection& control);
+
   // Runs the handshake. A client whose Context has a session cache and that
   // was given no session by set_session() offers the cache's session for this
   // peer. Errors carry BoringSSL's reason, the verification result and the
@@ -156,6 +169,7 @@ class Connection {
   std::vector<Session> cached_sessions_;  // What this connection cached.
   bool offered_cached_session_ = false;
   bool session_set_explicitly_ = false;
+  std::string isolated_sid_ctx_;  // Servers: set by IsolateSessions().
   bool handshake_started_ = false;
   bool closed_cleanly_ = false;
   int sessions_received_ = 0;
