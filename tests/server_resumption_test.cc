@@ -1,0 +1,766 @@
+// Server-side resumption over real sockets on 127.0.0.1: the session-ID cache
+// behind the ServerSessionStore interface, a fleet of servers sharing a store
+// or a TicketKeyRing, ticket key rotation, and FTPS-style require-reuse with
+// IsolateSessions() / ShareSessionsWith().
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "session/server_session_store.h"
+#include "session/ticket_keys.h"
+#include "tests/testing/tls_server.h"
+#include "tests/tls_test_util.h"
+#include "tls/connection.h"
+#include "tls/context.h"
+#include "tls/socket.h"
+
+namespace tlsession::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A ServerSessionStore that forwards to an InMemoryServerSessionStore and
+// counts the calls the server Context makes. Called from server threads and
+// read from the test thread, hence the atomics and the mutex.
+class CountingStore : public ServerSessionStore {
+ public:
+  explicit CountingStore(InMemoryServerSessionStore::Config config = {})
+      : inner_(std::move(config)) {}
+
+  void Put(absl::string_view session_id, std::string serialized_session,
+           absl::Time expiry) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      put_ids_.push_back(std::string(session_id));
+    }
+    ++puts_;
+    inner_.Put(session_id, std::move(serialized_session), expiry);
+  }
+
+  std::optional<std::string> Get(absl::string_view session_id) override {
+    ++gets_;
+    std::optional<std::string> found = inner_.Get(session_id);
+    if (found) ++hits_;
+    return found;
+  }
+
+  void Remove(absl::string_view session_id) override {
+    ++removes_;
+    inner_.Remove(session_id);
+  }
+
+  int puts() const { return puts_; }
+  int gets() const { return gets_; }
+  int hits() const { return hits_; }
+  int removes() const { return removes_; }
+  std::vector<std::string> put_ids() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return put_ids_;
+  }
+  InMemoryServerSessionStore& inner() { return inner_; }
+
+ private:
+  InMemoryServerSessionStore inner_;
+  std::atomic<int> puts_{0};
+  std::atomic<int> gets_{0};
+  std::atomic<int> hits_{0};
+  std::atomic<int> removes_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> put_ids_;
+};
+
+// A client connection to 127.0.0.1:|port| verified as "localhost", offering
+// |offer| when it is not empty, handshaken.
+absl::StatusOr<std::unique_ptr<Connection>> ConnectLocal(
+    const std::shared_ptr<const Context>& ctx, uint16_t port,
+    const Session& offer = Session()) {
+  absl::StatusOr<OwnedFd> fd =
+      ConnectTcp("127.0.0.1", port, absl::Seconds(10));
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<std::unique_ptr<Connection>> conn =
+      Connection::Create(ctx, std::move(*fd), "localhost");
+  if (!conn.ok()) return conn.status();
+  (*conn)->set_timeout(absl::Seconds(10));
+  if (!offer.empty()) {
+    if (absl::Status s = (*conn)->set_session(offer); !s.ok()) return s;
+  }
+  if (absl::Status s = (*conn)->Handshake(); !s.ok()) return s;
+  return conn;
+}
+
+// ---------------------------------------------------------------------------
+// 1. The session-ID cache behind the storage interface.
+
+TEST(SessionIdStore, CustomStoreIsUsedForTls12SessionIds) {
+  auto store = std::make_shared<CountingStore>();
+  ContextOptions o = ServerOptions(Resumption::kTls12SessionId);
+  ASSERT_EQ(o.max_version, TLS1_2_VERSION);
+  ASSERT_FALSE(o.session_tickets);
+  o.session_store = store;
+  auto server_ctx = MustCreate(o);
+  EXPECT_EQ(server_ctx->session_store(), store.get());
+  auto server = TestTlsServer::Start(server_ctx);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = MustCreate(ClientOptions());
+
+  absl::StatusOr<ClientRun> first = RunClient(client, (*server)->port());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->reused);
+  EXPECT_EQ(first->version, "TLSv1.2");
+  EXPECT_FALSE(first->session.has_ticket());
+  ASSERT_TRUE((*server)->WaitForServed(1));
+  // The new session went into our store, under the ID the client got.
+  EXPECT_EQ(store->puts(), 1);
+  EXPECT_EQ(store->hits(), 0);
+  std::vector<std::string> ids = store->put_ids();
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(ids[0], first->session.id());
+  EXPECT_EQ(store->inner().size(), 1u);
+
+  absl::StatusOr<ClientRun> second =
+      RunClient(client, (*server)->port(), first->session);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->reused);
+  ASSERT_TRUE((*server)->WaitForServed(2));
+  auto served = (*server)->served();
+  ASSERT_EQ(served.size(), 2u);
+  EXPECT_FALSE(served[0].session_reused);
+  EXPECT_TRUE(served[1].session_reused);
+  // The resumption was a Get hit in our store, and stored nothing new.
+  EXPECT_GE(store->gets(), 1);
+  EXPECT_EQ(store->hits(), 1);
+  EXPECT_EQ(store->puts(), 1);
+  EXPECT_EQ(store->inner().metrics().hits, 1u);
+}
+
+TEST(SessionIdStore, NothingResumesWithoutCacheOrTickets) {
+  auto store = std::make_shared<CountingStore>();
+  ContextOptions o = ServerOptions(Resumption::kTls12SessionId);
+  o.session_id_cache = false;
+  o.session_tickets = false;
+  o.session_store = store;  // Ignored: the cache is off.
+  auto server_ctx = MustCreate(o);
+  EXPECT_EQ(server_ctx->session_store(), nullptr);
+  auto server = TestTlsServer::Start(server_ctx);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = MustCreate(ClientOptions());
+
+  // The server grants no resumable session at all: no ID, no ticket.
+  absl::StatusOr<ClientRun> first = RunClient(client, (*server)->port());
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Msg(first.status()), HasSubstr("no resumable session"));
+
+  // Whatever session the client holds, offering it never resumes.
+  for (int i = 0; i < 3; ++i) {
+    auto conn = ConnectLocal(client, (*server)->port());
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    EXPECT_FALSE((*conn)->session_reused());
+    Session s = (*conn)->session();
+    EXPECT_FALSE(s.is_resumable());
+    EXPECT_FALSE(s.has_ticket());
+    ASSERT_TRUE((*conn)->Shutdown().ok());
+    auto again = ConnectLocal(client, (*server)->port(), s);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_FALSE((*again)->session_reused());
+    ASSERT_TRUE((*again)->Shutdown().ok());
+  }
+  ASSERT_TRUE((*server)->WaitForServed(6));
+  for (const ServedConnection& c : (*server)->served()) {
+    EXPECT_FALSE(c.session_reused);
+  }
+  EXPECT_EQ(store->puts(), 0);
+  EXPECT_EQ(store->gets(), 0);
+}
+
+TEST(SessionIdStore, Tls13NothingResumesWithoutTickets) {
+  // TLS 1.3 has no session IDs: with no tickets sent, nothing resumes.
+  ContextOptions o = ServerOptions(Resumption::kTls13);
+  o.session_id_cache = false;
+  o.session_tickets = false;
+  o.tls13_tickets = 0;
+  auto server = TestTlsServer::Start(MustCreate(o));
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = MustCreate(ClientOptions());
+  auto conn = ConnectLocal(client, (*server)->port());
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  EXPECT_EQ((*conn)->version(), TLS1_3_VERSION);
+  absl::StatusOr<Session> s = (*conn)->WaitForSession(absl::Milliseconds(300));
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDeadlineExceeded);
+  Session held = (*conn)->session();
+  EXPECT_FALSE(held.is_resumable());
+  ASSERT_TRUE((*conn)->Shutdown().ok());
+  auto again = ConnectLocal(client, (*server)->port(), held);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE((*again)->session_reused());
+  ASSERT_TRUE((*again)->Shutdown().ok());
+}
+
+// The first client's session after two other clients' sessions were stored,
+// with a store of |cache_size| entries. Returns whether it resumed, and
+// checks on the way that the newest session always resumes.
+void FirstClientResumesAfterTwoOthers(size_t cache_size, bool* resumed) {
+  ContextOptions o = ServerOptions(Resumption::kTls12SessionId);
+  o.session_cache_size = cache_size;
+  auto server_ctx = MustCreate(o);
+  ASSERT_NE(server_ctx->session_store(), nullptr);
+  auto server = TestTlsServer::Start(server_ctx);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  auto client1 = MustCreate(ClientOptions());
+  auto client2 = MustCreate(ClientOptions());
+  auto client3 = MustCreate(ClientOptions());
+
+  auto s1 = RunClient(client1, port);
+  ASSERT_TRUE(s1.ok()) << s1.status();
+  auto s2 = RunClient(client2, port);
+  ASSERT_TRUE(s2.ok()) << s2.status();
+  auto s3 = RunClient(client3, port);
+  ASSERT_TRUE(s3.ok()) << s3.status();
+  EXPECT_FALSE(s1->reused || s2->reused || s3->reused);
+  EXPECT_NE(s1->session.id(), s2->session.id());
+  EXPECT_NE(s2->session.id(), s3->session.id());
+
+  // The newest session is in the store whatever its size (a resumption stores
+  // no new session, so this evicts nothing).
+  auto r3 = RunClient(client3, port, s3->session);
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_TRUE(r3->reused);
+
+  auto r1 = RunClient(client1, port, s1->session);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  *resumed = r1->reused;
+  ASSERT_TRUE((*server)->WaitForServed(5));
+  auto served = (*server)->served();
+  ASSERT_EQ(served.size(), 5u);
+  EXPECT_TRUE(served[3].session_reused);
+  EXPECT_EQ(served[4].session_reused, *resumed);
+}
+
+TEST(SessionIdStore, CacheSizeBoundsWhatResumes) {
+  bool resumed = true;
+  ASSERT_NO_FATAL_FAILURE(FirstClientResumesAfterTwoOthers(1, &resumed));
+  EXPECT_FALSE(resumed) << "a 1-entry cache kept the oldest of 3 sessions";
+  resumed = false;
+  ASSERT_NO_FATAL_FAILURE(FirstClientResumesAfterTwoOthers(3, &resumed));
+  EXPECT_TRUE(resumed) << "a 3-entry cache lost one of 3 sessions";
+}
+
+// ---------------------------------------------------------------------------
+// 2. A fleet: two servers behind one name.
+
+constexpr char kFleetContext[] = "fleet.example.com";
+
+// Starts a server for |mode| with the fleet's session-ID context, |store|
+// (when not null) and |ring| (when not null).
+absl::StatusOr<std::unique_ptr<TestTlsServer>> StartFleetMember(
+    Resumption mode, std::shared_ptr<ServerSessionStore> store,
+    std::shared_ptr<TicketKeyRing> ring,
+    const std::string& sid_ctx = kFleetContext) {
+  ContextOptions o = ServerOptions(mode);
+  o.session_id_context = sid_ctx;
+  o.session_store = std::move(store);
+  o.ticket_keys = std::move(ring);
+  return TestTlsServer::Start(MustCreate(std::move(o)));
+}
+
+// Runs a full handshake on |a| and offers its session to |b|; returns
+// whether |b| resumed it (as both the client and |b| saw it).
+void ResumesAcrossServers(TestTlsServer& a, TestTlsServer& b,
+                          const std::string& want_version, bool* resumed) {
+  ASSERT_NE(a.port(), b.port());
+  auto client = MustCreate(ClientOptions());
+  auto first = RunClient(client, a.port());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->reused);
+  EXPECT_EQ(first->version, want_version);
+  ASSERT_TRUE(first->session.is_resumable());
+  auto second = RunClient(client, b.port(), first->session);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->version, want_version);
+  ASSERT_TRUE(b.WaitForServed(1));
+  auto served = b.served();
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_TRUE(served[0].handshake.ok()) << served[0].handshake;
+  EXPECT_EQ(served[0].session_reused, second->reused);
+  *resumed = second->reused;
+}
+
+TEST(Fleet, SharedStoreResumesTls12SessionIdsAcrossServers) {
+  auto store = std::make_shared<CountingStore>();
+  auto a = StartFleetMember(Resumption::kTls12SessionId, store, nullptr);
+  auto b = StartFleetMember(Resumption::kTls12SessionId, store, nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  bool resumed = false;
+  ASSERT_NO_FATAL_FAILURE(ResumesAcrossServers(**a, **b, "TLSv1.2", &resumed));
+  EXPECT_TRUE(resumed);
+  EXPECT_EQ(store->puts(), 1);  // By A.
+  EXPECT_EQ(store->hits(), 1);  // By B.
+}
+
+TEST(Fleet, SeparateStoresDoNotResumeTls12SessionIdsAcrossServers) {
+  auto a = StartFleetMember(Resumption::kTls12SessionId,
+                            std::make_shared<InMemoryServerSessionStore>(),
+                            nullptr);
+  auto b = StartFleetMember(Resumption::kTls12SessionId,
+                            std::make_shared<InMemoryServerSessionStore>(),
+                            nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  bool resumed = true;
+  ASSERT_NO_FATAL_FAILURE(ResumesAcrossServers(**a, **b, "TLSv1.2", &resumed));
+  EXPECT_FALSE(resumed);
+}
+
+class FleetTicketTest : public ::testing::TestWithParam<Resumption> {
+ protected:
+  std::string version() const {
+    return GetParam() == Resumption::kTls13 ? "TLSv1.3" : "TLSv1.2";
+  }
+};
+
+TEST_P(FleetTicketTest, SharedRingResumesAcrossServers) {
+  auto ring = std::make_shared<TicketKeyRing>(TicketKey::Generate());
+  auto a = StartFleetMember(GetParam(), nullptr, ring);
+  auto b = StartFleetMember(GetParam(), nullptr, ring);
+  ASSERT_TRUE(a.ok() && b.ok());
+  bool resumed = false;
+  ASSERT_NO_FATAL_FAILURE(ResumesAcrossServers(**a, **b, version(), &resumed));
+  EXPECT_TRUE(resumed);
+}
+
+TEST_P(FleetTicketTest, OwnRingsDoNotResumeAcrossServers) {
+  auto a = StartFleetMember(
+      GetParam(), nullptr,
+      std::make_shared<TicketKeyRing>(TicketKey::Generate()));
+  auto b = StartFleetMember(
+      GetParam(), nullptr,
+      std::make_shared<TicketKeyRing>(TicketKey::Generate()));
+  ASSERT_TRUE(a.ok() && b.ok());
+  bool resumed = true;
+  ASSERT_NO_FATAL_FAILURE(ResumesAcrossServers(**a, **b, version(), &resumed));
+  EXPECT_FALSE(resumed);
+}
+
+TEST_P(FleetTicketTest, SharedRingButOtherSessionIdContextDoesNotResume) {
+  auto ring = std::make_shared<TicketKeyRing>(TicketKey::Generate());
+  auto a = StartFleetMember(GetParam(), nullptr, ring, "fleet-a");
+  auto b = StartFleetMember(GetParam(), nullptr, ring, "fleet-b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  bool resumed = true;
+  ASSERT_NO_FATAL_FAILURE(ResumesAcrossServers(**a, **b, version(), &resumed));
+  EXPECT_FALSE(resumed);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Tickets, FleetTicketTest,
+    ::testing::Values(Resumption::kTls12Ticket, Resumption::kTls13),
+    [](const auto& info) { return ResumptionName(info.param); });
+
+// ---------------------------------------------------------------------------
+// 3. Ticket key rotation over real sockets.
+
+class RotationTest : public ::testing::TestWithParam<Resumption> {};
+
+TEST_P(RotationTest, PreviousKeysDecryptUntilRotatedOut) {
+  const TicketKey k0 = TicketKey::Generate();
+  auto ring = std::make_shared<TicketKeyRing>(k0, /*max_previous=*/2);
+  ContextOptions o = ServerOptions(GetParam());
+  o.ticket_keys = ring;
+  auto server = TestTlsServer::Start(MustCreate(o));
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  auto client = MustCreate(ClientOptions());
+
+  // Two tickets under k0, each offered once (TLS 1.3 tickets are single-use).
+  auto a = RunClient(client, port);
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = RunClient(client, port);
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(a->session.has_ticket());
+  ASSERT_TRUE(b->session.has_ticket());
+
+  // After one rotation k0 is a previous key: its ticket still resumes, and
+  // the server issues a fresh ticket under the new current key k1.
+  ring->Rotate(TicketKey::Generate());
+  auto a_resumed = RunClient(client, port, a->session);
+  ASSERT_TRUE(a_resumed.ok()) << a_resumed.status();
+  EXPECT_TRUE(a_resumed->reused);
+  ASSERT_TRUE(a_resumed->session.has_ticket());
+  EXPECT_NE(a_resumed->session, a->session) << "ticket was not renewed";
+
+  // Two more rotations: previous keys are now k2 and k1; k0 is gone.
+  ring->Rotate(TicketKey::Generate());
+  ring->Rotate(TicketKey::Generate());
+  bool is_current = true;
+  EXPECT_FALSE(ring->Find(k0.name.data(), &is_current).has_value());
+  auto b_late = RunClient(client, port, b->session);
+  ASSERT_TRUE(b_late.ok()) << b_late.status();
+  EXPECT_FALSE(b_late->reused);
+  // The ticket renewed under k1 is still within the ring.
+  auto a_late = RunClient(client, port, a_resumed->session);
+  ASSERT_TRUE(a_late.ok()) << a_late.status();
+  EXPECT_TRUE(a_late->reused);
+
+  ASSERT_TRUE((*server)->WaitForServed(5));
+  auto served = (*server)->served();
+  ASSERT_EQ(served.size(), 5u);
+  EXPECT_FALSE(served[0].session_reused);
+  EXPECT_FALSE(served[1].session_reused);
+  EXPECT_TRUE(served[2].session_reused);
+  EXPECT_FALSE(served[3].session_reused);
+  EXPECT_TRUE(served[4].session_reused);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Tickets, RotationTest,
+    ::testing::Values(Resumption::kTls12Ticket, Resumption::kTls13),
+    [](const auto& info) { return ResumptionName(info.param); });
+
+// ---------------------------------------------------------------------------
+// 4. Require-reuse, FTPS style: data connections resume only the session of
+// their own control connection.
+
+// A hand-made FTPS-like server: control connections on one listener (each
+// IsolateSessions() before its handshake), data connections on another (each
+// ShareSessionsWith() a given control connection before its handshake), in a
+// fixed order agreed with the test. Serves one connection at a time.
+class FtpsServer {
+ public:
+  struct Step {
+    bool control;     // A control connection, else a data connection.
+    int control_ix;   // Data: the index of the control connection to share.
+  };
+  static Step Control() { return {true, -1}; }
+  static Step Data(int control_ix) { return {false, control_ix}; }
+
+  struct DataRecord {
+    int control_ix = -1;
+    absl::Status share;
+    absl::Status handshake;
+    bool session_reused = false;
+    absl::Status shutdown;
+  };
+  struct ControlRecord {
+    absl::Status isolate;
+    absl::Status handshake;
+    absl::Status late_isolate;  // IsolateSessions() after the handshake.
+    absl::Status shutdown;
+  };
+  struct Results {
+    absl::Status accept;  // The first failed accept, if any.
+    std::vector<ControlRecord> controls;
+    std::vector<DataRecord> data;
+  };
+
+  static absl::StatusOr<std::unique_ptr<FtpsServer>> Start(
+      std::shared_ptr<const Context> ctx, std::vector<Step> plan) {
+    auto control = TcpListener::Listen("127.0.0.1", 0);
+    if (!control.ok()) return control.status();
+    auto data = TcpListener::Listen("127.0.0.1", 0);
+    if (!data.ok()) return data.status();
+    std::unique_ptr<FtpsServer> server(new FtpsServer(
+        std::move(ctx), std::move(plan), std::move(*control),
+        std::move(*data)));
+    server->thread_ = std::thread([s = server.get()] { s->Run(); });
+    return server;
+  }
+
+  ~FtpsServer() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  uint16_t control_port() const { return control_.port(); }
+  uint16_t data_port() const { return data_.port(); }
+
+  // Waits for the plan to finish (every step is bounded by timeouts) and
+  // returns what the server saw.
+  Results Finish() {
+    if (thread_.joinable()) thread_.join();
+    return results_;
+  }
+
+ private:
+  FtpsServer(std::shared_ptr<const Context> ctx, std::vector<Step> plan,
+             TcpListener control, TcpListener data)
+      : ctx_(std::move(ctx)),
+        plan_(std::move(plan)),
+        control_(std::move(control)),
+        data_(std::move(data)) {}
+
+  void Run() {
+    std::vector<std::unique_ptr<Connection>> controls;
+    for (const Step& step : plan_) {
+      TcpListener& listener = step.control ? control_ : data_;
+      absl::StatusOr<OwnedFd> fd = listener.Accept(absl::Seconds(10));
+      if (!fd.ok()) {
+        results_.accept = fd.status();
+        break;
+      }
+      auto conn = Connection::Create(ctx_, std::move(*fd), "");
+      if (!conn.ok()) {
+        results_.accept = conn.status();
+        break;
+      }
+      (*conn)->set_timeout(absl::Seconds(10));
+      if (step.control) {
+        ControlRecord record;
+        record.isolate = (*conn)->IsolateSessions();
+        record.handshake = (*conn)->Handshake();
+        record.late_isolate = (*conn)->IsolateSessions();
+        results_.controls.push_back(record);
+        controls.push_back(std::move(*conn));
+        continue;
+      }
+      DataRecord record;
+      record.control_ix = step.control_ix;
+      if (step.control_ix < 0 ||
+          static_cast<size_t>(step.control_ix) >= controls.size()) {
+        record.share = absl::InvalidArgumentError("bad control index");
+      } else {
+        record.share = (*conn)->ShareSessionsWith(*controls[step.control_ix]);
+      }
+      record.handshake = (*conn)->Handshake();
+      record.session_reused = (*conn)->session_reused();
+      // A real require-reuse server refuses a data connection that did not
+      // resume; this one shuts every one down cleanly and lets the test judge.
+      if (record.handshake.ok()) record.shutdown = (*conn)->Shutdown();
+      results_.data.push_back(record);
+    }
+    // The control connections end last, as when the FTP session ends.
+    for (size_t i = 0; i < controls.size(); ++i) {
+      if (results_.controls[i].handshake.ok()) {
+        results_.controls[i].shutdown = controls[i]->Shutdown();
+      }
+    }
+  }
+
+  const std::shared_ptr<const Context> ctx_;
+  const std::vector<Step> plan_;
+  TcpListener control_;
+  TcpListener data_;
+  Results results_;  // Written by the thread; read after joining it.
+  std::thread thread_;
+};
+
+class RequireReuseTest : public ::testing::TestWithParam<Resumption> {
+ protected:
+  bool tls13() const { return GetParam() == Resumption::kTls13; }
+};
+
+// Under TLS 1.2 (session ID or ticket) every data connection offers the
+// control connection's session, as FTPS clients do.
+//
+// Under TLS 1.3 each data connection offers a ticket it has never offered
+// before: the first data connection offers the control connection's ticket,
+// and each later one the newest ticket of the data connection before it. Those
+// tickets were issued by connections that shared the control connection's
+// session-ID context, so they resume too: the chain works for any number of
+// data connections, and no ticket is offered twice (RFC 8446 C.4). (BoringSSL
+// servers keep no replay state, so re-offering the control connection's one
+// ticket also happens to resume, but a client must not rely on it.)
+TEST_P(RequireReuseTest, DataConnectionsResumeTheControlSession) {
+  auto server_ctx = MustCreate(ServerOptions(GetParam()));
+  auto server = FtpsServer::Start(
+      server_ctx, {FtpsServer::Control(), FtpsServer::Data(0),
+                   FtpsServer::Data(0), FtpsServer::Data(0)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = MustCreate(ClientOptions());
+
+  auto control = ConnectLocal(client, (*server)->control_port());
+  ASSERT_TRUE(control.ok()) << control.status();
+  EXPECT_FALSE((*control)->session_reused());
+  absl::StatusOr<Session> control_session =
+      (*control)->WaitForSession(absl::Seconds(5));
+  ASSERT_TRUE(control_session.ok()) << control_session.status();
+  ASSERT_TRUE(control_session->is_resumable());
+  EXPECT_EQ(control_session->is_single_use(), tls13());
+
+  Session offer = *control_session;
+  std::vector<Session> offered;
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(::testing::Message() << "data connection " << i + 1);
+    auto data = ConnectLocal(client, (*server)->data_port(), offer);
+    ASSERT_TRUE(data.ok()) << data.status();
+    EXPECT_TRUE((*data)->session_reused());
+    offered.push_back(offer);
+    if (tls13()) {
+      absl::StatusOr<Session> fresh = (*data)->WaitForSession(absl::Seconds(5));
+      ASSERT_TRUE(fresh.ok()) << fresh.status();
+      ASSERT_TRUE(fresh->is_resumable());
+      offer = *fresh;
+    }
+    ASSERT_TRUE((*data)->Shutdown().ok());
+  }
+  if (tls13()) {
+    // Three distinct tickets were offered.
+    EXPECT_NE(offered[0], offered[1]);
+    EXPECT_NE(offered[1], offered[2]);
+    EXPECT_NE(offered[0], offered[2]);
+  }
+  ASSERT_TRUE((*control)->Shutdown().ok());
+
+  FtpsServer::Results r = (*server)->Finish();
+  EXPECT_TRUE(r.accept.ok()) << r.accept;
+  ASSERT_EQ(r.controls.size(), 1u);
+  EXPECT_TRUE(r.controls[0].isolate.ok()) << r.controls[0].isolate;
+  EXPECT_TRUE(r.controls[0].handshake.ok()) << r.controls[0].handshake;
+  EXPECT_EQ(r.controls[0].late_isolate.code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(r.controls[0].shutdown.ok()) << r.controls[0].shutdown;
+  ASSERT_EQ(r.data.size(), 3u);
+  for (size_t i = 0; i < r.data.size(); ++i) {
+    SCOPED_TRACE(::testing::Message() << "data connection " << i + 1);
+    EXPECT_TRUE(r.data[i].share.ok()) << r.data[i].share;
+    EXPECT_TRUE(r.data[i].handshake.ok()) << r.data[i].handshake;
+    EXPECT_TRUE(r.data[i].session_reused);
+    EXPECT_TRUE(r.data[i].shutdown.ok()) << r.data[i].shutdown;
+  }
+}
+
+// Two control connections on one server Context: a data connection tied to
+// one of them resumes only that one's sessions, never the other's and never
+// without a session. (The third data connection is the positive control.)
+TEST_P(RequireReuseTest, ForeignOrMissingSessionIsNotReused) {
+  auto server_ctx = MustCreate(ServerOptions(GetParam()));
+  auto server = FtpsServer::Start(
+      server_ctx,
+      {FtpsServer::Control(), FtpsServer::Control(), FtpsServer::Data(0),
+       FtpsServer::Data(0), FtpsServer::Data(0), FtpsServer::Data(1)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = MustCreate(ClientOptions());
+
+  auto control_a = ConnectLocal(client, (*server)->control_port());
+  ASSERT_TRUE(control_a.ok()) << control_a.status();
+  auto session_a = (*control_a)->WaitForSession(absl::Seconds(5));
+  ASSERT_TRUE(session_a.ok()) << session_a.status();
+  auto control_b = ConnectLocal(client, (*server)->control_port());
+  ASSERT_TRUE(control_b.ok()) << control_b.status();
+  auto session_b = (*control_b)->WaitForSession(absl::Seconds(5));
+  ASSERT_TRUE(session_b.ok()) << session_b.status();
+  ASSERT_NE(*session_a, *session_b);
+
+  // Data(0) offered B's session.
+  auto foreign = ConnectLocal(client, (*server)->data_port(), *session_b);
+  ASSERT_TRUE(foreign.ok()) << foreign.status();
+  EXPECT_FALSE((*foreign)->session_reused());
+  ASSERT_TRUE((*foreign)->Shutdown().ok());
+  // Data(0) offered nothing.
+  auto none = ConnectLocal(client, (*server)->data_port());
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE((*none)->session_reused());
+  ASSERT_TRUE((*none)->Shutdown().ok());
+  // Data(0) offered A's session: resumes.
+  auto own = ConnectLocal(client, (*server)->data_port(), *session_a);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_TRUE((*own)->session_reused());
+  // Under TLS 1.3, a fresh ticket of A's for the next connection (A's own
+  // ticket has been used); under TLS 1.2, A's session again.
+  Session a_again = *session_a;
+  if (tls13()) {
+    auto fresh = (*own)->WaitForSession(absl::Seconds(5));
+    ASSERT_TRUE(fresh.ok()) << fresh.status();
+    a_again = *fresh;
+  }
+  ASSERT_TRUE((*own)->Shutdown().ok());
+  // Data(1), tied to B, offered A's session.
+  auto cross = ConnectLocal(client, (*server)->data_port(), a_again);
+  ASSERT_TRUE(cross.ok()) << cross.status();
+  EXPECT_FALSE((*cross)->session_reused());
+  ASSERT_TRUE((*cross)->Shutdown().ok());
+
+  ASSERT_TRUE((*control_a)->Shutdown().ok());
+  ASSERT_TRUE((*control_b)->Shutdown().ok());
+  FtpsServer::Results r = (*server)->Finish();
+  EXPECT_TRUE(r.accept.ok()) << r.accept;
+  ASSERT_EQ(r.controls.size(), 2u);
+  for (const FtpsServer::ControlRecord& c : r.controls) {
+    EXPECT_TRUE(c.isolate.ok()) << c.isolate;
+    EXPECT_TRUE(c.handshake.ok()) << c.handshake;
+    EXPECT_TRUE(c.shutdown.ok()) << c.shutdown;
+  }
+  ASSERT_EQ(r.data.size(), 4u);
+  for (const FtpsServer::DataRecord& d : r.data) {
+    EXPECT_TRUE(d.share.ok()) << d.share;
+    EXPECT_TRUE(d.handshake.ok()) << d.handshake;
+    EXPECT_TRUE(d.shutdown.ok()) << d.shutdown;
+  }
+  EXPECT_FALSE(r.data[0].session_reused) << "resumed another control's session";
+  EXPECT_FALSE(r.data[1].session_reused) << "resumed without a session";
+  EXPECT_TRUE(r.data[2].session_reused) << "did not resume its own control's";
+  EXPECT_FALSE(r.data[3].session_reused) << "resumed another control's session";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllModes, RequireReuseTest,
+    ::testing::Values(Resumption::kTls12SessionId, Resumption::kTls12Ticket,
+                      Resumption::kTls13),
+    [](const auto& info) { return ResumptionName(info.param); });
+
+// Two connected server-side Connections (no handshake) and a client-side one.
+class IsolationErrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto listener = TcpListener::Listen("127.0.0.1", 0);
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    auto server_ctx = MustCreate(ServerOptions());
+    for (int i = 0; i < 2; ++i) {
+      auto client_fd =
+          ConnectTcp("127.0.0.1", listener->port(), absl::Seconds(5));
+      ASSERT_TRUE(client_fd.ok()) << client_fd.status();
+      auto accepted = listener->Accept(absl::Seconds(5));
+      ASSERT_TRUE(accepted.ok()) << accepted.status();
+      auto conn = Connection::Create(server_ctx, std::move(*accepted), "");
+      ASSERT_TRUE(conn.ok()) << conn.status();
+      server_conns_.push_back(std::move(*conn));
+      if (i == 0) {
+        auto c = Connection::Create(MustCreate(ClientOptions()),
+                                    std::move(*client_fd), "localhost");
+        ASSERT_TRUE(c.ok()) << c.status();
+        client_conn_ = std::move(*c);
+      } else {
+        client_fds_.push_back(std::move(*client_fd));
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<Connection>> server_conns_;
+  std::unique_ptr<Connection> client_conn_;
+  std::vector<OwnedFd> client_fds_;
+};
+
+TEST_F(IsolationErrors, ShareWithControlThatDidNotIsolateFails) {
+  Connection& control = *server_conns_[0];
+  Connection& data = *server_conns_[1];
+  absl::Status s = data.ShareSessionsWith(control);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Msg(s), HasSubstr("did not call IsolateSessions()"));
+  // Once the control connection isolates, sharing works.
+  ASSERT_TRUE(control.IsolateSessions().ok());
+  EXPECT_TRUE(data.ShareSessionsWith(control).ok());
+}
+
+TEST_F(IsolationErrors, IsolateOnClientConnectionFails) {
+  absl::Status s = client_conn_->IsolateSessions();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Msg(s), HasSubstr("server-side connection"));
+  // Nor may a client connection share a server's sessions.
+  ASSERT_TRUE(server_conns_[0]->IsolateSessions().ok());
+  absl::Status share = client_conn_->ShareSessionsWith(*server_conns_[0]);
+  EXPECT_EQ(share.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Msg(share), HasSubstr("server-side connection"));
+}
+
+}  // namespace
+}  // namespace tlsession::testing
