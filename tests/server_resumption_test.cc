@@ -534,8 +534,18 @@ class FtpsServer {
       record.handshake = (*conn)->Handshake();
       record.session_reused = (*conn)->session_reused();
       // A real require-reuse server refuses a data connection that did not
-      // resume; this one shuts every one down cleanly and lets the test judge.
-      if (record.handshake.ok()) record.shutdown = (*conn)->Shutdown();
+      // resume; this one serves every one and lets the test judge. The client
+      // ends each data connection: the server reads until its close_notify,
+      // then answers with its own, so that its TLS 1.3 tickets always arrive
+      // well before its close_notify (see DISABLED_TicketsThenCloseNotify).
+      if (record.handshake.ok()) {
+        char buf[256];
+        absl::StatusOr<size_t> n;
+        do {
+          n = (*conn)->Read(buf, sizeof(buf));
+        } while (n.ok() && *n > 0);
+        record.shutdown = n.ok() ? (*conn)->Shutdown() : n.status();
+      }
       results_.data.push_back(record);
     }
     // The control connections end last, as when the FTP session ends.
@@ -760,6 +770,33 @@ TEST_F(IsolationErrors, IsolateOnClientConnectionFails) {
   absl::Status share = client_conn_->ShareSessionsWith(*server_conns_[0]);
   EXPECT_EQ(share.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(Msg(share), HasSubstr("server-side connection"));
+}
+
+// ---------------------------------------------------------------------------
+// Library bug, found while writing the require-reuse tests: when a TLS 1.3
+// server sends its tickets and closes right away (a data connection that the
+// server ends), the client's WaitForSession() reads the tickets and the
+// close_notify in one SSL_peek, gets SSL_ERROR_ZERO_RETURN and reports
+// "closed the connection before sending a ticket" although session() is
+// resumable by then (tls/connection.cc, WaitForSession, the
+// SSL_ERROR_ZERO_RETURN branch does not re-check session()). Disabled until
+// the library is fixed; run with --gtest_also_run_disabled_tests.
+TEST(WaitForSession, DISABLED_TicketsThenCloseNotify) {
+  auto server = TestTlsServer::Start(
+      MustCreate(ServerOptions(Resumption::kTls13)),
+      [](Connection& conn) { return conn.Shutdown(); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto conn = ConnectLocal(MustCreate(ClientOptions()), (*server)->port());
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  ASSERT_EQ((*conn)->version(), TLS1_3_VERSION);
+  // Let the tickets and the close_notify both arrive before reading.
+  absl::SleepFor(absl::Milliseconds(300));
+  absl::StatusOr<Session> s = (*conn)->WaitForSession(absl::Seconds(5));
+  EXPECT_TRUE(s.ok()) << s.status() << " (sessions received: "
+                      << (*conn)->sessions_received() << ", session() "
+                      << ((*conn)->session().is_resumable() ? "is" : "is not")
+                      << " resumable)";
+  EXPECT_TRUE((*conn)->Shutdown().ok());
 }
 
 }  // namespace

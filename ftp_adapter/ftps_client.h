@@ -1,0 +1,216 @@
+// FtpsClient: an FTPS client (RFC 4217) whose data connections resume the
+// control connection's TLS session, as vsftpd (require_ssl_reuse=YES) and
+// ProFTPD (by default) demand.
+//
+//   ClientOptions options;
+//   options.tls_context = *Context::Create(ContextOptions());
+//   auto ftp = FtpsClient::Connect("ftp.example.org", 21, options);
+//   (*ftp)->Login("user", "password");
+//   (*ftp)->DownloadFile("dir/file.bin", "/tmp/file.bin");
+//
+// How sessions are used:
+//  - Explicit (AUTH TLS) or implicit FTPS; never plaintext unless the caller
+//    sets allow_plaintext. PBSZ 0 then PROT P; a server refusing PROT P is an
+//    error, never a transfer in clear.
+//  - The control connection's session is "sticky": every data connection
+//    offers it (set_session), with the same host name verified. TLS 1.3
+//    tickets arrive after the handshake, so the client waits (bounded) for
+//    one before the first transfer, and takes newer tickets that arrive on
+//    the control connection before each transfer. The control session is
+//    never consumed by a single-use rule: the hundredth transfer offers it
+//    too. Each transfer records whether it resumed.
+//  - A data connection ends with close_notify both ways (tickets and other
+//    post-handshake messages read first) before the final reply is read, so
+//    servers see a clean TLS shutdown and uploads are not cut by a reset.
+//  - Passive mode tries EPSV, then PASV; the address in a PASV reply is
+//    ignored for the control connection's peer unless trust_pasv_address.
+//  - TCP_NODELAY on every socket and no command a transfer does not need.
+//
+// An FtpsClient is used by one thread at a time; run several (each with its
+// own control connection) for parallel transfers.
+#ifndef TLSESSION_FTP_ADAPTER_FTPS_CLIENT_H_
+#define TLSESSION_FTP_ADAPTER_FTPS_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ftp_adapter/mlsd.h"
+#include "ftp_adapter/reply.h"
+#include "tls/connection.h"
+#include "tls/context.h"
+#include "tls/socket.h"
+
+namespace tlsession::ftp {
+
+struct ClientOptions {
+  // The client TLS configuration (trust roots, versions, client
+  // certificate...). Required unless allow_plaintext. Its session_cache, if
+  // any, serves the control connection (sessions across runs); data
+  // connections always offer the control connection's session.
+  std::shared_ptr<const Context> tls_context;
+  // TLS from the first byte (ftps://, port 990) instead of AUTH TLS.
+  bool implicit_tls = false;
+  // Named so it is never set by accident: without TLS, passwords and data
+  // travel in clear.
+  bool allow_plaintext = false;
+  // PROT P (the default) or, only when false, PROT C.
+  bool protect_data = true;
+  // Passive mode (EPSV, then PASV); false for active mode (EPRT, then PORT).
+  bool passive = true;
+  // Connect data connections to the address a PASV reply names instead of
+  // the control connection's peer. A malicious server could aim them at
+  // another host.
+  bool trust_pasv_address = false;
+  // Offer the control session on data connections. Only tests and
+  // benchmarks turn this off, to show what servers do without it.
+  bool reuse_session = true;
+  // Every wait: connect, reply, handshake, read, write, close.
+  absl::Duration timeout = absl::Seconds(30);
+  // How long to wait for a TLS 1.3 ticket on the control connection.
+  absl::Duration ticket_wait = absl::Seconds(5);
+  // Receives the control dialogue (password masked) and one line per TLS
+  // connection saying whether it resumed. Null: silent.
+  std::function<void(absl::string_view)> trace;
+};
+
+// One data transfer's TLS facts.
+struct DataConnectionInfo {
+  int number = 0;              // 1 for the first data connection.
+  bool tls = false;
+  bool session_reused = false;
+  std::string version;         // "TLSv1.3"
+  std::string command;         // "RETR file.txt" (arguments as sent)
+  uint64_t bytes = 0;
+};
+
+// Receives downloaded bytes; an error aborts the transfer.
+using Sink = std::function<absl::Status(absl::string_view)>;
+// Fills |buf| with up to |len| bytes to upload; 0 at the end.
+using Source = std::function<absl::StatusOr<size_t>(char* buf, size_t len)>;
+
+// True when |status| says the server refused a data connection because it
+// did not resume the control connection's TLS session (522, or 425 from
+// ProFTPD with its reuse requirement).
+bool IsSessionReuseRefusal(const absl::Status& status);
+
+// True when |status| carries an FTP reply from the server (a refusal), as
+// opposed to a network, TLS or local failure; |code| receives the reply code.
+bool IsServerRefusal(const absl::Status& status, int* code = nullptr);
+
+class FtpsClient {
+ public:
+  // Connects, reads the greeting and secures the control connection.
+  static absl::StatusOr<std::unique_ptr<FtpsClient>> Connect(
+      const std::string& host, uint16_t port, ClientOptions options);
+  ~FtpsClient();
+
+  // USER and PASS ("anonymous" and an e-mail-like password for anonymous
+  // login), then PBSZ 0 and PROT P (or C) and TYPE I.
+  absl::Status Login(const std::string& user, const std::string& password);
+
+  // Sends one command line and reads its reply (any code).
+  absl::StatusOr<Reply> Command(absl::string_view line);
+
+  absl::StatusOr<std::vector<std::string>> Features();
+  absl::StatusOr<std::string> Pwd();
+  absl::Status Cwd(const std::string& path);
+  absl::Status MakeDir(const std::string& path);
+  absl::Status RemoveDir(const std::string& path);
+  absl::Status Delete(const std::string& path);
+  absl::Status Rename(const std::string& from, const std::string& to);
+  absl::StatusOr<uint64_t> Size(const std::string& path);
+  absl::StatusOr<absl::Time> ModificationTime(const std::string& path);
+
+  // Listings over a data connection. An empty |path| lists the current
+  // directory.
+  absl::StatusOr<std::string> List(const std::string& path = "");
+  absl::StatusOr<std::vector<std::string>> NameList(
+      const std::string& path = "");
+  absl::StatusOr<std::vector<MlsdEntry>> MachineList(
+      const std::string& path = "");
+
+  // RETR |path| from byte |offset| (REST when not zero) into |sink|.
+  absl::Status Retrieve(const std::string& path, const Sink& sink,
+                        uint64_t offset = 0);
+  // STOR (or APPE when |append|) from |source|; REST |offset| when not zero.
+  absl::Status Store(const std::string& path, const Source& source,
+                     bool append = false, uint64_t offset = 0);
+
+  // Downloads |remote| to |local|. The bytes go to "<local>.part" and are
+  // renamed to |local| only when the server confirmed the transfer
+  // complete, so a failure never leaves a file that looks complete. With
+  // |resume|, an existing "<local>.part" is continued with REST.
+  absl::Status DownloadFile(const std::string& remote,
+                            const std::string& local, bool resume = false);
+  // Uploads |local| to |remote|. With |resume|, asks SIZE and continues from
+  // there with REST + STOR.
+  absl::Status UploadFile(const std::string& local, const std::string& remote,
+                          bool resume = false);
+
+  // QUIT, then close_notify on the control connection.
+  absl::Status Quit();
+
+  // Facts about the connections so far.
+  const std::vector<DataConnectionInfo>& data_connections() const {
+    return data_connections_;
+  }
+  bool control_session_reused() const;
+  std::string control_tls_version() const;
+  // The session data connections offer.
+  const Session& control_session() const { return control_session_; }
+  // Every command sent, in order, the password masked.
+  const std::vector<std::string>& commands_sent() const {
+    return commands_sent_;
+  }
+
+ private:
+  FtpsClient(std::string host, ClientOptions options, OwnedFd fd);
+
+  absl::Status Start(uint16_t port);
+  absl::Status SecureControl();
+  absl::Status SendLine(absl::string_view line);
+  absl::StatusOr<Reply> ReadReply();
+  absl::StatusOr<std::string> ReadLine();
+  absl::StatusOr<size_t> ControlRead(char* buf, size_t len);
+  bool ControlHasInput();
+  // Sends |line| and fails unless the reply is a completion (2xx) or, with
+  // |allow_intermediate|, 3xx.
+  absl::StatusOr<Reply> Expect(absl::string_view line,
+                               bool allow_intermediate = false);
+  void Trace(absl::string_view line);
+
+  struct DataChannel;
+  absl::StatusOr<std::unique_ptr<DataChannel>> OpenData(
+      absl::string_view command, uint64_t rest_offset);
+  absl::Status FinishData(std::unique_ptr<DataChannel> data,
+                          absl::Status transfer);
+  absl::StatusOr<std::string> ReadAll(absl::string_view command);
+  void RefreshControlSession();
+
+  const std::string host_;
+  ClientOptions options_;
+  std::shared_ptr<const Context> data_context_;
+  OwnedFd plain_fd_;                         // Before TLS, or plaintext.
+  std::unique_ptr<Connection> control_;      // Once secured.
+  std::string inbuf_;                        // Unparsed control bytes.
+  Endpoint peer_;                            // The control connection's.
+  Endpoint local_;
+  Session control_session_;
+  bool epsv_failed_ = false;
+  bool eprt_failed_ = false;
+  bool logged_in_ = false;
+  std::vector<DataConnectionInfo> data_connections_;
+  std::vector<std::string> commands_sent_;
+};
+
+}  // namespace tlsession::ftp
+
+#endif  // TLSESSION_FTP_ADAPTER_FTPS_CLIENT_H_

@@ -1,0 +1,198 @@
+#include "ftp_adapter/netrc.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace tlsession::ftp {
+namespace {
+
+// One token of a .netrc file.
+struct Token {
+  std::string text;
+  // The line (from 1) where the token starts.
+  size_t line = 0;
+  bool quoted = false;
+};
+
+// Splits .netrc contents into tokens. Errors name the line and quote nothing.
+class Lexer {
+ public:
+  explicit Lexer(absl::string_view contents) : s_(contents) {}
+
+  // The next token, or nullopt at the end of the contents.
+  absl::StatusOr<std::optional<Token>> Next() {
+    while (pos_ < s_.size() && IsSpace(s_[pos_])) Advance();
+    if (pos_ >= s_.size()) return std::optional<Token>();
+    Token token;
+    token.line = line_;
+    if (s_[pos_] == '"') {
+      token.quoted = true;
+      Advance();
+      while (true) {
+        if (pos_ >= s_.size()) {
+          return Error(token.line, "has a '\"' that is never closed");
+        }
+        const char c = s_[pos_];
+        if (c == '"') {
+          Advance();
+          break;
+        }
+        if (c == '\\') {
+          Advance();
+          if (pos_ >= s_.size()) {
+            return Error(line_, "ends in a backslash with nothing to escape");
+          }
+        }
+        token.text += s_[pos_];
+        Advance();
+      }
+      return std::optional<Token>(std::move(token));
+    }
+    while (pos_ < s_.size() && !IsSpace(s_[pos_])) {
+      if (s_[pos_] == '\\') {
+        Advance();
+        if (pos_ >= s_.size()) {
+          return Error(line_, "ends in a backslash with nothing to escape");
+        }
+      }
+      token.text += s_[pos_];
+      Advance();
+    }
+    return std::optional<Token>(std::move(token));
+  }
+
+  // Skips the rest of the current line, including its '\n'.
+  void SkipLine() {
+    while (pos_ < s_.size() && s_[pos_] != '\n') Advance();
+    if (pos_ < s_.size()) Advance();
+  }
+
+  // Skips a macdef body: the rest of the current line, then every line up to
+  // and including the next empty one (or "\r"), or to the end.
+  void SkipMacroBody() {
+    SkipLine();
+    while (pos_ < s_.size()) {
+      const size_t start = pos_;
+      SkipLine();
+      absl::string_view line = s_.substr(start, pos_ - start);
+      if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+      if (line.empty() || line == "\r") return;
+    }
+  }
+
+  // An InvalidArgument error about |line|.
+  static absl::Status Error(size_t line, absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed .netrc: line ", line, " ", why));
+  }
+
+ private:
+  static bool IsSpace(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+           c == '\v';
+  }
+  void Advance() {
+    if (s_[pos_] == '\n') ++line_;
+    ++pos_;
+  }
+
+  absl::string_view s_;
+  size_t pos_ = 0;
+  size_t line_ = 1;
+};
+
+// One "machine" or "default" entry.
+struct Entry {
+  bool is_default = false;
+  std::string machine;
+  std::string login;
+  std::string password;
+};
+
+bool HasLineBreakOrNul(absl::string_view text) {
+  return text.find_first_of(absl::string_view("\0\r\n", 3)) !=
+         absl::string_view::npos;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<NetrcEntry>> LookupNetrc(
+    absl::string_view contents, absl::string_view host,
+    absl::string_view login) {
+  Lexer lexer(contents);
+  std::vector<Entry> entries;
+  while (true) {
+    absl::StatusOr<std::optional<Token>> next = lexer.Next();
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;
+    const Token keyword = std::move(**next);
+    if (!keyword.quoted && absl::StartsWith(keyword.text, "#")) {
+      lexer.SkipLine();
+      continue;
+    }
+    const std::string word = absl::AsciiStrToLower(keyword.text);
+    if (word == "default") {
+      entries.emplace_back().is_default = true;
+      continue;
+    }
+    if (word != "machine" && word != "login" && word != "password" &&
+        word != "account" && word != "macdef") {
+      return Lexer::Error(
+          keyword.line,
+          "has an unexpected token where machine, default, login, password, "
+          "account or macdef belongs (a value with spaces must be quoted)");
+    }
+    absl::StatusOr<std::optional<Token>> value = lexer.Next();
+    if (!value.ok()) return value.status();
+    if (!value->has_value()) {
+      return Lexer::Error(keyword.line,
+                          absl::StrCat("has '", word,
+                                       "' at the end of the file, without "
+                                       "its value"));
+    }
+    std::string text = std::move((*value)->text);
+    if (word == "machine") {
+      entries.emplace_back().machine = std::move(text);
+      continue;
+    }
+    if (word == "macdef") {
+      lexer.SkipMacroBody();
+      continue;
+    }
+    if (entries.empty()) {
+      return Lexer::Error(keyword.line,
+                          absl::StrCat("has '", word,
+                                       "' before any machine or default "
+                                       "entry"));
+    }
+    if (word != "account" && HasLineBreakOrNul(text)) {
+      return Lexer::Error(keyword.line,
+                          absl::StrCat("has a ", word,
+                                       " containing NUL, CR or LF"));
+    }
+    if (word == "login") entries.back().login = std::move(text);
+    if (word == "password") entries.back().password = std::move(text);
+  }
+
+  auto login_fits = [&](const Entry& entry) {
+    return login.empty() || entry.login.empty() || entry.login == login;
+  };
+  for (bool want_default : {false, true}) {
+    for (const Entry& entry : entries) {
+      if (entry.is_default != want_default || !login_fits(entry)) continue;
+      if (!want_default && !absl::EqualsIgnoreCase(entry.machine, host)) {
+        continue;
+      }
+      return std::optional<NetrcEntry>(
+          NetrcEntry{entry.login, entry.password});
+    }
+  }
+  return std::optional<NetrcEntry>();
+}
+
+}  // namespace tlsession::ftp

@@ -1,0 +1,257 @@
+#include "ftp_adapter/url.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace tlsession::ftp {
+namespace {
+
+// Longest excerpt of input quoted in an error message.
+constexpr size_t kMaxQuoted = 80;
+constexpr uint16_t kFtpPort = 21;
+constexpr uint16_t kImplicitFtpsPort = 990;
+
+// |text| quoted for an error message: at most kMaxQuoted bytes, escaped.
+std::string Quote(absl::string_view text) {
+  std::string out =
+      absl::StrCat("'", absl::CHexEscape(text.substr(0, kMaxQuoted)), "'");
+  if (text.size() > kMaxQuoted) out += "...";
+  return out;
+}
+
+// |url| with anything that may be a password replaced by "***", for error
+// messages: from the first ':' after "://" to the last '@', so that even a
+// password with an unencoded '/' stays hidden (paths with '@' are
+// over-redacted, which is harmless in a message).
+std::string Redacted(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return std::string(url);
+  const size_t start = scheme_end + 3;
+  const size_t at = url.rfind('@');
+  if (at == absl::string_view::npos || at < start) return std::string(url);
+  const size_t colon = url.find(':', start);
+  if (colon == absl::string_view::npos || colon > at) return std::string(url);
+  return absl::StrCat(url.substr(0, colon + 1), "***", url.substr(at));
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The value of hex digit |c|, or -1.
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// True when |text| contains NUL, CR or LF.
+bool HasLineBreakOrNul(absl::string_view text) {
+  return text.find_first_of(absl::string_view("\0\r\n", 3)) !=
+         absl::string_view::npos;
+}
+
+// True for a host name of ASCII letters, digits, '-', '.' and '_'.
+bool IsHostName(absl::string_view host) {
+  for (char c : host) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
+        c != '.' && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Percent-decodes |text|, the |what| part of |url|. When |secret|, errors do
+// not show the bad escape.
+absl::StatusOr<std::string> PercentDecode(absl::string_view text,
+                                          absl::string_view what,
+                                          absl::string_view url, bool secret) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    const int high = i + 1 < text.size() ? HexValue(text[i + 1]) : -1;
+    const int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
+    if (high < 0 || low < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad percent escape ",
+          secret ? std::string() : Quote(text.substr(i, 3)) + " ", "in the ",
+          what, " of FTP URL ", Quote(Redacted(url)),
+          " (expected '%' and two hex digits)"));
+    }
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  if (HasLineBreakOrNul(out)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", what, " of FTP URL ", Quote(Redacted(url)),
+                     " contains NUL, CR or LF, which would inject FTP "
+                     "commands"));
+  }
+  return out;
+}
+
+// Percent-encodes all but letters, digits, "-._~" and, when |keep_slash|, '/'.
+std::string PercentEncode(absl::string_view text, bool keep_slash) {
+  std::string out;
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (absl::ascii_isalnum(u) || c == '-' || c == '.' || c == '_' ||
+        c == '~' || (keep_slash && c == '/')) {
+      out += c;
+    } else {
+      absl::StrAppend(&out, "%", absl::Hex(u, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FtpUrl::ToString() const {
+  std::string out = implicit_tls ? "ftps://" : "ftp://";
+  if (!user.empty() || password.has_value()) {
+    out += PercentEncode(user, /*keep_slash=*/false);
+    if (password.has_value()) out += ":***";
+    out += "@";
+  }
+  if (host.find(':') != std::string::npos) {
+    absl::StrAppend(&out, "[", host, "]");
+  } else {
+    out += host;
+  }
+  if (port != (implicit_tls ? kImplicitFtpsPort : kFtpPort)) {
+    absl::StrAppend(&out, ":", port);
+  }
+  if (!path.empty()) {
+    absl::StrAppend(&out, "/", PercentEncode(path, /*keep_slash=*/true));
+  }
+  return out;
+}
+
+absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
+  auto error = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FTP URL ", Quote(Redacted(url)), ": ", why));
+  };
+  FtpUrl out;
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) {
+    return error("not a URL (no \"://\"; expected ftp:// or ftps://)");
+  }
+  const std::string scheme =
+      absl::AsciiStrToLower(url.substr(0, scheme_end));
+  if (scheme == "ftps") {
+    out.implicit_tls = true;
+  } else if (scheme != "ftp") {
+    return error(absl::StrCat("unknown scheme ", Quote(scheme),
+                              " (expected ftp or ftps)"));
+  }
+  out.port = out.implicit_tls ? kImplicitFtpsPort : kFtpPort;
+
+  const absl::string_view rest = url.substr(scheme_end + 3);
+  const size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
+  absl::string_view authority = rest.substr(0, authority_end);
+  const absl::string_view tail = rest.substr(authority_end);
+  const size_t query = tail.find_first_of("?#");
+  if (query != absl::string_view::npos) {
+    return error(absl::StrCat("a query or fragment ", Quote(tail.substr(query)),
+                              " is not allowed (encode '?' as %3F and '#' "
+                              "as %23)"));
+  }
+
+  if (const size_t at = authority.rfind('@'); at != absl::string_view::npos) {
+    const absl::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const size_t colon = userinfo.find(':');
+    absl::StatusOr<std::string> user = PercentDecode(
+        userinfo.substr(0, colon), "user", url, /*secret=*/false);
+    if (!user.ok()) return user.status();
+    out.user = *std::move(user);
+    if (colon != absl::string_view::npos) {
+      absl::StatusOr<std::string> password = PercentDecode(
+          userinfo.substr(colon + 1), "password", url, /*secret=*/true);
+      if (!password.ok()) return password.status();
+      out.password = *std::move(password);
+    }
+  }
+
+  absl::string_view port_text;
+  if (!authority.empty() && authority[0] == '[') {
+    const size_t close = authority.find(']');
+    if (close == absl::string_view::npos) {
+      return error("unclosed '[' in the host");
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    const absl::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') {
+        return error(absl::StrCat("unexpected ", Quote(after),
+                                  " after ']' (expected ':port')"));
+      }
+      port_text = after.substr(1);
+    }
+    in6_addr ignored;
+    const bool hexdigits_colons_dots =
+        out.host.find_first_not_of("0123456789abcdefABCDEF:.") ==
+        std::string::npos;
+    if (out.host.empty()) return error("empty host");
+    if (!hexdigits_colons_dots ||
+        inet_pton(AF_INET6, out.host.c_str(), &ignored) != 1) {
+      return error(absl::StrCat("host ", Quote(out.host),
+                                " in brackets is not an IPv6 address"));
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    if (colon != absl::string_view::npos &&
+        authority.find(':', colon + 1) != absl::string_view::npos) {
+      return error("an IPv6 address must be enclosed in '[' and ']'");
+    }
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != absl::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+    }
+    if (out.host.empty()) return error("empty host");
+    if (!IsHostName(out.host)) {
+      return error(absl::StrCat(
+          "host ", Quote(out.host),
+          " may hold only ASCII letters, digits, '-', '.' and '_'"));
+    }
+  }
+
+  if (!port_text.empty()) {
+    uint32_t port = 0;
+    for (char c : port_text) {
+      if (!IsDigit(c)) {
+        return error(absl::StrCat("port ", Quote(port_text),
+                                  " is not a decimal number"));
+      }
+      port = std::min<uint32_t>(port * 10 + (c - '0'), 100000);
+    }
+    if (port == 0 || port > 65535) {
+      return error(absl::StrCat("port ", Quote(port_text),
+                                " is not in 1..65535"));
+    }
+    out.port = static_cast<uint16_t>(port);
+  }
+
+  if (!tail.empty()) {
+    absl::StatusOr<std::string> path =
+        PercentDecode(tail.substr(1), "path", url, /*secret=*/false);
+    if (!path.ok()) return path.status();
+    out.path = *std::move(path);
+  }
+  return out;
+}
+
+}  // namespace tlsession::ftp

@@ -1,0 +1,252 @@
+#include "tests/testing/ftp_servers.h"
+
+#include <ftw.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tests/testing/certs.h"
+
+namespace tlsession::testing {
+namespace {
+
+// Where setup.sh unpacks ProFTPD (its packages conflict with vsftpd's).
+std::string ProftpdRoot() {
+  const char* env = getenv("TLSESSION_PROFTPD_ROOT");
+  return env ? env : "/opt/tlsession/proftpd";
+}
+
+void Write(const std::string& path, const std::string& contents,
+           mode_t mode) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << contents;
+  out.close();
+  chmod(path.c_str(), mode);
+}
+
+int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
+  return remove(path);
+}
+
+}  // namespace
+
+std::string FtpServer::name() const {
+  return options_.kind == FtpServerKind::kVsftpd ? "vsftpd" : "proftpd";
+}
+
+std::string FtpServer::ca_pem() const { return GetTestPki().ca.cert_pem; }
+
+absl::StatusOr<std::unique_ptr<FtpServer>> FtpServer::Start(
+    const FtpServerOptions& options) {
+  std::unique_ptr<FtpServer> server(new FtpServer());
+  server->options_ = options;
+  passwd* user = getpwnam(kUser);
+  if (user == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "user '", kUser, "' does not exist: run ./setup.sh (as root)"));
+  }
+  // Under /tmp, not $TEST_TMPDIR: the server's user-side processes must be
+  // able to reach the root folder, and /root is private.
+  std::string templ = "/tmp/tlsession-ftp.XXXXXX";
+  if (mkdtemp(&templ[0]) == nullptr) {
+    return absl::InternalError("mkdtemp failed");
+  }
+  server->dir_ = templ;
+  chmod(server->dir_.c_str(), 0755);
+  const std::string& dir = server->dir_;
+  server->root_ = dir + "/root";
+  mkdir(server->root_.c_str(), 0755);
+  if (chown(server->root_.c_str(), user->pw_uid, user->pw_gid) != 0) {
+    return absl::InternalError("chown of the FTP root failed");
+  }
+  const std::string empty = dir + "/empty";
+  mkdir(empty.c_str(), 0755);
+
+  const TestPki& pki = GetTestPki();
+  Write(dir + "/cert.pem", pki.server.cert_pem, 0644);
+  Write(dir + "/key.pem", pki.server.key_pem, 0600);
+
+  absl::StatusOr<uint16_t> port = PickFreePort();
+  if (!port.ok()) return port.status();
+  server->port_ = *port;
+  const bool tls12 = options.max_version == TLS1_2_VERSION;
+
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  if (options.kind == FtpServerKind::kVsftpd) {
+    std::vector<std::string> conf = {
+        "listen=YES",
+        "listen_ipv6=NO",
+        "background=NO",
+        "listen_address=127.0.0.1",
+        absl::StrCat("listen_port=", server->port_),
+        "anonymous_enable=NO",
+        "local_enable=YES",
+        "write_enable=YES",
+        "local_umask=022",
+        absl::StrCat("local_root=", server->root_),
+        "ssl_enable=YES",
+        absl::StrCat("rsa_cert_file=", dir, "/cert.pem"),
+        absl::StrCat("rsa_private_key_file=", dir, "/key.pem"),
+        "force_local_data_ssl=YES",
+        "force_local_logins_ssl=YES",
+        absl::StrCat("require_ssl_reuse=", options.require_reuse ? "YES" : "NO"),
+        // vsftpd's default list breaks TLS 1.2 against OpenSSL 3.
+        "ssl_ciphers=HIGH",
+        absl::StrCat("implicit_ssl=", options.implicit_tls ? "YES" : "NO"),
+        "pasv_enable=YES",
+        "pasv_address=127.0.0.1",
+        "port_enable=YES",
+        "seccomp_sandbox=NO",
+        "isolate_network=NO",
+        "isolate=NO",
+        absl::StrCat("secure_chroot_dir=", empty),
+        absl::StrCat("vsftpd_log_file=", dir, "/vsftpd.log"),
+        "xferlog_enable=YES",
+        "log_ftp_protocol=YES",
+        "debug_ssl=YES",
+        "pam_service_name=vsftpd",
+        "max_per_ip=0",
+        "max_clients=0",
+    };
+    Write(dir + "/vsftpd.conf", absl::StrJoin(conf, "\n") + "\n", 0600);
+    argv = {"/usr/sbin/vsftpd", dir + "/vsftpd.conf"};
+    if (tls12) {
+      // vsftpd has no option for the TLS version: cap OpenSSL itself.
+      Write(dir + "/openssl.cnf",
+            "openssl_conf = default_conf\n[default_conf]\n"
+            "ssl_conf = ssl_sect\n[ssl_sect]\n"
+            "system_default = system_default_sect\n"
+            "[system_default_sect]\nMaxProtocol = TLSv1.2\n",
+            0644);
+      env.push_back(absl::StrCat("OPENSSL_CONF=", dir, "/openssl.cnf"));
+    }
+  } else {
+    const std::string root = ProftpdRoot();
+    if (access((root + "/usr/sbin/proftpd").c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ProFTPD is not unpacked in ", root, ": run ./setup.sh"));
+    }
+    const bool ec = true;  // The test PKI's default key type.
+    std::vector<std::string> conf = {
+        "ServerType standalone",
+        "ServerName \"tlsession test\"",
+        "DefaultAddress 127.0.0.1",
+        absl::StrCat("Port ", server->port_),
+        absl::StrCat("User ", kUser),
+        absl::StrCat("Group ", kUser),
+        absl::StrCat("PidFile ", dir, "/proftpd.pid"),
+        absl::StrCat("ScoreboardFile ", dir, "/proftpd.scoreboard"),
+        "DelayTable none",
+        "WtmpLog off",
+        "UseReverseDNS off",
+        "RequireValidShell off",
+        "AuthOrder mod_auth_file.c",
+        absl::StrCat("AuthUserFile ", dir, "/passwd"),
+        "MaxInstances 100",
+        absl::StrCat("SystemLog ", dir, "/proftpd.log"),
+        absl::StrCat("TransferLog ", dir, "/proftpd.xferlog"),
+        absl::StrCat("ModulePath ", root, "/usr/lib/proftpd"),
+        "LoadModule mod_tls.c",
+        "<Global>",
+        "  AllowOverwrite on",
+        "  AllowStoreRestart on",
+        "  AllowRetrieveRestart on",
+        "  Umask 022",
+        "</Global>",
+        "TLSEngine on",
+        "TLSRequired on",
+        absl::StrCat("TLSLog ", dir, "/proftpd.tls.log"),
+        tls12 ? "TLSProtocol TLSv1.2" : "TLSProtocol TLSv1.2 TLSv1.3",
+        absl::StrCat(ec ? "TLSECCertificateFile " : "TLSRSACertificateFile ",
+                     dir, "/cert.pem"),
+        absl::StrCat(ec ? "TLSECCertificateKeyFile "
+                        : "TLSRSACertificateKeyFile ",
+                     dir, "/key.pem"),
+        "TLSVerifyClient off",
+        "TLSRenegotiate none",
+    };
+    std::vector<std::string> tls_options;
+    if (!options.require_reuse) tls_options.push_back("NoSessionReuseRequired");
+    if (options.implicit_tls) tls_options.push_back("UseImplicitSSL");
+    if (!tls_options.empty()) {
+      conf.push_back(absl::StrCat("TLSOptions ", absl::StrJoin(tls_options, " ")));
+    }
+    Write(dir + "/proftpd.conf", absl::StrJoin(conf, "\n") + "\n", 0600);
+    // The user's entry, with the password hashed by the shadow crypt that
+    // setup.sh's chpasswd used: copy it from /etc/shadow.
+    std::ifstream shadow("/etc/shadow");
+    std::string line, crypted;
+    while (std::getline(shadow, line)) {
+      if (line.rfind(absl::StrCat(kUser, ":"), 0) == 0) {
+        size_t a = line.find(':');
+        size_t b = line.find(':', a + 1);
+        crypted = line.substr(a + 1, b - a - 1);
+      }
+    }
+    if (crypted.empty() || crypted[0] == '!' || crypted[0] == '*') {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "user '", kUser, "' has no password: run ./setup.sh"));
+    }
+    Write(dir + "/passwd",
+          absl::StrCat(kUser, ":", crypted, ":", user->pw_uid, ":",
+                       user->pw_gid, "::", server->root_, ":/bin/sh\n"),
+          0600);
+    argv = {root + "/usr/sbin/proftpd", "-n", "-q", "-c",
+            dir + "/proftpd.conf"};
+  }
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(
+      argv, dir + "/stdout.log", /*stdin_pipe=*/false, env,
+      /*own_process_group=*/true);
+  if (!child.ok()) return child.status();
+  server->process_ = std::move(*child);
+  if (absl::Status s = WaitUntilListening(server->port_, *server->process_,
+                                          absl::Seconds(15));
+      !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        server->name(), " did not start: ", s.message(), "\n", server->log()));
+  }
+  return server;
+}
+
+FtpServer::~FtpServer() {
+  process_.reset();  // Kills the server and its per-connection children.
+  if (!dir_.empty() && getenv("TLSESSION_KEEP_FTP_DIRS") == nullptr) {
+    nftw(dir_.c_str(), RemoveEntry, 16, FTW_DEPTH | FTW_PHYS);
+  }
+}
+
+std::string FtpServer::log() const {
+  std::string out;
+  for (const char* name :
+       {"stdout.log", "vsftpd.log", "proftpd.log", "proftpd.tls.log",
+        "proftpd.xferlog"}) {
+    std::string text = ReadFileOrEmpty(absl::StrCat(dir_, "/", name));
+    if (!text.empty()) absl::StrAppend(&out, "== ", name, "\n", text);
+  }
+  return out;
+}
+
+void FtpServer::PutFile(const std::string& name,
+                        const std::string& contents) const {
+  const std::string path = root_ + "/" + name;
+  Write(path, contents, 0644);
+  if (passwd* user = getpwnam(kUser)) {
+    (void)chown(path.c_str(), user->pw_uid, user->pw_gid);
+  }
+}
+
+std::string FtpServer::GetFile(const std::string& name) const {
+  return ReadFileOrEmpty(root_ + "/" + name);
+}
+
+bool FtpServer::Exists(const std::string& name) const {
+  return access((root_ + "/" + name).c_str(), F_OK) == 0;
+}
+
+}  // namespace tlsession::testing
