@@ -93,6 +93,11 @@ absl::StatusOr<Endpoint> ParsePasvReply(absl::string_view text) {
       break;
     }
     if (count == 1) continue;  // A lone number, not the address.
+    if (start > 0 && rest[start - 1] == '-') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("PASV reply ", Quote(text),
+                       " has a negative number in h1,h2,h3,h4,p1,p2"));
+    }
     if (count != 6) {
       return absl::InvalidArgumentError(absl::StrCat(
           "PASV reply ", Quote(text), " has ", count,

@@ -165,9 +165,10 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
   const absl::string_view tail = rest.substr(authority_end);
   const size_t query = tail.find_first_of("?#");
   if (query != absl::string_view::npos) {
-    return error(absl::StrCat("a query or fragment ", Quote(tail.substr(query)),
-                              " is not allowed (encode '?' as %3F and '#' "
-                              "as %23)"));
+    // Not quoted on its own: a password with an unencoded '/' would show.
+    return error(
+        "has a query or fragment ('?' or '#'), which FTP URLs do not take "
+        "(encode '?' as %3F and '#' as %23)");
   }
 
   if (const size_t at = authority.rfind('@'); at != absl::string_view::npos) {
@@ -233,8 +234,9 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
     uint32_t port = 0;
     for (char c : port_text) {
       if (!IsDigit(c)) {
-        return error(absl::StrCat("port ", Quote(port_text),
-                                  " is not a decimal number"));
+        // Not quoted on its own: a password with an unencoded '/' would
+        // show here ("ftp://user:pass/word@host").
+        return error("the port is not a decimal number");
       }
       port = std::min<uint32_t>(port * 10 + (c - '0'), 100000);
     }

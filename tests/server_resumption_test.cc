@@ -537,7 +537,7 @@ class FtpsServer {
       // resume; this one serves every one and lets the test judge. The client
       // ends each data connection: the server reads until its close_notify,
       // then answers with its own, so that its TLS 1.3 tickets always arrive
-      // well before its close_notify (see DISABLED_TicketsThenCloseNotify).
+      // well before its close_notify (see TicketsThenCloseNotify).
       if (record.handshake.ok()) {
         char buf[256];
         absl::StatusOr<size_t> n;
@@ -781,7 +781,7 @@ TEST_F(IsolationErrors, IsolateOnClientConnectionFails) {
 // resumable by then (tls/connection.cc, WaitForSession, the
 // SSL_ERROR_ZERO_RETURN branch does not re-check session()). Disabled until
 // the library is fixed; run with --gtest_also_run_disabled_tests.
-TEST(WaitForSession, DISABLED_TicketsThenCloseNotify) {
+TEST(WaitForSession, TicketsThenCloseNotify) {
   auto server = TestTlsServer::Start(
       MustCreate(ServerOptions(Resumption::kTls13)),
       [](Connection& conn) { return conn.Shutdown(); });

@@ -432,6 +432,8 @@ absl::StatusOr<Session> Connection::WaitForSession(absl::Duration max_wait) {
       }
       continue;
     }
+    // Tickets may arrive in the same read as the end of the connection.
+    if (session().is_resumable()) continue;
     if (err == SSL_ERROR_ZERO_RETURN) {
       return absl::UnavailableError(absl::StrCat(
           peer_name_, " closed the connection before sending a ticket"));
