@@ -74,6 +74,8 @@ options:
   --trust-pasv-address   connect to the address a PASV reply names
   --allow-plaintext      allow FTP without TLS if the server has no TLS
   --continue             resume an interrupted get or put (REST)
+  --no-session-reuse     do not offer the control session on data
+                         connections (to measure or show what reuse buys)
   --timeout SECONDS      timeout of every wait (default 30)
   -v, --verbose          print the control dialogue (password masked) and
                          whether each TLS connection resumed a session
@@ -98,6 +100,7 @@ struct Options {
   bool trust_pasv = false;
   bool allow_plaintext = false;
   bool resume = false;
+  bool no_reuse = false;
   absl::Duration timeout = absl::Seconds(30);
   bool verbose = false;
   std::string output_dir;
@@ -144,6 +147,8 @@ int ParseArgs(int argc, char** argv, Options* o) {
       o->trust_pasv = true;
     } else if (a == "--allow-plaintext") {
       o->allow_plaintext = true;
+    } else if (a == "--no-session-reuse") {
+      o->no_reuse = true;
     } else if (a == "--continue" || a == "-C") {
       o->resume = true;
     } else if (a == "--cacert") {
@@ -417,6 +422,7 @@ class Tool {
     co.passive = !o_.active;
     co.trust_pasv_address = o_.trust_pasv;
     co.timeout = o_.timeout;
+    co.reuse_session = !o_.no_reuse;
     if (o_.verbose) co.trace = [this](absl::string_view l) { Trace(l); };
     auto client = FtpsClient::Connect(url.host, url.port, co);
     if (!client.ok()) return client.status();

@@ -114,6 +114,13 @@ class Connection {
   // cache are taken out again if it is destroyed without a clean end.
   bool closed_cleanly() const { return closed_cleanly_; }
 
+  // Says that the application protocol itself confirmed the end of the
+  // conversation over this connection (FTP's 221 reply to QUIT, read over
+  // TLS), so a peer that then drops TCP without close_notify truncated
+  // nothing: the connection counts as cleanly closed and its sessions stay
+  // in the cache.
+  void ConfirmEndByProtocol() { closed_cleanly_ = true; }
+
   // True exactly when the handshake resumed a session.
   bool session_reused() const;
   bool handshake_complete() const;
