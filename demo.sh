@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and runs the demo.
+# The main job: installs what is missing, builds, then
+#  1. starts a local vsftpd that requires TLS session reuse on data
+#     connections and uploads, lists and downloads a file through `ftps`,
+#     which prints for each data connection that the session was resumed;
+#  2. shows a full then a resumed TLS handshake with the library itself.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh
-exec bazel run //tls:demo
+bazel build //ftp_adapter:demo //ftp_adapter:ftps //tls:demo
+bazel run //ftp_adapter:demo
+echo
+bazel run //tls:demo
