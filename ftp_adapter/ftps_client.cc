@@ -651,6 +651,7 @@ absl::Status FtpsClient::Retrieve(const std::string& path, const Sink& sink,
     }
     if (*n == 0) break;
     (*data)->info.bytes += *n;
+    if (options_.progress) options_.progress(*n);
     transfer = sink(absl::string_view(buf.data(), *n));
     if (!transfer.ok()) break;
   }
@@ -675,6 +676,7 @@ absl::Status FtpsClient::Store(const std::string& path, const Source& source,
                               options_.timeout);
     if (!transfer.ok()) break;
     (*data)->info.bytes += *n;
+    if (options_.progress) options_.progress(*n);
   }
   return FinishData(std::move(*data), transfer);
 }

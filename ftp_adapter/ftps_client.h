@@ -79,6 +79,9 @@ struct ClientOptions {
   // Receives the control dialogue (password masked) and one line per TLS
   // connection saying whether it resumed. Null: silent.
   std::function<void(absl::string_view)> trace;
+  // Called with the byte count of each chunk a transfer moves (for a
+  // progress bar). Null: not called.
+  std::function<void(uint64_t)> progress;
 };
 
 // One data transfer's TLS facts.

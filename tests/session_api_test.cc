@@ -283,6 +283,44 @@ TEST(Serialization, BadBytesGiveClearErrors) {
   EXPECT_FALSE(Session().ToBytes().ok());
 }
 
+// Event-driven use over a BIO pair in one thread: the same session API.
+TEST(BioTransport, HandshakeStepsAndResumption) {
+  auto server_ctx = MustCreate(ServerOptions(Resumption::kTls13));
+  auto client_ctx = MustCreate(ClientOptions());
+  Session offer;
+  for (int round = 0; round < 2; ++round) {
+    BIO* c = nullptr;
+    BIO* s = nullptr;
+    ASSERT_TRUE(BIO_new_bio_pair(&c, 0, &s, 0));
+    auto client = Connection::CreateOverBio(
+        client_ctx, bssl::UniquePtr<BIO>(c), "localhost");
+    auto server =
+        Connection::CreateOverBio(server_ctx, bssl::UniquePtr<BIO>(s), "");
+    ASSERT_TRUE(client.ok() && server.ok());
+    if (!offer.empty()) ASSERT_TRUE((*client)->set_session(offer).ok());
+    bool client_done = false, server_done = false;
+    for (int i = 0; i < 20 && !(client_done && server_done); ++i) {
+      auto a = (*client)->HandshakeStep();
+      ASSERT_TRUE(a.ok()) << a.status();
+      client_done = *a;
+      auto b = (*server)->HandshakeStep();
+      ASSERT_TRUE(b.ok()) << b.status();
+      server_done = *b;
+    }
+    ASSERT_TRUE(client_done && server_done);
+    EXPECT_EQ((*client)->session_reused(), round == 1);
+    EXPECT_EQ((*server)->session_reused(), round == 1);
+    ASSERT_TRUE((*client)->ProcessPendingMessages().ok());
+    ASSERT_TRUE((*client)->session().is_resumable());
+    offer = (*client)->session();
+    // Blocking reads cannot wait on a BIO the caller drives.
+    char byte;
+    auto n = (*client)->Read(&byte, 1);
+    EXPECT_EQ(n.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(Msg(n.status()), HasSubstr("would block"));
+  }
+}
+
 TEST(SessionValue, SharedAcrossThreads) {
   auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
   ASSERT_TRUE(server.ok());

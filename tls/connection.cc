@@ -60,17 +60,37 @@ Connection::~Connection() {
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
     std::shared_ptr<const Context> context, OwnedFd fd, std::string host) {
+  if (!fd.valid()) return absl::InvalidArgumentError("invalid socket");
+  return CreateInternal(std::move(context), std::move(fd), nullptr,
+                        std::move(host));
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateOverBio(
+    std::shared_ptr<const Context> context, bssl::UniquePtr<BIO> bio,
+    std::string host) {
+  if (!bio) return absl::InvalidArgumentError("null BIO");
+  return CreateInternal(std::move(context), OwnedFd(), std::move(bio),
+                        std::move(host));
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
+    std::shared_ptr<const Context> context, OwnedFd fd,
+    bssl::UniquePtr<BIO> bio, std::string host) {
   if (context == nullptr) {
     return absl::InvalidArgumentError("Connection needs a Context");
   }
-  if (!fd.valid()) return absl::InvalidArgumentError("invalid socket");
   const bool is_server = context->role() == Role::kServer;
   // "[::1]" as users write IPv6 hosts in URLs.
   std::string name(absl::StripSuffix(absl::StripPrefix(host, "["), "]"));
-  std::string peer_name = name;
-  if (absl::StatusOr<Endpoint> peer = PeerEndpoint(fd.get()); peer.ok()) {
-    peer_name = absl::StrCat(name.empty() ? peer->address : name, ":",
-                             peer->port);
+  std::string peer_name = name.empty() ? "peer" : name;
+  uint16_t port = 0;
+  if (fd.valid()) {
+    if (absl::StatusOr<Endpoint> peer = PeerEndpoint(fd.get()); peer.ok()) {
+      peer_name = absl::StrCat(name.empty() ? peer->address : name, ":",
+                               peer->port);
+      port = peer->port;
+    }
+    if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;
   }
 
   bssl::UniquePtr<SSL> ssl(SSL_new(context->ssl_ctx()));
@@ -78,9 +98,6 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
     return absl::InternalError(
         absl::StrCat("SSL_new failed: ", DrainSslErrors()));
   }
-  if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;
-  // Counters live in the Connection; the BIO is attached once it exists.
-  const int raw_fd = fd.get();
   if (is_server) {
     SSL_set_accept_state(ssl.get());
   } else {
@@ -104,25 +121,23 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
           return absl::InvalidArgumentError(absl::StrCat(
               "cannot send '", name, "' as SNI: ", DrainSslErrors()));
         }
-        if (verifies) {
-          if (!SSL_set1_host(ssl.get(), name.c_str())) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "bad host name '", name, "': ", DrainSslErrors()));
-          }
+        if (verifies && !SSL_set1_host(ssl.get(), name.c_str())) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "bad host name '", name, "': ", DrainSslErrors()));
         }
       }
     }
   }
-  uint16_t port = 0;
-  if (absl::StatusOr<Endpoint> peer = PeerEndpoint(fd.get()); peer.ok()) {
-    port = peer->port;
-  }
   std::shared_ptr<ClientSessionCache> cache = context->options().session_cache;
+  const int raw_fd = fd.get();
   std::unique_ptr<Connection> conn(
       new Connection(std::move(context), std::move(fd), std::move(ssl),
                      std::move(name), std::move(peer_name)));
-  bssl::UniquePtr<BIO> bio = NewSocketBio(raw_fd, &conn->wire_);
-  if (!bio) return absl::InternalError("allocating the socket BIO failed");
+  if (!bio) {
+    // Counters live in the Connection, so the BIO is made once it exists.
+    bio = NewSocketBio(raw_fd, &conn->wire_);
+    if (!bio) return absl::InternalError("allocating the socket BIO failed");
+  }
   // The same BIO both ways: SSL_set_bio takes the one reference.
   SSL_set_bio(conn->ssl_.get(), bio.get(), bio.get());
   bio.release();
@@ -253,6 +268,11 @@ absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
     if (ret > 0) return ret;
     int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (!fd_.valid()) {
+        return absl::UnavailableError(absl::StrCat(
+            what, " with ", peer_name_,
+            " would block: a BIO transport is driven by its owner"));
+      }
       if (!WaitForFd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline).ok()) {
         return absl::DeadlineExceededError(
             absl::StrCat(what, " with ", peer_name_, " timed out after ",
@@ -265,17 +285,61 @@ absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
   }
 }
 
-absl::Status Connection::Handshake() {
-  if (handshake_done_) return absl::OkStatus();
-  if (!handshake_started_) {
-    handshake_started_ = true;
-    if (cache_key_ != nullptr && !session_set_explicitly_) {
-      Session cached = context_->options().session_cache->Lookup(*cache_key_);
-      if (!cached.empty() && SSL_set_session(ssl_.get(), cached.get())) {
-        offered_cached_session_ = true;
-      }
+absl::StatusOr<bool> Connection::HandshakeStep() {
+  if (handshake_done_) return true;
+  StartHandshake();
+  ERR_clear_error();
+  errno = 0;
+  int ret = SSL_do_handshake(ssl_.get());
+  if (ret <= 0) {
+    int err = SSL_get_error(ssl_.get(), ret);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      return false;
+    }
+    return Failure("TLS handshake", err, ret);
+  }
+  handshake_done_ = true;
+  if (absl::Status s = FlushTickets(); !s.ok()) return s;
+  return true;
+}
+
+void Connection::StartHandshake() {
+  if (handshake_started_) return;
+  handshake_started_ = true;
+  if (cache_key_ != nullptr && !session_set_explicitly_) {
+    Session cached = context_->options().session_cache->Lookup(*cache_key_);
+    if (!cached.empty() && SSL_set_session(ssl_.get(), cached.get())) {
+      offered_cached_session_ = true;
     }
   }
+}
+
+absl::Status Connection::FlushTickets() {
+  if (context_->role() != Role::kServer || version() < TLS1_3_VERSION) {
+    return absl::OkStatus();
+  }
+  // BoringSSL queues TLS 1.3 tickets until the server's next write, so a
+  // server that waits for the client first (FTP, SMTP) would never send
+  // them. A zero-byte write flushes them now.
+  const absl::Time deadline = absl::Now() + timeout_;
+  for (;;) {
+    ERR_clear_error();
+    int ret = SSL_write(ssl_.get(), "", 0);
+    if (ret >= 0) return absl::OkStatus();
+    int err = SSL_get_error(ssl_.get(), ret);
+    if (err == SSL_ERROR_WANT_WRITE && !fd_.valid()) {
+      return absl::OkStatus();  // A BIO transport flushes as it drains.
+    }
+    if (err != SSL_ERROR_WANT_WRITE ||
+        !WaitForFd(fd_.get(), /*for_write=*/true, deadline).ok()) {
+      return Failure("sending session tickets", err, ret);
+    }
+  }
+}
+
+absl::Status Connection::Handshake() {
+  if (handshake_done_) return absl::OkStatus();
+  StartHandshake();
   absl::StatusOr<int> r =
       Drive([&] { return SSL_do_handshake(ssl_.get()); }, "TLS handshake",
             absl::Now() + timeout_);
@@ -285,23 +349,7 @@ absl::Status Connection::Handshake() {
         "TLS handshake with ", peer_name_, " failed: peer closed"));
   }
   handshake_done_ = true;
-  if (context_->role() == Role::kServer && version() >= TLS1_3_VERSION) {
-    // BoringSSL queues TLS 1.3 tickets until the server's next write, so a
-    // server that waits for the client first (FTP, SMTP) would never send
-    // them. A zero-byte write flushes them now.
-    const absl::Time deadline = absl::Now() + timeout_;
-    for (;;) {
-      ERR_clear_error();
-      int ret = SSL_write(ssl_.get(), "", 0);
-      if (ret >= 0) break;
-      int err = SSL_get_error(ssl_.get(), ret);
-      if (err != SSL_ERROR_WANT_WRITE ||
-          !WaitForFd(fd_.get(), /*for_write=*/true, deadline).ok()) {
-        return Failure("sending session tickets", err, ret);
-      }
-    }
-  }
-  return absl::OkStatus();
+  return FlushTickets();
 }
 
 absl::StatusOr<size_t> Connection::Read(void* buf, size_t len) {

@@ -39,6 +39,15 @@ class Connection {
   static absl::StatusOr<std::unique_ptr<Connection>> Create(
       std::shared_ptr<const Context> context, OwnedFd fd, std::string host);
 
+  // Like Create, over a BIO the caller drives (a BIO pair, memory BIOs):
+  // takes ownership of one reference to |bio|, used for reading and writing.
+  // Blocking calls cannot wait on such a transport: use HandshakeStep(),
+  // and Read/Write return Unavailable ("would block") when the peer's bytes
+  // are not there yet.
+  static absl::StatusOr<std::unique_ptr<Connection>> CreateOverBio(
+      std::shared_ptr<const Context> context, bssl::UniquePtr<BIO> bio,
+      std::string host);
+
   // Client convenience: TCP connect to |host|:|port|, offer |session| if it
   // is not empty, and handshake, all within the Context's io_timeout.
   static absl::StatusOr<std::unique_ptr<Connection>> Connect(
@@ -72,6 +81,10 @@ class Connection {
   // peer. Errors carry BoringSSL's reason, the verification result and the
   // peer's name.
   absl::Status Handshake();
+
+  // One non-blocking handshake step for event-driven use: true once the
+  // handshake is complete, false while it waits for the peer.
+  absl::StatusOr<bool> HandshakeStep();
 
   // Reads up to |len| bytes. Returns 0 only when the peer closed cleanly with
   // close_notify; a connection that ends without one is an error (the data
@@ -155,6 +168,14 @@ class Connection {
   Connection(std::shared_ptr<const Context> context, OwnedFd fd,
              bssl::UniquePtr<SSL> ssl, std::string host,
              std::string peer_name);
+
+  static absl::StatusOr<std::unique_ptr<Connection>> CreateInternal(
+      std::shared_ptr<const Context> context, OwnedFd fd,
+      bssl::UniquePtr<BIO> bio, std::string host);
+  // Offers the cache's session, once, unless one was set explicitly.
+  void StartHandshake();
+  // Servers under TLS 1.3: sends the queued tickets now.
+  absl::Status FlushTickets();
 
   // Runs |op| (an SSL_* call returning >0 on success) until it succeeds,
   // waiting on the socket as BoringSSL asks, until |deadline|.
