@@ -1,0 +1,52 @@
+// Results that people can read: collects Google Benchmark runs while the
+// console shows them, reduces each benchmark's repetitions to a median and a
+// spread, and writes Markdown tables and gnuplot plots.
+#ifndef TLSESSION_BENCHMARKS_REPORT_H_
+#define TLSESSION_BENCHMARKS_REPORT_H_
+
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tlsession::bench {
+
+// One benchmark's repetitions, reduced.
+struct Cell {
+  std::string name;
+  int repetitions = 0;
+  double cpu_s = 0;       // Median CPU seconds per iteration.
+  double real_s = 0;      // Median wall seconds per iteration.
+  double spread = 0;      // (max - min) / median of the time used, in %.
+  std::map<std::string, double> counters;  // Medians.
+  bool error = false;
+  std::string error_message;
+};
+
+class CollectingReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override;
+  // Cells by benchmark name. |use_real_time| names the benchmarks timed by
+  // the wall clock (their spread is taken over real time).
+  std::map<std::string, Cell> Cells() const;
+
+ private:
+  std::map<std::string, std::vector<Run>> runs_;
+};
+
+// Writes |text| to |path|; false on failure.
+bool WriteText(const std::string& path, const std::string& text);
+
+// Runs gnuplot on |script| if it is installed; false otherwise.
+bool RunGnuplot(const std::string& script);
+
+// "1.23", "12.3", "123" (three significant digits).
+std::string Fmt(double v);
+
+// A one-line description of this machine (CPU model, cores, kernel).
+std::string MachineDescription();
+
+}  // namespace tlsession::bench
+
+#endif  // TLSESSION_BENCHMARKS_REPORT_H_
