@@ -458,7 +458,7 @@ void WriteReport(const std::map<std::string, Cell>& cells,
   WriteText(dir + "/handshake.dat", dat);
   WriteText(dir + "/handshake.gp",
             absl::StrCat(
-                "set terminal svg size 900,420 font 'sans,11'\n",
+                "set terminal svg size 900,420 font 'sans,11' noenhanced\n",
                 "set output '", dir, "/handshake.svg'\n",
                 "set title 'tlsession: handshakes per second per core, in "
                 "memory (higher is better)'\n",

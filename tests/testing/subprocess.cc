@@ -106,7 +106,7 @@ void ChildProcess::CloseStdin() { stdin_.reset(); }
 bool ChildProcess::Running() {
   if (exited_) return false;
   int status = 0;
-  pid_t r = waitpid(pid_, &status, WNOHANG);
+  pid_t r = wait4(pid_, &status, WNOHANG, &usage_);
   if (r == pid_) {
     exited_ = true;
     status_ = status;
@@ -123,7 +123,7 @@ absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
           "'", command_, "' did not exit within ",
           absl::FormatDuration(timeout), "; its output:\n", log()));
     }
-    absl::SleepFor(absl::Milliseconds(10));
+    absl::SleepFor(absl::Milliseconds(1));
   }
   return status_;
 }

@@ -3,6 +3,7 @@
 #ifndef TLSESSION_TESTS_TESTING_SUBPROCESS_H_
 #define TLSESSION_TESTS_TESTING_SUBPROCESS_H_
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -44,6 +45,12 @@ class ChildProcess {
   // SIGKILL (the group too, if it has its own) and reap. Idempotent.
   void Kill();
 
+  // The CPU the child used (user and system), once it has exited.
+  double cpu_seconds() const {
+    return usage_.ru_utime.tv_sec + usage_.ru_stime.tv_sec +
+           (usage_.ru_utime.tv_usec + usage_.ru_stime.tv_usec) / 1e6;
+  }
+
   std::string log() const { return ReadFileOrEmpty(log_path_); }
   const std::string& command() const { return command_; }
   pid_t pid() const { return pid_; }
@@ -64,6 +71,7 @@ class ChildProcess {
   const bool group_;
   bool exited_ = false;
   int status_ = 0;
+  rusage usage_{};
 };
 
 // "exit code 1", "signal 9".
