@@ -174,6 +174,8 @@ absl::Status FtpsClient::Start(uint16_t port) {
   if (!local.ok()) return local.status();
   peer_ = *peer;
   local_ = *local;
+  // Every wait is bounded: reads and writes go through poll with a deadline.
+  if (absl::Status s = SetNonBlocking(plain_fd_.get(), true); !s.ok()) return s;
   if (options_.tls_context != nullptr) {
     // Data connections use a Context of the same identity without the
     // session cache: they offer the control session, never a cached one,
