@@ -29,7 +29,8 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 // that they are digits).
 int DigitsValue(absl::string_view text, size_t pos, size_t count) {
   int value = 0;
-  for (size_t i = pos; i < pos + count; ++i) value = value * 10 + (text[i] - '0');
+  for (size_t i = pos; i < pos + count; ++i)
+    value = value * 10 + (text[i] - '0');
   return value;
 }
 
@@ -61,9 +62,9 @@ bool IsFactName(absl::string_view name) {
 
 absl::StatusOr<absl::Time> ParseFtpTime(absl::string_view text) {
   auto error = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "FTP time ", Quote(text), " ", why,
-        " (expected YYYYMMDDHHMMSS with an optional .fraction)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("FTP time ", Quote(text), " ", why,
+                     " (expected YYYYMMDDHHMMSS with an optional .fraction)"));
   };
   if (text.size() < 14) return error("is too short");
   for (size_t i = 0; i < 14; ++i) {
@@ -71,7 +72,9 @@ absl::StatusOr<absl::Time> ParseFtpTime(absl::string_view text) {
   }
   absl::string_view fraction;
   if (text.size() > 14) {
-    if (text[14] != '.') return error("has more than 14 digits");
+    if (text[14] != '.') {
+      return error("has something other than '.fraction' after its 14 digits");
+    }
     fraction = text.substr(15);
     if (fraction.empty()) return error("has no digits after '.'");
     for (char c : fraction) {
@@ -97,8 +100,7 @@ absl::StatusOr<absl::Time> ParseFtpTime(absl::string_view text) {
     nanos = nanos * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
   }
   const absl::CivilSecond civil(year, month, day, hour, minute, second);
-  return absl::FromCivil(civil, absl::UTCTimeZone()) +
-         absl::Nanoseconds(nanos);
+  return absl::FromCivil(civil, absl::UTCTimeZone()) + absl::Nanoseconds(nanos);
 }
 
 absl::StatusOr<MlsdEntry> ParseMlsdLine(absl::string_view line) {

@@ -171,9 +171,9 @@ absl::StatusOr<std::optional<NetrcEntry>> LookupNetrc(
                                        "entry"));
     }
     if (word != "account" && HasLineBreakOrNul(text)) {
-      return Lexer::Error(keyword.line,
-                          absl::StrCat("has a ", word,
-                                       " containing NUL, CR or LF"));
+      return Lexer::Error(
+          keyword.line,
+          absl::StrCat("has a ", word, " containing NUL, CR or LF"));
     }
     if (word == "login") entries.back().login = std::move(text);
     if (word == "password") entries.back().password = std::move(text);
@@ -188,8 +188,7 @@ absl::StatusOr<std::optional<NetrcEntry>> LookupNetrc(
       if (!want_default && !absl::EqualsIgnoreCase(entry.machine, host)) {
         continue;
       }
-      return std::optional<NetrcEntry>(
-          NetrcEntry{entry.login, entry.password});
+      return std::optional<NetrcEntry>(NetrcEntry{entry.login, entry.password});
     }
   }
   return std::optional<NetrcEntry>();

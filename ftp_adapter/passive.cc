@@ -139,8 +139,7 @@ absl::StatusOr<uint16_t> ParseEpsvReply(absl::string_view text) {
   const char d = rest[0];
   if (d < 0x21 || d > 0x7E || IsDigit(d)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "EPSV reply ", Quote(text), " has delimiter ",
-        Quote(rest.substr(0, 1)),
+        "EPSV reply ", Quote(text), " has delimiter ", Quote(rest.substr(0, 1)),
         " after '(': it must be printable ASCII and not a digit"));
   }
   const std::string format =
@@ -159,9 +158,9 @@ absl::StatusOr<uint16_t> ParseEpsvReply(absl::string_view text) {
         "EPSV reply ", Quote(text), " does not read ", Quote(format)));
   }
   if (port == 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("EPSV reply ", Quote(text), ": port ", Quote(digits),
-                     " is not in 1..65535"));
+    return absl::InvalidArgumentError(absl::StrCat("EPSV reply ", Quote(text),
+                                                   ": port ", Quote(digits),
+                                                   " is not in 1..65535"));
   }
   return static_cast<uint16_t>(port);
 }
@@ -195,8 +194,8 @@ absl::StatusOr<std::string> FormatEprtArgument(const Endpoint& local) {
                               : static_cast<const void*>(&ip->v6);
   if (inet_ntop(ip->is_v4 ? AF_INET : AF_INET6, src, buf, sizeof(buf)) ==
       nullptr) {
-    return absl::InternalError(absl::StrCat(
-        "cannot format local address ", Quote(local.address), " for EPRT"));
+    return absl::InternalError(absl::StrCat("cannot format local address ",
+                                            Quote(local.address), " for EPRT"));
   }
   return absl::StrCat("|", ip->is_v4 ? "1" : "2", "|", buf, "|", local.port,
                       "|");

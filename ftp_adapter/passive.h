@@ -16,14 +16,16 @@ namespace tlsession::ftp {
 // (parentheses optional, as some servers omit them): the address ("127.0.0.1")
 // and port (156 * 256 + 64). The first comma-separated list of numbers (after
 // the first '(' when there is one) must have exactly six numbers, each
-// 0..255, and the port must not be 0. A server can name any address here,
-// so clients usually connect to the control connection's peer instead.
+// 0..255 (not negative), and the port must not be 0. A server can name any
+// address here, so clients usually connect to the control connection's peer
+// instead.
 absl::StatusOr<Endpoint> ParsePasvReply(absl::string_view text);
 
-// From a 229 reply's text, e.g. "229 Entering Extended Passive Mode (|||6446|)":
-// the port, 1..65535. The delimiter is the character after '(' and may be any
-// printable ASCII character other than a digit; the address fields must be
-// empty and ')' must follow the last delimiter.
+// From a 229 reply's text, e.g.
+//   "229 Entering Extended Passive Mode (|||6446|)"
+// the port, 1..65535. The delimiter is the character after the first '(' and
+// may be any printable ASCII character other than a digit; the address fields
+// must be empty and ')' must follow the last delimiter.
 absl::StatusOr<uint16_t> ParseEpsvReply(absl::string_view text);
 
 // The argument of PORT for |local|: "h1,h2,h3,h4,p1,p2". IPv4 only (an

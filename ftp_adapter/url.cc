@@ -83,11 +83,11 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
     const int high = i + 1 < text.size() ? HexValue(text[i + 1]) : -1;
     const int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
     if (high < 0 || low < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "bad percent escape ",
-          secret ? std::string() : Quote(text.substr(i, 3)) + " ", "in the ",
-          what, " of FTP URL ", Quote(Redacted(url)),
-          " (expected '%' and two hex digits)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad percent escape ",
+                       secret ? std::string() : Quote(text.substr(i, 3)) + " ",
+                       "in the ", what, " of FTP URL ", Quote(Redacted(url)),
+                       " (expected '%' and two hex digits)"));
     }
     out += static_cast<char>(high * 16 + low);
     i += 2;
@@ -110,7 +110,10 @@ std::string PercentEncode(absl::string_view text, bool keep_slash) {
         c == '~' || (keep_slash && c == '/')) {
       out += c;
     } else {
-      absl::StrAppend(&out, "%", absl::Hex(u, absl::kZeroPad2));
+      constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
     }
   }
   return out;
@@ -149,8 +152,7 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
   if (scheme_end == absl::string_view::npos) {
     return error("not a URL (no \"://\"; expected ftp:// or ftps://)");
   }
-  const std::string scheme =
-      absl::AsciiStrToLower(url.substr(0, scheme_end));
+  const std::string scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
   if (scheme == "ftps") {
     out.implicit_tls = true;
   } else if (scheme != "ftp") {
@@ -175,8 +177,8 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
     const absl::string_view userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
     const size_t colon = userinfo.find(':');
-    absl::StatusOr<std::string> user = PercentDecode(
-        userinfo.substr(0, colon), "user", url, /*secret=*/false);
+    absl::StatusOr<std::string> user =
+        PercentDecode(userinfo.substr(0, colon), "user", url, /*secret=*/false);
     if (!user.ok()) return user.status();
     out.user = *std::move(user);
     if (colon != absl::string_view::npos) {
@@ -241,8 +243,8 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
       port = std::min<uint32_t>(port * 10 + (c - '0'), 100000);
     }
     if (port == 0 || port > 65535) {
-      return error(absl::StrCat("port ", Quote(port_text),
-                                " is not in 1..65535"));
+      return error(
+          absl::StrCat("port ", Quote(port_text), " is not in 1..65535"));
     }
     out.port = static_cast<uint16_t>(port);
   }
