@@ -291,20 +291,9 @@ void WriteReport(const std::map<std::string, Cell>& cells,
 
 int main(int argc, char** argv) {
   using namespace tlsession;
-  benchmark::Initialize(&argc, argv);
-  std::string report_dir;
-  bool smoke = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (absl::StartsWith(a, "--report_dir=")) {
-      report_dir = a.substr(strlen("--report_dir="));
-    } else if (a == "--smoke") {
-      smoke = true;
-    } else {
-      fprintf(stderr, "unknown flag %s\n", a.c_str());
-      return 2;
-    }
-  }
+  bench::SuiteFlags flags;
+  if (!bench::ParseSuiteFlags(&argc, argv, &flags)) return 2;
+  const bool smoke = flags.smoke;
   bench::World w;
   if (smoke) {
     w.small_files = 10;
@@ -338,16 +327,7 @@ int main(int argc, char** argv) {
   big.shrink_to_fit();
   bench::world = &w;
   bench::RegisterAll(smoke);
-  bench::CollectingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  auto cells = reporter.Cells();
-  int failed = 0;
-  for (const auto& [name, cell] : cells) failed += cell.error;
-  if (!report_dir.empty()) bench::WriteReport(cells, report_dir);
+  const int code = bench::RunSuite(flags, bench::WriteReport);
   bench::world = nullptr;
-  if (failed) {
-    fprintf(stderr, "%d benchmark(s) failed\n", failed);
-    return 1;
-  }
-  return 0;
+  return code;
 }

@@ -476,30 +476,8 @@ void WriteReport(const std::map<std::string, Cell>& cells,
 }  // namespace tlsession::bench
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  std::string report_dir;
-  bool smoke = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (absl::StartsWith(a, "--report_dir=")) {
-      report_dir = a.substr(strlen("--report_dir="));
-    } else if (a == "--smoke") {
-      smoke = true;
-    } else {
-      fprintf(stderr, "unknown flag %s\n", a.c_str());
-      return 2;
-    }
-  }
-  tlsession::bench::RegisterAll(smoke);
-  tlsession::bench::CollectingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  auto cells = reporter.Cells();
-  int failed = 0;
-  for (const auto& [name, cell] : cells) failed += cell.error;
-  if (!report_dir.empty()) tlsession::bench::WriteReport(cells, report_dir);
-  if (failed) {
-    fprintf(stderr, "%d benchmark(s) failed\n", failed);
-    return 1;
-  }
-  return 0;
+  tlsession::bench::SuiteFlags flags;
+  if (!tlsession::bench::ParseSuiteFlags(&argc, argv, &flags)) return 2;
+  tlsession::bench::RegisterAll(flags.smoke);
+  return tlsession::bench::RunSuite(flags, tlsession::bench::WriteReport);
 }

@@ -1,5 +1,6 @@
 #include "benchmarks/report.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -69,6 +70,38 @@ std::map<std::string, Cell> CollectingReporter::Cells() const {
     cells[name] = c;
   }
   return cells;
+}
+
+bool ParseSuiteFlags(int* argc, char** argv, SuiteFlags* flags) {
+  benchmark::Initialize(argc, argv);
+  for (int i = 1; i < *argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--report_dir=", 0) == 0) {
+      flags->report_dir = a.substr(sizeof("--report_dir=") - 1);
+    } else if (a == "--smoke") {
+      flags->smoke = true;
+    } else {
+      fprintf(stderr, "unknown flag %s\n", a.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+int RunSuite(const SuiteFlags& flags,
+             void (*write_report)(const std::map<std::string, Cell>&,
+                                  const std::string& dir)) {
+  CollectingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  const std::map<std::string, Cell> cells = reporter.Cells();
+  int failed = 0;
+  for (const auto& [name, cell] : cells) failed += cell.error;
+  if (!flags.report_dir.empty()) write_report(cells, flags.report_dir);
+  if (failed) {
+    fprintf(stderr, "%d benchmark(s) failed\n", failed);
+    return 1;
+  }
+  return cells.empty() ? 1 : 0;
 }
 
 bool WriteText(const std::string& path, const std::string& text) {

@@ -35,6 +35,22 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   std::map<std::string, std::vector<Run>> runs_;
 };
 
+// The flags both suites take besides Google Benchmark's own.
+struct SuiteFlags {
+  std::string report_dir;  // --report_dir=DIR: write the report there.
+  bool smoke = false;      // --smoke: a quick pass so the suite cannot rot.
+};
+// Initializes Google Benchmark and parses the rest of argv; false (after a
+// message on stderr) on an unknown flag.
+bool ParseSuiteFlags(int* argc, char** argv, SuiteFlags* flags);
+
+// Runs the registered benchmarks, passes the cells to |write_report| when a
+// report folder was asked for, and returns the process's exit code: 1 if a
+// benchmark failed (a resumed cell that did not resume, say), 0 otherwise.
+int RunSuite(const SuiteFlags& flags,
+             void (*write_report)(const std::map<std::string, Cell>&,
+                                  const std::string& dir));
+
 // Writes |text| to |path|; false on failure.
 bool WriteText(const std::string& path, const std::string& text);
 
