@@ -5,13 +5,11 @@
 //
 // Exits non-zero unless every step succeeded, the file came back intact and
 // every data connection resumed the control connection's session.
-#include <openssl/sha.h>
 #include <sys/wait.h>
 
 #include <string>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -19,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/data.h"
 #include "tests/testing/ftp_servers.h"
 #include "tests/testing/subprocess.h"
 
@@ -28,13 +27,6 @@ namespace {
 using testing::ChildProcess;
 using testing::FtpServer;
 using testing::FtpServerOptions;
-
-std::string Sha256Hex(absl::string_view data) {
-  uint8_t d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), d);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<char*>(d), sizeof(d)));
-}
 
 // Runs `ftps ARGS...`, echoing its output; returns its output or "" and
 // sets |ok| false on failure.
@@ -74,8 +66,7 @@ int Run() {
   const std::string dir = testing::MakeTempDir();
   const std::string ca = dir + "/ca.pem";
   testing::WriteFileOrDie(ca, (*server)->ca_pem());
-  std::string payload;
-  for (int i = 0; i < (1 << 20); ++i) payload.push_back(static_cast<char>(i * 131 + (i >> 9)));
+  const std::string payload = testing::PseudoRandomBytes(1 << 20, 1);
   testing::WriteFileOrDie(dir + "/hello.bin", payload);
   absl::PrintF(
       "vsftpd on 127.0.0.1:%d requires TLS and TLS session reuse on every "
@@ -93,8 +84,8 @@ int Run() {
   all += RunFtps({"-v", "--cacert", ca, "get", base + "hello.bin",
                   dir + "/back.bin"}, dir, &ok);
   const bool intact =
-      Sha256Hex(testing::ReadFileOrEmpty(dir + "/back.bin")) ==
-      Sha256Hex(payload);
+      testing::Sha256Hex(testing::ReadFileOrEmpty(dir + "/back.bin")) ==
+      testing::Sha256Hex(payload);
   int reused = 0, not_reused = 0;
   for (absl::string_view line : absl::StrSplit(all, '\n')) {
     if (!absl::StartsWith(line, "data connection")) continue;

@@ -3,18 +3,17 @@
 // connection must resume the control connection's session.
 #include "ftp_adapter/ftps_client.h"
 
-#include <openssl/sha.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <thread>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/data.h"
 #include "tests/testing/ftp_servers.h"
 #include "tests/tls_test_util.h"
 
@@ -35,25 +34,6 @@ struct ServerCase {
                         implicit_tls ? "_implicit" : "_explicit");
   }
 };
-
-std::string Sha256Hex(absl::string_view data) {
-  uint8_t d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), d);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<char*>(d), sizeof(d)));
-}
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::string out(n, '\0');
-  uint64_t x = 0x9e3779b97f4a7c15ull * (seed + 1);
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    out[i] = static_cast<char>(x);
-  }
-  return out;
-}
 
 class FtpsServerTest : public ::testing::TestWithParam<ServerCase> {
  protected:
@@ -129,7 +109,7 @@ TEST_P(FtpsServerTest, LoginUploadListDownloadWithEveryDataConnectionResumed) {
   const std::vector<std::pair<std::string, std::string>> files = {
       {"empty.bin", ""},
       {"small.txt", "hello over FTPS\n"},
-      {"big.bin", RandomBytes(20 << 20, 7)},
+      {"big.bin", PseudoRandomBytes(20 << 20, 7)},
   };
   for (const auto& [name, contents] : files) {
     WriteFileOrDie(Local(name), contents);
@@ -221,7 +201,7 @@ TEST_P(FtpsServerTest, DirectoriesRenameDeleteAndPaths) {
 }
 
 TEST_P(FtpsServerTest, ResumeOfAnInterruptedDownload) {
-  const std::string contents = RandomBytes(3 << 20, 3);
+  const std::string contents = PseudoRandomBytes(3 << 20, 3);
   server_->PutFile("resume.bin", contents);
   // What an interrupted download leaves: the first part under ".part".
   const std::string dest = Local("resume.bin");
@@ -235,7 +215,7 @@ TEST_P(FtpsServerTest, ResumeOfAnInterruptedDownload) {
 }
 
 TEST_P(FtpsServerTest, ResumeOfAnInterruptedUpload) {
-  const std::string contents = RandomBytes(2 << 20, 5);
+  const std::string contents = PseudoRandomBytes(2 << 20, 5);
   server_->PutFile("up.bin", contents.substr(0, 777777));
   WriteFileOrDie(Local("up.bin"), contents);
   auto client = Login(Options());
@@ -248,7 +228,7 @@ TEST_P(FtpsServerTest, ResumeOfAnInterruptedUpload) {
 
 TEST_P(FtpsServerTest, FiftySmallDownloadsTwoCommandsEachAllResumed) {
   for (int i = 0; i < 50; ++i) {
-    server_->PutFile(absl::StrCat("f", i), RandomBytes(4096, i));
+    server_->PutFile(absl::StrCat("f", i), PseudoRandomBytes(4096, i));
   }
   auto client = Login(Options());
   ASSERT_NE(client, nullptr);
@@ -257,7 +237,7 @@ TEST_P(FtpsServerTest, FiftySmallDownloadsTwoCommandsEachAllResumed) {
     const std::string dest = Local(absl::StrCat("f", i));
     absl::Status s = client->DownloadFile(absl::StrCat("f", i), dest);
     ASSERT_TRUE(s.ok()) << i << ": " << s;
-    ASSERT_EQ(ReadFileOrEmpty(dest), RandomBytes(4096, i));
+    ASSERT_EQ(ReadFileOrEmpty(dest), PseudoRandomBytes(4096, i));
   }
   const auto& sent = client->commands_sent();
   // Per file: EPSV (or PASV) and RETR, nothing else.
@@ -275,7 +255,7 @@ TEST_P(FtpsServerTest, DownloadAfterUploadStillResumes) {
   // full handshake and ProFTPD refuses it.
   auto client = Login(Options());
   ASSERT_NE(client, nullptr);
-  WriteFileOrDie(Local("x"), RandomBytes(100000, 9));
+  WriteFileOrDie(Local("x"), PseudoRandomBytes(100000, 9));
   for (int round = 0; round < 3; ++round) {
     ASSERT_TRUE(client->UploadFile(Local("x"), "x").ok()) << round;
     ASSERT_TRUE(client->DownloadFile("x", Local("y")).ok()) << round;
@@ -291,7 +271,7 @@ TEST_P(FtpsServerTest, ParallelControlConnectionsKeepTheirOwnSessions) {
   constexpr int kClients = 4;
   constexpr int kFiles = 8;
   for (int i = 0; i < kClients * kFiles; ++i) {
-    server_->PutFile(absl::StrCat("p", i), RandomBytes(20000 + i, i));
+    server_->PutFile(absl::StrCat("p", i), PseudoRandomBytes(20000 + i, i));
   }
   ClientOptions options = Options();
   options.trace = nullptr;  // Shared by threads.
@@ -329,19 +309,19 @@ TEST_P(FtpsServerTest, ParallelControlConnectionsKeepTheirOwnSessions) {
   EXPECT_EQ(ok.load(), kClients);
   for (int i = 0; i < kClients * kFiles; ++i) {
     EXPECT_EQ(ReadFileOrEmpty(Local(absl::StrCat("p", i))),
-              RandomBytes(20000 + i, i));
+              PseudoRandomBytes(20000 + i, i));
   }
 }
 
 TEST_P(FtpsServerTest, ActiveModeResumesToo) {
-  server_->PutFile("act.bin", RandomBytes(50000, 1));
+  server_->PutFile("act.bin", PseudoRandomBytes(50000, 1));
   ClientOptions o = Options();
   o.passive = false;
   auto client = Login(o);
   ASSERT_NE(client, nullptr);
   absl::Status s = client->DownloadFile("act.bin", Local("act.bin"));
   ASSERT_TRUE(s.ok()) << s << "\n" << server_->log();
-  EXPECT_EQ(ReadFileOrEmpty(Local("act.bin")), RandomBytes(50000, 1));
+  EXPECT_EQ(ReadFileOrEmpty(Local("act.bin")), PseudoRandomBytes(50000, 1));
   EXPECT_THAT(client->commands_sent(),
               ::testing::Contains(::testing::StartsWith("EPRT |1|127.0.0.1|")));
   ExpectAllResumed(*client);

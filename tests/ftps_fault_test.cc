@@ -3,17 +3,16 @@
 // descriptor leaked, no partial file that looks complete, and an interrupted
 // download that a later REST resume completes with the right hash.
 #include <dirent.h>
-#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "ftp_adapter/ftps_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/data.h"
 #include "tests/testing/hostile_ftp_server.h"
 #include "tests/testing/subprocess.h"
 #include "tests/tls_test_util.h"
@@ -44,23 +43,12 @@ size_t ResidentBytes() {
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::string Sha256Hex(absl::string_view data) {
-  uint8_t d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), d);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<char*>(d), sizeof(d)));
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
 }
 
-std::string Payload() {
-  std::string s(3 << 20, '\0');
-  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>(i * 7 + (i >> 11));
-  return s;
-}
+std::string Payload() { return PseudoRandomBytes(3 << 20, 42); }
 
 class FaultTest : public ::testing::Test {
  protected:
