@@ -15,6 +15,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -60,7 +61,9 @@ absl::Status ReuseRefused(absl::string_view command, const Reply& reply,
 // or ProFTPD's 425 for a TLS data connection that did not resume.
 bool LooksLikeReuseRefusal(const Reply& reply, bool tls_data, bool resumed) {
   if (reply.code == 522) return true;
-  return reply.code == 425 && tls_data && !resumed;
+  return reply.code == 425 && tls_data &&
+         (!resumed || absl::StrContains(absl::AsciiStrToLower(reply.text()),
+                                        "reuse"));
 }
 
 std::string MaskCommand(absl::string_view line) {
@@ -237,6 +240,19 @@ absl::Status FtpsClient::SecureControl() {
                      control_->session_reused() ? "reused" : "NOT reused"));
   // Under TLS 1.3 the server's tickets follow the handshake: make sure a
   // resumable session is in hand before any data connection opens.
+  if (control_->version() < TLS1_3_VERSION) {
+    // TLS 1.2: offer the session the server holds for the control
+    // connection. After resuming, the server may renew the ticket, and
+    // BoringSSL then names the session after the new ticket; but servers
+    // such as ProFTPD compare the data connection's session ID with the one
+    // the control connection resumed, so data connections offer that one.
+    control_session_ =
+        control_->session_reused()
+            ? control_->offered_session()
+            : Session(bssl::UniquePtr<SSL_SESSION>(
+                  SSL_get1_session(control_->ssl())));
+    return absl::OkStatus();
+  }
   absl::StatusOr<Session> session =
       control_->WaitForSession(options_.ticket_wait);
   if (session.ok()) {
@@ -397,7 +413,8 @@ absl::Status FtpsClient::Login(const std::string& user,
 }
 
 void FtpsClient::RefreshControlSession() {
-  if (!control_) return;
+  // Only TLS 1.3 sends tickets after the handshake.
+  if (!control_ || control_->version() < TLS1_3_VERSION) return;
   // Take tickets that arrived on the control connection since the last
   // transfer; the newest session is the one to offer.
   (void)control_->ProcessPendingMessages();
@@ -823,17 +840,23 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
   const std::string part = local + ".part";
   uint64_t offset = 0;
   if (!resume || !FileExists(part, &offset)) offset = 0;
-  FILE* out = fopen(part.c_str(), offset > 0 ? "ab" : "wb");
-  if (out == nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot write '", part, "': ", strerror(errno)));
-  }
+  // The part file is opened on the first byte: a refused or missing file
+  // leaves nothing behind, an interrupted one keeps what arrived for a
+  // later resume.
+  FILE* out = nullptr;
   auto close_out = absl::MakeCleanup([&] {
     if (out) fclose(out);
   });
   absl::Status s = Retrieve(
       remote,
       [&](absl::string_view chunk) -> absl::Status {
+        if (out == nullptr) {
+          out = fopen(part.c_str(), offset > 0 ? "ab" : "wb");
+          if (out == nullptr) {
+            return absl::PermissionDeniedError(absl::StrCat(
+                "cannot write '", part, "': ", strerror(errno)));
+          }
+        }
         if (fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size()) {
           return absl::ResourceExhaustedError(absl::StrCat(
               "writing '", part, "': ", strerror(errno)));
@@ -841,8 +864,15 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
         return absl::OkStatus();
       },
       offset);
-  // Whatever happened, the bytes so far stay in |part| for a later resume;
-  // |local| appears only complete.
+  if (s.ok() && out == nullptr) {
+    // An empty file (or nothing left to resume): create it now.
+    out = fopen(part.c_str(), offset > 0 ? "ab" : "wb");
+    if (out == nullptr) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot write '", part, "': ", strerror(errno)));
+    }
+  }
+  if (out == nullptr) return s;
   const bool flushed = fflush(out) == 0 && fsync(fileno(out)) == 0;
   const bool closed = fclose(out) == 0;
   out = nullptr;

@@ -147,10 +147,11 @@ class FtpsClient {
   absl::Status Store(const std::string& path, const Source& source,
                      bool append = false, uint64_t offset = 0);
 
-  // Downloads |remote| to |local|. The bytes go to "<local>.part" and are
-  // renamed to |local| only when the server confirmed the transfer
-  // complete, so a failure never leaves a file that looks complete. With
-  // |resume|, an existing "<local>.part" is continued with REST.
+  // Downloads |remote| to |local|. The bytes go to "<local>.part" (created
+  // on the first byte) and are renamed to |local| only when the server
+  // confirmed the transfer complete, so a failure never leaves a file that
+  // looks complete; what an interrupted transfer received stays in the part
+  // file. With |resume|, an existing "<local>.part" is continued with REST.
   absl::Status DownloadFile(const std::string& remote,
                             const std::string& local, bool resume = false);
   // Uploads |local| to |remote|. With |resume|, asks SIZE and continues from

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -82,10 +84,14 @@ options:
   -h, --help             this text
 
 exit codes:
-  0 success             4 login refused            7 the server requires TLS
-  1 other error         5 the server refused            session reuse and
-  2 usage error           a command                    refused a data
-  3 connection or TLS   6 local file error             connection
+  0 success
+  1 other error
+  2 usage or configuration error (bad option, URL, CA file, no password)
+  3 connection or TLS error (including certificate verification)
+  4 login refused
+  5 the server refused a command (its reply is quoted)
+  6 local file error
+  7 the server requires TLS session reuse and refused a data connection
 )";
 
 struct Options {
@@ -216,6 +222,8 @@ int ExitCodeFor(const absl::Status& s, bool during_login) {
     case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kResourceExhausted:
       return kLocalFile;
+    case absl::StatusCode::kInvalidArgument:
+      return kUsage;  // A bad URL, option value, CA file or missing password.
     default:
       return kOther;
   }
@@ -513,6 +521,12 @@ class Tool {
           if (first_error.ok()) {
             first_error = absl::Status(
                 s.code(), absl::StrCat(parsed[i].ToString(), ": ", s.message()));
+            // Keep the payloads (the server's reply code, the reuse
+            // refusal): ExitCodeFor reads them.
+            s.ForEachPayload(
+                [&](absl::string_view type, const absl::Cord& payload) {
+                  first_error.SetPayload(type, payload);
+                });
           }
           if (IsSessionReuseRefusal(s)) first_error = s;
         }

@@ -3,6 +3,8 @@
 // connection must resume the control connection's session.
 #include "ftp_adapter/ftps_client.h"
 
+#include "session/client_session_cache.h"
+
 #include <sys/stat.h>
 
 #include <atomic>
@@ -343,6 +345,35 @@ TEST_P(FtpsServerTest, WithoutReuseTheServerRefusesClearly) {
   // Nothing that looks complete is left behind.
   struct stat st;
   EXPECT_NE(stat(Local("n.bin").c_str(), &st), 0);
+}
+
+TEST_P(FtpsServerTest, ControlSessionFromTheCacheServesDataConnections) {
+  // A second control connection resumes from the session cache; its data
+  // connections must then resume the session the control connection uses.
+  // ProFTPD, by default, sends no TLS 1.2 tickets and keeps its session
+  // cache per process: there the second control connection cannot resume,
+  // and must still work.
+  const bool control_resumes = !(GetParam().kind == FtpServerKind::kProftpd &&
+                                 GetParam().max_version == TLS1_2_VERSION);
+  server_->PutFile("c.bin", PseudoRandomBytes(30000, 3));
+  ContextOptions tls;
+  tls.ca_pem = server_->ca_pem();
+  tls.session_cache = std::make_shared<ClientSessionCache>();
+  ClientOptions o = Options();
+  o.tls_context = MustCreate(tls);
+  for (int run = 0; run < 2; ++run) {
+    auto client = Login(o);
+    ASSERT_NE(client, nullptr);
+    EXPECT_EQ(client->control_session_reused(), run == 1 && control_resumes)
+        << run;
+    for (int i = 0; i < 3; ++i) {
+      absl::Status s = client->DownloadFile("c.bin", Local("c.bin"));
+      ASSERT_TRUE(s.ok()) << run << "/" << i << ": " << s << "\n"
+                          << server_->log();
+    }
+    ASSERT_TRUE(client->Quit().ok());
+    ExpectAllResumed(*client);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -183,6 +183,7 @@ absl::Status Connection::set_session(const Session& session) {
         "refusing to offer it");
   }
   session_set_explicitly_ = true;
+  offered_session_ = session;
   if (!SSL_set_session(ssl_.get(), session.get())) {
     return absl::InternalError(
         absl::StrCat("SSL_set_session failed: ", DrainSslErrors()));
@@ -310,6 +311,7 @@ void Connection::StartHandshake() {
     Session cached = context_->options().session_cache->Lookup(*cache_key_);
     if (!cached.empty() && SSL_set_session(ssl_.get(), cached.get())) {
       offered_cached_session_ = true;
+      offered_session_ = cached;
     }
   }
 }

@@ -119,6 +119,10 @@ class Connection {
   // already waiting on the socket. Application data stays buffered.
   absl::Status ProcessPendingMessages();
 
+  // The session this client offered on its handshake (set_session() or the
+  // cache's), or an empty Session.
+  const Session& offered_session() const { return offered_session_; }
+
   // True when the session offered came from the Context's session cache.
   bool offered_cached_session() const { return offered_cached_session_; }
 
@@ -191,6 +195,7 @@ class Connection {
   const std::string peer_name_;
   absl::Duration timeout_;
   Session latest_session_;
+  Session offered_session_;
   WireCounters wire_;
   // The cache key, when the Context has a session cache.
   std::unique_ptr<ClientSessionCache::Key> cache_key_;

@@ -318,9 +318,15 @@ absl::StatusOr<std::shared_ptr<const Context>> Context::Create(
   } else {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
     if (!is_server) {
-      fprintf(stderr,
-              "tlsession: WARNING: certificate verification is DISABLED "
-              "(insecure_skip_verify): any peer can impersonate the server\n");
+      // Loud, but once per process: an FTPS client makes one context for
+      // its control and one for its data connections.
+      static std::once_flag warned;
+      std::call_once(warned, [] {
+        fprintf(stderr,
+                "tlsession: WARNING: certificate verification is DISABLED "
+                "(insecure_skip_verify): any peer can impersonate the "
+                "server\n");
+      });
     }
   }
 
