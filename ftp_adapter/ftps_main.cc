@@ -339,7 +339,7 @@ class Tool {
         return kLocalFile;
       }
       return WithClient(rest[1], [&](FtpsClient& c, const FtpUrl& u) {
-        return c.UploadFile(rest[0], u.path, o_.resume);
+        return Upload(c, rest[0], u.path);
       });
     }
     if (cmd == "rm" || cmd == "mkdir" || cmd == "rmdir" || cmd == "size") {
@@ -380,8 +380,22 @@ class Tool {
       if (auto s = c.Size(remote); s.ok()) total = *s;
     }
     Progress progress(total);
-    (void)progress;
-    return c.DownloadFile(remote, local, o_.resume);
+    progress_ = &progress;
+    absl::Status s = c.DownloadFile(remote, local, o_.resume);
+    progress_ = nullptr;
+    return s;
+  }
+
+  absl::Status Upload(FtpsClient& c, const std::string& local,
+                      const std::string& remote) {
+    struct stat st;
+    std::optional<uint64_t> total;
+    if (stat(local.c_str(), &st) == 0) total = static_cast<uint64_t>(st.st_size);
+    Progress progress(total);
+    progress_ = &progress;
+    absl::Status s = c.UploadFile(local, remote, o_.resume);
+    progress_ = nullptr;
+    return s;
   }
 
   absl::StatusOr<std::shared_ptr<const Context>> MakeContext() {
@@ -431,6 +445,11 @@ class Tool {
     co.trust_pasv_address = o_.trust_pasv;
     co.timeout = o_.timeout;
     co.reuse_session = !o_.no_reuse;
+    // Single transfers show a progress bar (when stderr is a terminal and
+    // the transfer is long); parallel ones do not.
+    co.progress = [this](uint64_t n) {
+      if (progress_ != nullptr) progress_->Add(n);
+    };
     if (o_.verbose) co.trace = [this](absl::string_view l) { Trace(l); };
     auto client = FtpsClient::Connect(url.host, url.port, co);
     if (!client.ok()) return client.status();
@@ -544,6 +563,7 @@ class Tool {
   std::shared_ptr<ClientSessionCache> cache_;
   std::optional<SessionCacheFile> cache_file_;
   std::mutex trace_mu_;
+  Progress* progress_ = nullptr;  // The single transfer under way, if any.
 };
 
 }  // namespace
