@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then 'bazel test //...'
-# plain, under ASan/UBSan/LSan and under TSan.
+# plain, under ASan/UBSan/LSan and under TSan, then the libFuzzer targets
+# (clang) for 30 s each.
 # Ends with one line "N passed, M failed" counting test targets, and exits
 # non-zero when any test failed or did not build.
 set -uo pipefail
@@ -34,6 +35,18 @@ stage tests //...
 # under ThreadSanitizer (the session cache's stress test among them).
 stage asan --config=asan //...
 stage tsan --config=tsan //...
+
+# libFuzzer targets built with clang, 30 s each (tests/fuzz/run_fuzzers.sh):
+# each fuzzer counts as one target.
+echo "== fuzz: tests/fuzz/run_fuzzers.sh"
+tests/fuzz/run_fuzzers.sh 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+p=$(grep -cE '^fuzzer [^ ]+: PASSED' "$log" || true)
+f=$(grep -cE '^fuzzer [^ ]+: FAILED' "$log" || true)
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+echo "== fuzz: $p passed, $f failed"
+passed=$((passed + p))
+failed=$((failed + f))
 
 rm -f "$log"
 echo "$passed passed, $failed failed"

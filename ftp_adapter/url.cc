@@ -29,11 +29,16 @@ std::string Quote(absl::string_view text) {
 // |url| with anything that may be a password replaced by "***", for error
 // messages: from the first ':' after "://" to the last '@', so that even a
 // password with an unencoded '/' stays hidden (paths with '@' are
-// over-redacted, which is harmless in a message).
+// over-redacted, which is harmless in a message). Without "://", or when what
+// precedes it holds a ':' (no scheme does: "ftp//u:pw@h/a://b"), from the
+// first ':' of all: "ftp:/user:pw@host" gives "ftp:***@host".
 std::string Redacted(absl::string_view url) {
   const size_t scheme_end = url.find("://");
-  if (scheme_end == absl::string_view::npos) return std::string(url);
-  const size_t start = scheme_end + 3;
+  size_t start = 0;
+  if (scheme_end != absl::string_view::npos &&
+      url.substr(0, scheme_end).find(':') == absl::string_view::npos) {
+    start = scheme_end + 3;
+  }
   const size_t at = url.rfind('@');
   if (at == absl::string_view::npos || at < start) return std::string(url);
   const size_t colon = url.find(':', start);
@@ -156,8 +161,11 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
   if (scheme == "ftps") {
     out.implicit_tls = true;
   } else if (scheme != "ftp") {
-    return error(absl::StrCat("unknown scheme ", Quote(scheme),
-                              " (expected ftp or ftps)"));
+    // A "scheme" with a ':' is no scheme and may hold a password.
+    return error(absl::StrCat(
+        "unknown scheme ",
+        scheme.find(':') == std::string::npos ? Quote(scheme) + " " : "",
+        "(expected ftp or ftps)"));
   }
   out.port = out.implicit_tls ? kImplicitFtpsPort : kFtpPort;
 

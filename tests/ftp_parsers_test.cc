@@ -989,6 +989,17 @@ TEST(ParseFtpUrlTest, ErrorsNeverShowThePassword) {
   EXPECT_THAT(Msg(u.status()), Not(HasSubstr("%tz")));
 }
 
+// Found by url_fuzzer: a URL whose "://" is missing, or comes after the
+// password, quoted the password in its error.
+TEST(FtpUrlTest, MalformedSchemeErrorsHideThePassword) {
+  for (const std::string url :
+       {"ftp:/user:hunter2@host/x", "ftp//u:hunter2@h/a://b"}) {
+    absl::StatusOr<FtpUrl> u = ParseFtpUrl(url);
+    ASSERT_FALSE(u.ok()) << url;
+    EXPECT_THAT(Msg(u.status()), Not(HasSubstr("hunter2"))) << Msg(u.status());
+  }
+}
+
 TEST(FtpUrlTest, ToStringHidesThePassword) {
   absl::StatusOr<FtpUrl> u =
       ParseFtpUrl("ftp://user:secret@host:2121/dir/a%20b");
