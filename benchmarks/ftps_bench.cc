@@ -202,26 +202,28 @@ void WriteReport(const std::map<std::string, Cell>& cells,
     return c == it->second.counters.end() ? 0 : c->second;
   };
   struct Line {
-    std::string name, label;
+    std::string name, label, plot_label;
   };
   const std::vector<Line> lines = {
-      {"ftps/ours/reuse/" + n, "ours, reuse (require_ssl_reuse=YES)"},
-      {"ftps/ours/reuse_lenient/" + n, "ours, reuse (require_ssl_reuse=NO)"},
+      {"ftps/ours/reuse/" + n, "ours, reuse (require_ssl_reuse=YES)",
+       "ours"},
+      {"ftps/ours/reuse_lenient/" + n, "ours, reuse (require_ssl_reuse=NO)",
+       "ours, lenient server"},
       {"ftps/ours/noreuse_lenient/" + n,
-       "ours, no reuse (require_ssl_reuse=NO)"},
-      {"ftps/curl/fast/" + n, "curl --ignore-content-length"},
-      {"ftps/ours/reuse_tls12/" + n, "ours, reuse, TLS 1.2"},
+       "ours, no reuse (require_ssl_reuse=NO)", "ours, no reuse"},
+      {"ftps/curl/fast/" + n, "curl --ignore-content-length", "curl fast"},
+      {"ftps/ours/reuse_tls12/" + n, "ours, reuse, TLS 1.2", "ours TLS 1.2"},
       {"ftps/curl/fast_tls12/" + n,
-       "curl --ignore-content-length --tls-max 1.2"},
-      {"ftps/curl/default/" + nd, "curl, default"},
-      {"ftps/ours/100MiB", "ours, one 100 MiB file"},
-      {"ftps/curl/100MiB", "curl, one 100 MiB file"},
+       "curl --ignore-content-length --tls-max 1.2", "curl fast TLS 1.2"},
+      {"ftps/curl/default/" + nd, "curl, default", "curl default"},
+      {"ftps/ours/100MiB", "ours, one 100 MiB file", ""},
+      {"ftps/curl/100MiB", "curl, one 100 MiB file", ""},
   };
   std::string md = absl::StrCat(
       "# FTPS transfers against vsftpd on loopback\n\nMachine: ",
       MachineDescription(), ". vsftpd 3.0.3, TLS 1.3, medians of ",
       cells.empty() ? 0 : cells.begin()->second.repetitions,
-      " repetitions; spread = (max - min) / median.\n\n",
+      " repetitions; spread = interquartile range / median.\n\n",
       "| run | files/s | MiB/s | CPU ms/file (client) | spread % |\n",
       "|---|---|---|---|---|\n");
   std::string dat = "# label files_per_s\n";
@@ -238,8 +240,8 @@ void WriteReport(const std::map<std::string, Cell>& cells,
                     Fmt(v(l.name, "cpu_ms_per_file")), " | ",
                     Fmt(it->second.spread), " |\n");
     if (!absl::StrContains(l.name, "100MiB")) {
-      absl::StrAppend(&dat, "\"", l.label, "\" ", v(l.name, "files_per_s"),
-                      "\n");
+      absl::StrAppend(&dat, "\"", l.plot_label, "\" ",
+                      v(l.name, "files_per_s"), "\n");
     }
   }
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
@@ -256,13 +258,16 @@ void WriteReport(const std::map<std::string, Cell>& cells,
   absl::StrAppend(
       &md, "\nRatios in this run:\n\n",
       "| ratio | value | floor |\n|---|---|---|\n",
-      "| ours (TLS 1.3) / curl at its fastest, files/s | ",
-      Fmt(ratio(ours, fast)), "x", ratio(ours, fast) >= 1.2 ? " ✓" : " ✗",
+      "| ours at its fastest / curl at its fastest, files/s | ",
+      Fmt(ratio(std::max(ours, ours12), fast)), "x",
+      ratio(std::max(ours, ours12), fast) >= 1.2 ? " ✓" : " ✗",
       " | 1.2x (aim 1.5x) |\n",
       "| ours / curl fast, both TLS 1.3, files/s | ", Fmt(ratio(ours, fast13)),
-      "x | |\n",
+      "x", ratio(ours, fast13) >= 1.2 ? " ✓" : " ✗", " | 1.2x |\n",
       "| ours / curl fast, both TLS 1.2, files/s | ", Fmt(ratio(ours12, fast12)),
-      "x | |\n",
+      "x", ratio(ours12, fast12) >= 1.2 ? " ✓" : " ✗", " | 1.2x |\n",
+      "| ours TLS 1.3 / curl fast TLS 1.2, files/s | ", Fmt(ratio(ours, fast12)),
+      "x | (TLS 1.3 resumption costs an ECDHE per data connection) |\n",
       "| ours / curl default, files/s | ", Fmt(ratio(ours, slow)),
       "x | (what users meet) |\n",
       "| reuse / no reuse, same lenient server, files/s | ",
@@ -275,15 +280,14 @@ void WriteReport(const std::map<std::string, Cell>& cells,
   WriteText(dir + "/ftps.gp",
             absl::StrCat(
                 "set terminal svg size 900,420 font 'sans,11' noenhanced\n",
-                "set output '", dir, "/ftps.svg'\n",
+                "set output 'ftps.svg'\n",
                 "set title 'Small FTPS downloads per second over one control "
                 "connection (higher is better)'\n",
                 "set style data histograms\nset style fill solid 0.8 "
                 "border -1\nset boxwidth 0.7\nset logscale y\n",
                 "set ylabel 'files/s'\nset grid y\nset xtics rotate by -15\n",
-                "unset key\nplot '", dir,
-                "/ftps.dat' using 2:xtic(1)\n"));
-  RunGnuplot(dir + "/ftps.gp");
+                "unset key\nplot 'ftps.dat' using 2:xtic(1)\n"));
+  RunGnuplot(dir, "ftps.gp");
 }
 
 }  // namespace

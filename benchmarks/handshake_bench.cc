@@ -393,7 +393,7 @@ void WriteReport(const std::map<std::string, Cell>& cells,
       "# Handshakes: full against resumed\n\n", "Machine: ",
       MachineDescription(), ". Medians of ",
       cells.empty() ? 0 : cells.begin()->second.repetitions,
-      " interleaved repetitions; spread = (max - min) / median.\n\n",
+      " interleaved repetitions; spread = interquartile range / median.\n\n",
       "In memory (BIO pair, one thread), CPU time per handshake:\n\n",
       "| cell | lib full µs | lib resumed µs | raw full µs | raw resumed µs "
       "| lib speedup | raw speedup | speedup lib/raw (floor 0.9) "
@@ -459,17 +459,16 @@ void WriteReport(const std::map<std::string, Cell>& cells,
   WriteText(dir + "/handshake.gp",
             absl::StrCat(
                 "set terminal svg size 900,420 font 'sans,11' noenhanced\n",
-                "set output '", dir, "/handshake.svg'\n",
+                "set output 'handshake.svg'\n",
                 "set title 'tlsession: handshakes per second per core, in "
                 "memory (higher is better)'\n",
                 "set style data histograms\nset style histogram cluster "
                 "gap 1\nset style fill solid 0.8 border -1\n",
                 "set logscale y\nset ylabel 'handshakes/s'\nset grid y\n",
                 "set xtics rotate by -20\nset key top left\n",
-                "plot '", dir,
-                "/handshake.dat' using 2:xtic(1) title 'full', '' using 3 "
+                "plot 'handshake.dat' using 2:xtic(1) title 'full', '' using 3 "
                 "title 'resumed'\n"));
-  RunGnuplot(dir + "/handshake.gp");
+  RunGnuplot(dir, "handshake.gp");
 }
 
 }  // namespace

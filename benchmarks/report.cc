@@ -62,9 +62,14 @@ std::map<std::string, Cell> CollectingReporter::Cells() const {
     const bool real_time = !runs.empty() && !runs[0].run_name.time_type.empty();
     const std::vector<double>& t = real_time ? real : cpu;
     if (!t.empty()) {
+      // Interquartile range over the median: robust to the odd stalled
+      // repetition on a shared machine.
+      std::vector<double> sorted = t;
+      std::sort(sorted.begin(), sorted.end());
+      const double q1 = sorted[sorted.size() / 4];
+      const double q3 = sorted[(sorted.size() * 3) / 4];
       const double m = Median(t);
-      auto [lo, hi] = std::minmax_element(t.begin(), t.end());
-      c.spread = m > 0 ? 100.0 * (*hi - *lo) / m : 0;
+      c.spread = m > 0 ? 100.0 * (q3 - q1) / m : 0;
     }
     for (auto& [k, v] : counters) c.counters[k] = Median(v);
     cells[name] = c;
@@ -110,9 +115,10 @@ bool WriteText(const std::string& path, const std::string& text) {
   return out.good();
 }
 
-bool RunGnuplot(const std::string& script) {
+bool RunGnuplot(const std::string& dir, const std::string& script) {
   if (access("/usr/bin/gnuplot", X_OK) != 0) return false;
-  const std::string cmd = absl::StrCat("/usr/bin/gnuplot '", script, "'");
+  const std::string cmd =
+      absl::StrCat("cd '", dir, "' && /usr/bin/gnuplot '", script, "'");
   return system(cmd.c_str()) == 0;
 }
 

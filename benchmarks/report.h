@@ -18,7 +18,7 @@ struct Cell {
   int repetitions = 0;
   double cpu_s = 0;       // Median CPU seconds per iteration.
   double real_s = 0;      // Median wall seconds per iteration.
-  double spread = 0;      // (max - min) / median of the time used, in %.
+  double spread = 0;      // Interquartile range / median of the time, in %.
   std::map<std::string, double> counters;  // Medians.
   bool error = false;
   std::string error_message;
@@ -54,8 +54,9 @@ int RunSuite(const SuiteFlags& flags,
 // Writes |text| to |path|; false on failure.
 bool WriteText(const std::string& path, const std::string& text);
 
-// Runs gnuplot on |script| if it is installed; false otherwise.
-bool RunGnuplot(const std::string& script);
+// Runs gnuplot on |script| inside |dir| (scripts name their files relative
+// to it) if gnuplot is installed; false otherwise.
+bool RunGnuplot(const std::string& dir, const std::string& script);
 
 // "1.23", "12.3", "123" (three significant digits).
 std::string Fmt(double v);

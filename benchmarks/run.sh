@@ -5,7 +5,9 @@
 #   benchmarks/run.sh [RESULTS_DIR]
 #
 # Numbers are ratios within one run: the machines are shared and noisy, so
-# each cell is repeated (interleaved) and reported as a median with its spread.
+# each cell is repeated many times in short, randomly interleaved slices
+# (slow periods then hit library and raw cells alike) and reported as a
+# median with its interquartile spread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./setup.sh
@@ -16,8 +18,8 @@ bazel build -c opt //benchmarks:handshake_bench //benchmarks:ftps_bench
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 
 "$bin/benchmarks/handshake_bench" \
-  --benchmark_repetitions=7 --benchmark_enable_random_interleaving=true \
-  --benchmark_min_time=0.2 \
+  --benchmark_repetitions=25 --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time=0.05 \
   --benchmark_out="$out/handshake.json" --benchmark_out_format=json \
   --report_dir="$out"
 
