@@ -183,6 +183,19 @@ TEST_P(FtpsServerTest, DirectoriesRenameDeleteAndPaths) {
   EXPECT_TRUE(absl::EndsWith(*pwd, "sub")) << *pwd;
   WriteFileOrDie(Local("a.txt"), "abc");
   ASSERT_TRUE(client->UploadFile(Local("a.txt"), "a.txt").ok());
+  // APPE adds to the end.
+  ASSERT_TRUE(client
+                  ->Store("a.txt",
+                          [done = false](char* buf, size_t len) mutable
+                          -> absl::StatusOr<size_t> {
+                            if (done || len < 3) return 0;
+                            done = true;
+                            memcpy(buf, "def", 3);
+                            return 3;
+                          },
+                          /*append=*/true)
+                  .ok());
+  EXPECT_EQ(server_->GetFile("sub/a.txt"), "abcdef");
   ASSERT_TRUE(client->Rename("a.txt", "b.txt").ok());
   EXPECT_TRUE(server_->Exists("sub/b.txt"));
   EXPECT_FALSE(server_->Exists("sub/a.txt"));
