@@ -15,7 +15,7 @@ packages=(
   # Benchmarks: plots.
   gnuplot-nox
   # Fuzzing: clang with libFuzzer and the sanitizer runtimes.
-  clang-14 libclang-rt-14-dev
+  clang clang-14 libclang-rt-14-dev
   # ProFTPD's shared libraries (ProFTPD itself is unpacked below).
   libacl1 libcap2 libcrypt1 libhiredis0.14 libidn2-0 libmemcached11
   libmemcachedutil2 libncursesw6 libpam0g libpcre2-8-0 libpcre2-posix3

@@ -4,7 +4,6 @@
 // session reuse, its session cache across runs, its exit codes and where it
 // takes the password from.
 #include <dirent.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,7 +13,6 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -23,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/data.h"
 #include "tests/testing/ftp_servers.h"
 #include "tests/testing/subprocess.h"
 
@@ -54,25 +53,6 @@ struct ServerCase {
                         implicit_tls ? "_implicit" : "_explicit");
   }
 };
-
-std::string Sha256Hex(absl::string_view data) {
-  uint8_t d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), d);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<char*>(d), sizeof(d)));
-}
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::string out(n, '\0');
-  uint64_t x = 0x9e3779b97f4a7c15ull * (seed + 1);
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    out[i] = static_cast<char>(x);
-  }
-  return out;
-}
 
 bool PathExists(const std::string& path) {
   struct stat st;
@@ -268,7 +248,7 @@ class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
 class FtpsToolFlowTest : public FtpsToolTest {};
 
 TEST_P(FtpsToolFlowTest, EveryCommandSucceedsAndEveryDataConnectionResumes) {
-  const std::string payload = RandomBytes(5 << 20, 11);
+  const std::string payload = PseudoRandomBytes(5 << 20, 11);
   WriteFileOrDie(Local("big.bin"), payload);
 
   ToolRun put = Ftps({"-v", "--cacert", ca_, "put", Local("big.bin"),
@@ -404,7 +384,7 @@ TEST_P(FtpsToolServerTest, ParallelGetOfManyFilesIsIntactAndClean) {
   for (int i = 0; i < kFiles; ++i) {
     // 0 bytes, 1 byte, a few KB ... about 2 MB.
     const size_t size = i == 0 ? 0 : i == 1 ? 1 : (size_t{1} << (i % 12 + 10)) + i * 997;
-    contents.push_back(RandomBytes(size, 100 + i));
+    contents.push_back(PseudoRandomBytes(size, 100 + i));
     const std::string name = absl::StrCat("file", i, ".bin");
     server_->PutFile(name, contents.back());
     args.push_back(Url(name));
@@ -457,7 +437,7 @@ TEST_P(FtpsToolServerTest, UntrustedCertificateExits3) {
 }
 
 TEST_P(FtpsToolServerTest, NoSessionReuseExits7AndLeavesNoFile) {
-  server_->PutFile("n.bin", RandomBytes(100000, 3));
+  server_->PutFile("n.bin", PseudoRandomBytes(100000, 3));
   ToolRun r = Ftps({"--cacert", ca_, "--no-session-reuse", "get", Url("n.bin"),
                 Local("n.bin")});
   EXPECT_EQ(r.exit_code, kExitReuseRequired) << r;
@@ -511,16 +491,16 @@ TEST_P(FtpsToolServerTest, MissingRemoteFileExits5AndCreatesNoLocalFile) {
       << "an empty .part file is left for a file the server does not have";
   // Among other files in a parallel get: they arrive, the missing one
   // leaves nothing behind, and the run fails.
-  server_->PutFile("here1.bin", RandomBytes(30000, 1));
-  server_->PutFile("here2.bin", RandomBytes(40000, 2));
+  server_->PutFile("here1.bin", PseudoRandomBytes(30000, 1));
+  server_->PutFile("here2.bin", PseudoRandomBytes(40000, 2));
   ASSERT_EQ(mkdir(Local("out").c_str(), 0755), 0);
   ToolRun many = Ftps({"--cacert", ca_, "get", "--output-dir", Local("out"),
                        "--parallel", "2", Url("here1.bin"),
                        Url("missing.bin"), Url("here2.bin")});
   EXPECT_EQ(many.exit_code, kExitRefused) << many;
   EXPECT_THAT(many.output, HasSubstr("missing.bin")) << many;
-  EXPECT_EQ(ReadFileOrEmpty(Local("out/here1.bin")), RandomBytes(30000, 1));
-  EXPECT_EQ(ReadFileOrEmpty(Local("out/here2.bin")), RandomBytes(40000, 2));
+  EXPECT_EQ(ReadFileOrEmpty(Local("out/here1.bin")), PseudoRandomBytes(30000, 1));
+  EXPECT_EQ(ReadFileOrEmpty(Local("out/here2.bin")), PseudoRandomBytes(40000, 2));
   EXPECT_THAT(ListDir(Local("out")),
               ::testing::UnorderedElementsAre("here1.bin", "here2.bin"));
   // rm of a missing file is a refusal too.
