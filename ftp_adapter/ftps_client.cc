@@ -98,6 +98,9 @@ struct FtpsClient::DataChannel {
   std::unique_ptr<Connection> tls;     // Protected data.
   bool got_preliminary = false;
   bool offered_session = false;
+  // A final reply that arrived before the data connection was accepted (a
+  // short transfer over an active-mode connection in the backlog).
+  std::optional<Reply> final_reply;
   DataConnectionInfo info;
 
   absl::StatusOr<size_t> Read(char* buf, size_t len, absl::Duration timeout) {
@@ -257,6 +260,7 @@ absl::Status FtpsClient::SecureControl() {
       control_->WaitForSession(options_.ticket_wait);
   if (session.ok()) {
     control_session_ = *session;
+    ReserveControlSession();
   } else {
     Trace(absl::StrCat("no resumable session on the control connection: ",
                        session.status().message()));
@@ -307,6 +311,11 @@ absl::StatusOr<std::string> FtpsClient::ReadLine() {
       return line;
     }
     if (inbuf_.size() > kMaxLine) break;
+    if (absl::Now() > reply_deadline_) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the reply from ", host_, " did not complete within ",
+          absl::FormatDuration(options_.timeout)));
+    }
     char buf[4096];
     absl::StatusOr<size_t> n = ControlRead(buf, sizeof(buf));
     if (!n.ok()) return n.status();
@@ -322,6 +331,9 @@ absl::StatusOr<std::string> FtpsClient::ReadLine() {
 }
 
 absl::StatusOr<Reply> FtpsClient::ReadReply() {
+  // One deadline for the whole reply: a server dribbling a byte at a time
+  // cannot stretch it.
+  reply_deadline_ = absl::Now() + options_.timeout;
   ReplyParser parser(kMaxReplyLines);
   for (;;) {
     absl::StatusOr<std::string> line = ReadLine();
@@ -367,6 +379,11 @@ absl::Status FtpsClient::SendLine(absl::string_view line) {
 }
 
 absl::StatusOr<Reply> FtpsClient::Command(absl::string_view line) {
+  if (desynced_) {
+    return absl::FailedPreconditionError(
+        "the control connection lost track of the server's replies after an "
+        "earlier failure; reconnect");
+  }
   if (absl::Status s = SendLine(line); !s.ok()) return s;
   return ReadReply();
 }
@@ -412,6 +429,16 @@ absl::Status FtpsClient::Login(const std::string& user,
   return absl::OkStatus();
 }
 
+void FtpsClient::ReserveControlSession() {
+  // The ticket the data connections offer is theirs: when the server sent
+  // others, take it out of the session cache so that no other connection
+  // offers it too (TLS 1.3 tickets are meant for one use). A lone ticket
+  // stays cached, or the next control connection could not resume at all.
+  if (control_->sessions_received() > 1) {
+    control_->ReserveSession(control_session_);
+  }
+}
+
 void FtpsClient::RefreshControlSession() {
   // Only TLS 1.3 sends tickets after the handshake.
   if (!control_ || control_->version() < TLS1_3_VERSION) return;
@@ -421,6 +448,7 @@ void FtpsClient::RefreshControlSession() {
   Session current = control_->session();
   if (current.is_resumable() && current != control_session_) {
     control_session_ = current;
+    ReserveControlSession();
   }
 }
 
@@ -501,8 +529,44 @@ absl::StatusOr<std::unique_ptr<FtpsClient::DataChannel>> FtpsClient::OpenData(
         Expect(absl::StrCat("REST ", rest_offset), /*allow_intermediate=*/true);
     if (!r.ok()) return r.status();
   }
+  if (desynced_) return Command(command).status();  // Its clear error.
   if (absl::Status s = SendLine(command); !s.ok()) return s;
+  // From here on the server owes a final reply to |command|: an attempt that
+  // fails must still read it, or every later reply would answer the wrong
+  // command.
+  bool final_consumed = false;
+  absl::StatusOr<std::unique_ptr<DataChannel>> opened =
+      ConnectData(command, std::move(data), std::move(fd), listener,
+                  &final_consumed);
+  if (opened.ok() || final_consumed) return opened;
+  return Abandon(command, opened.status());
+}
 
+absl::Status FtpsClient::Abandon(absl::string_view command,
+                                 absl::Status why) {
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<Reply> r = ReadReply();
+    if (!r.ok()) break;
+    if (r->is_preliminary()) continue;
+    if (LooksLikeReuseRefusal(*r, data_context_ && options_.protect_data,
+                              false)) {
+      return ReuseRefused(command, *r, options_.reuse_session);
+    }
+    // The server's own reason (550 no such file...) explains the failure.
+    if (!r->is_completion()) return ServerRefused(command, *r);
+    return absl::Status(why.code(), absl::StrCat(why.message(),
+                                                 "; the server said \"",
+                                                 r->ToString(), "\""));
+  }
+  desynced_ = true;
+  return why;
+}
+
+absl::StatusOr<std::unique_ptr<FtpsClient::DataChannel>>
+FtpsClient::ConnectData(absl::string_view command,
+                        std::unique_ptr<DataChannel> data, OwnedFd fd,
+                        std::optional<TcpListener>& listener,
+                        bool* final_consumed) {
   const absl::Time deadline = absl::Now() + options_.timeout;
   // Reads a reply that arrives while the data connection is being set up:
   // a preliminary 1xx lets us go on; anything else ends the attempt.
@@ -511,6 +575,12 @@ absl::StatusOr<std::unique_ptr<FtpsClient::DataChannel>> FtpsClient::OpenData(
     if (!r.ok()) return r.status();
     if (r->is_preliminary() && !data->got_preliminary) {
       data->got_preliminary = true;
+      return absl::OkStatus();
+    }
+    *final_consumed = true;
+    if (r->is_completion() && listener && !data->final_reply) {
+      // Done before we accepted: the data waits in the listen backlog.
+      data->final_reply = *r;
       return absl::OkStatus();
     }
     if (LooksLikeReuseRefusal(*r, data_context_ && options_.protect_data,
@@ -524,10 +594,6 @@ absl::StatusOr<std::unique_ptr<FtpsClient::DataChannel>> FtpsClient::OpenData(
     for (;;) {
       pollfd p[2] = {{listener->fd(), POLLIN, 0},
                      {control_ ? control_->fd() : plain_fd_.get(), POLLIN, 0}};
-      if (ControlHasInput()) {
-        if (absl::Status s = check_control(false); !s.ok()) return s;
-        continue;
-      }
       absl::Duration left = deadline - absl::Now();
       if (left <= absl::ZeroDuration()) {
         return absl::DeadlineExceededError(
@@ -536,6 +602,11 @@ absl::StatusOr<std::unique_ptr<FtpsClient::DataChannel>> FtpsClient::OpenData(
       }
       poll(p, 2, static_cast<int>(std::min<int64_t>(
                      100, absl::ToInt64Milliseconds(left) + 1)));
+      // The listener first: a connection in the backlog is the transfer.
+      if (!(p[0].revents & POLLIN) && ControlHasInput()) {
+        if (absl::Status s = check_control(false); !s.ok()) return s;
+        continue;
+      }
       if (p[0].revents & POLLIN) {
         absl::StatusOr<OwnedFd> accepted =
             listener->Accept(absl::Milliseconds(1));
@@ -580,11 +651,8 @@ absl::StatusOr<std::unique_ptr<FtpsClient::DataChannel>> FtpsClient::OpenData(
     absl::Status hs = data->tls->Handshake();
     if (hs.ok()) break;
     if (hs.code() != absl::StatusCode::kDeadlineExceeded) {
-      // The server dropped the handshake: its reply says why.
-      if (ControlHasInput() || !data->got_preliminary) {
-        absl::Status why = check_control(false);
-        if (!why.ok()) return why;
-      }
+      // The server dropped the handshake; its reply (read by Abandon) says
+      // why.
       return absl::UnavailableError(absl::StrCat(
           command, ": TLS handshake on data connection ", data->info.number,
           " failed: ", hs.message()));
@@ -622,12 +690,15 @@ absl::Status FtpsClient::FinishData(std::unique_ptr<DataChannel> data,
                          : "",
                      ", ", data->info.bytes, " bytes"));
   const bool got_preliminary = data->got_preliminary;
+  std::optional<Reply> early_final = std::move(data->final_reply);
   data.reset();  // Closes the data socket.
 
-  absl::StatusOr<Reply> final_reply = ReadReply();
+  absl::StatusOr<Reply> final_reply =
+      early_final ? absl::StatusOr<Reply>(*early_final) : ReadReply();
   if (final_reply.ok() && final_reply->is_preliminary() && !got_preliminary) {
     final_reply = ReadReply();
   }
+  if (!final_reply.ok()) desynced_ = true;
   if (!transfer.ok()) {
     if (final_reply.ok() && !final_reply->is_completion()) {
       if (LooksLikeReuseRefusal(*final_reply, tls, resumed)) {
@@ -840,6 +911,19 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
   const std::string part = local + ".part";
   uint64_t offset = 0;
   if (!resume || !FileExists(part, &offset)) offset = 0;
+  std::optional<uint64_t> remote_size;
+  if (offset > 0) {
+    // Resuming trusts the part file only if the remote file is at least as
+    // long; it is also checked against the remote size at the end, so a
+    // file replaced meanwhile never yields a complete-looking mix.
+    absl::StatusOr<uint64_t> size = Size(remote);
+    if (size.ok()) remote_size = *size;
+    if (remote_size && *remote_size < offset) {
+      Trace(absl::StrCat("'", part, "' is longer than '", remote,
+                         "' now: downloading again from the start"));
+      offset = 0;
+    }
+  }
   // The part file is opened on the first byte: a refused or missing file
   // leaves nothing behind, an interrupted one keeps what arrived for a
   // later resume.
@@ -881,6 +965,13 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
     return absl::ResourceExhaustedError(
         absl::StrCat("writing '", part, "' failed: ", strerror(errno)));
   }
+  uint64_t got = 0;
+  if (remote_size && FileExists(part, &got) && got != *remote_size) {
+    return absl::DataLossError(absl::StrCat(
+        "resumed download of '", remote, "' has ", got, " bytes but the "
+        "server says ", *remote_size, "; '", part, "' kept, '", local,
+        "' not written"));
+  }
   if (rename(part.c_str(), local.c_str()) != 0) {
     return absl::PermissionDeniedError(absl::StrCat(
         "renaming '", part, "' to '", local, "': ", strerror(errno)));
@@ -900,6 +991,13 @@ absl::Status FtpsClient::UploadFile(const std::string& local,
   if (resume) {
     absl::StatusOr<uint64_t> size = Size(remote);
     if (size.ok()) offset = *size;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && offset > static_cast<uint64_t>(st.st_size)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot resume the upload of '", local, "': '", remote, "' is "
+          "already longer (", offset, " bytes) than the local file (",
+          st.st_size, " bytes)"));
+    }
     if (offset > 0 && lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "cannot resume '", local, "' at byte ", offset, ": ",

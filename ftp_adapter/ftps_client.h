@@ -194,10 +194,20 @@ class FtpsClient {
   struct DataChannel;
   absl::StatusOr<std::unique_ptr<DataChannel>> OpenData(
       absl::string_view command, uint64_t rest_offset);
+  // After |command| was sent: accepts or connects, and secures, the data
+  // connection. Sets |final_consumed| once the command's final reply was
+  // read.
+  absl::StatusOr<std::unique_ptr<DataChannel>> ConnectData(
+      absl::string_view command, std::unique_ptr<DataChannel> data,
+      OwnedFd fd, std::optional<TcpListener>& listener, bool* final_consumed);
+  // Reads the final reply that a failed data attempt still owes, so the
+  // control connection stays in step; returns |why| completed with it.
+  absl::Status Abandon(absl::string_view command, absl::Status why);
   absl::Status FinishData(std::unique_ptr<DataChannel> data,
                           absl::Status transfer);
   absl::StatusOr<std::string> ReadAll(absl::string_view command);
   void RefreshControlSession();
+  void ReserveControlSession();
 
   const std::string host_;
   ClientOptions options_;
@@ -211,6 +221,10 @@ class FtpsClient {
   bool epsv_failed_ = false;
   bool eprt_failed_ = false;
   bool logged_in_ = false;
+  // Set when a reply could not be read after a failure: later replies could
+  // no longer be matched to their commands, so commands fail fast.
+  bool desynced_ = false;
+  absl::Time reply_deadline_;
   std::vector<DataConnectionInfo> data_connections_;
   std::vector<std::string> commands_sent_;
 };

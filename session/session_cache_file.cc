@@ -194,8 +194,11 @@ absl::Status SessionCacheFile::Save(const ClientSessionCache& cache) const {
     }
     written += static_cast<size_t>(n);
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    const int err = errno;
+  const bool synced = fsync(fd) == 0;
+  const int sync_errno = errno;
+  const bool closed = close(fd) == 0;
+  if (!synced || !closed) {
+    const int err = synced ? errno : sync_errno;
     unlink(tmp.c_str());
     return absl::InternalError(
         absl::StrCat("flushing '", tmp, "': ", strerror(err)));

@@ -229,6 +229,21 @@ TEST_P(FtpsServerTest, ResumeOfAnInterruptedDownload) {
   ExpectAllResumed(*client);
 }
 
+TEST_P(FtpsServerTest, ResumeNeverMixesAReplacedFile) {
+  // The part file is longer than the remote file now is (it was replaced):
+  // the download starts again instead of keeping stale bytes.
+  const std::string contents = PseudoRandomBytes(100000, 8);
+  server_->PutFile("changed.bin", contents);
+  const std::string dest = Local("changed.bin");
+  WriteFileOrDie(dest + ".part", PseudoRandomBytes(150000, 9));
+  auto client = Login(Options());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->DownloadFile("changed.bin", dest, true).ok());
+  EXPECT_EQ(Sha256Hex(ReadFileOrEmpty(dest)), Sha256Hex(contents));
+  EXPECT_THAT(client->commands_sent(),
+              ::testing::Not(::testing::Contains(HasSubstr("REST"))));
+}
+
 TEST_P(FtpsServerTest, ResumeOfAnInterruptedUpload) {
   const std::string contents = PseudoRandomBytes(2 << 20, 5);
   server_->PutFile("up.bin", contents.substr(0, 777777));

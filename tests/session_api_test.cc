@@ -299,6 +299,11 @@ TEST(BioTransport, HandshakeStepsAndResumption) {
     ASSERT_TRUE(client.ok() && server.ok());
     if (!offer.empty()) ASSERT_TRUE((*client)->set_session(offer).ok());
     bool client_done = false, server_done = false;
+    // Once a handshake has begun, set_session is refused (BoringSSL itself
+    // would abort).
+    ASSERT_FALSE(*(*client)->HandshakeStep());
+    EXPECT_EQ((*client)->set_session(offer).code(),
+              absl::StatusCode::kFailedPrecondition);
     for (int i = 0; i < 20 && !(client_done && server_done); ++i) {
       auto a = (*client)->HandshakeStep();
       ASSERT_TRUE(a.ok()) << a.status();

@@ -173,7 +173,8 @@ absl::Status Connection::set_session(const Session& session) {
     return absl::FailedPreconditionError(
         "cannot set session for a server-side connection");
   }
-  if (handshake_done_) {
+  if (handshake_started_ || handshake_done_) {
+    // BoringSSL aborts on SSL_set_session once a handshake has begun.
     return absl::FailedPreconditionError(
         "cannot set session after the handshake");
   }
@@ -393,6 +394,11 @@ absl::Status Connection::SendCloseNotify() {
     if (ret >= 0) return absl::OkStatus();
     int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+      if (!fd_.valid()) {
+        return absl::UnavailableError(
+            "sending close_notify would block: a BIO transport is driven by "
+            "its owner");
+      }
       if (!WaitForFd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline).ok()) {
         return absl::DeadlineExceededError(absl::StrCat(
             "sending close_notify to ", peer_name_, " timed out"));
@@ -475,6 +481,11 @@ absl::StatusOr<Session> Connection::WaitForSession(absl::Duration max_wait) {
     int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_WANT_READ) {
       if (session().is_resumable()) continue;
+      if (!fd_.valid()) {
+        return absl::UnavailableError(
+            "waiting for a ticket would block: a BIO transport is driven by "
+            "its owner");
+      }
       if (!WaitForFd(fd_.get(), /*for_write=*/false, deadline).ok()) {
         return absl::DeadlineExceededError(absl::StrCat(
             peer_name_, " sent no session ticket within ",
@@ -506,6 +517,14 @@ int Connection::NewSessionCallback(SSL* ssl, SSL_SESSION* session) {
     }
   }
   return 1;  // We took ownership of the reference.
+}
+
+void Connection::ReserveSession(const Session& session) {
+  if (cache_key_ == nullptr || session.empty()) return;
+  context_->options().session_cache->Remove(*cache_key_, session);
+  cached_sessions_.erase(
+      std::remove(cached_sessions_.begin(), cached_sessions_.end(), session),
+      cached_sessions_.end());
 }
 
 bool Connection::session_reused() const {

@@ -131,6 +131,12 @@ class Connection {
   // cache are taken out again if it is destroyed without a clean end.
   bool closed_cleanly() const { return closed_cleanly_; }
 
+  // Takes |session| (one this connection received) out of the Context's
+  // session cache: the caller keeps it for its own use, as an FTPS client
+  // keeps the control connection's ticket for its data connections, so no
+  // other connection may offer it as well.
+  void ReserveSession(const Session& session);
+
   // Says that the application protocol itself confirmed the end of the
   // conversation over this connection (FTP's 221 reply to QUIT, read over
   // TLS), so a peer that then drops TCP without close_notify truncated

@@ -6,7 +6,9 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <fstream>
@@ -436,7 +438,11 @@ absl::StatusOr<std::shared_ptr<const Context>> Context::Create(
 
   std::unique_ptr<KeyLog> keylog;
   if (!options.keylog_file.empty()) {
-    FILE* file = fopen(options.keylog_file.c_str(), "ae");
+    // The key log holds every traffic secret: private to its owner.
+    const int fd = open(options.keylog_file.c_str(),
+                        O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    FILE* file = fd >= 0 ? fdopen(fd, "a") : nullptr;
+    if (file == nullptr && fd >= 0) close(fd);
     if (file == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           "cannot open key log file '", options.keylog_file, "'"));
