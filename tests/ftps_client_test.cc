@@ -26,25 +26,12 @@ using ::testing::HasSubstr;
 using ftp::ClientOptions;
 using ftp::FtpsClient;
 
-struct ServerCase {
-  FtpServerKind kind;
-  uint16_t max_version;
-  bool implicit_tls;
-  std::string Name() const {
-    return absl::StrCat(kind == FtpServerKind::kVsftpd ? "vsftpd" : "proftpd",
-                        max_version == TLS1_3_VERSION ? "_tls13" : "_tls12",
-                        implicit_tls ? "_implicit" : "_explicit");
-  }
-};
+using ServerCase = FtpServerCase;
 
 class FtpsServerTest : public ::testing::TestWithParam<ServerCase> {
  protected:
   void SetUp() override {
-    FtpServerOptions o;
-    o.kind = GetParam().kind;
-    o.max_version = GetParam().max_version;
-    o.implicit_tls = GetParam().implicit_tls;
-    auto server = FtpServer::Start(o);
+    auto server = FtpServer::Start(GetParam().Options());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     local_dir_ = MakeTempDir();

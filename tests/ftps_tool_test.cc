@@ -43,16 +43,7 @@ constexpr int kExitRefused = 5;
 constexpr int kExitLocalFile = 6;
 constexpr int kExitReuseRequired = 7;
 
-struct ServerCase {
-  FtpServerKind kind;
-  uint16_t max_version;
-  bool implicit_tls;
-  std::string Name() const {
-    return absl::StrCat(kind == FtpServerKind::kVsftpd ? "vsftpd" : "proftpd",
-                        max_version == TLS1_3_VERSION ? "_tls13" : "_tls12",
-                        implicit_tls ? "_implicit" : "_explicit");
-  }
-};
+using ServerCase = FtpServerCase;
 
 bool PathExists(const std::string& path) {
   struct stat st;
@@ -117,11 +108,7 @@ struct RunOptions {
 class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
  protected:
   void SetUp() override {
-    FtpServerOptions o;
-    o.kind = GetParam().kind;
-    o.max_version = GetParam().max_version;
-    o.implicit_tls = GetParam().implicit_tls;
-    auto server = FtpServer::Start(o);
+    auto server = FtpServer::Start(GetParam().Options());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     dir_ = MakeTempDir();

@@ -35,6 +35,20 @@ int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
 
 }  // namespace
 
+std::string FtpServerCase::Name() const {
+  return absl::StrCat(kind == FtpServerKind::kVsftpd ? "vsftpd" : "proftpd",
+                      max_version == TLS1_3_VERSION ? "_tls13" : "_tls12",
+                      implicit_tls ? "_implicit" : "_explicit");
+}
+
+FtpServerOptions FtpServerCase::Options() const {
+  FtpServerOptions o;
+  o.kind = kind;
+  o.max_version = max_version;
+  o.implicit_tls = implicit_tls;
+  return o;
+}
+
 std::string FtpServer::name() const {
   return options_.kind == FtpServerKind::kVsftpd ? "vsftpd" : "proftpd";
 }

@@ -27,6 +27,16 @@ struct FtpServerOptions {
                                         // resume the control session.
 };
 
+// A server configuration that parameterized tests run against.
+struct FtpServerCase {
+  FtpServerKind kind = FtpServerKind::kVsftpd;
+  uint16_t max_version = TLS1_3_VERSION;
+  bool implicit_tls = false;
+  // A test-name suffix such as "vsftpd_tls13_explicit".
+  std::string Name() const;
+  FtpServerOptions Options() const;
+};
+
 class FtpServer {
  public:
   // The system user the tests log in as (created by setup.sh).
