@@ -183,16 +183,9 @@ absl::Status FtpsClient::Start(uint16_t port) {
   // Every wait is bounded: reads and writes go through poll with a deadline.
   if (absl::Status s = SetNonBlocking(plain_fd_.get(), true); !s.ok()) return s;
   if (options_.tls_context != nullptr) {
-    // Data connections use a Context of the same identity without the
-    // session cache: they offer the control session, never a cached one,
-    // and their tickets do not crowd the cache.
-    ContextOptions data_options = options_.tls_context->options();
-    data_options.session_cache = nullptr;
-    data_options.keylog_file = options_.tls_context->options().keylog_file;
-    absl::StatusOr<std::shared_ptr<const Context>> data_context =
-        Context::Create(std::move(data_options));
-    if (!data_context.ok()) return data_context.status();
-    data_context_ = *data_context;
+    // Data connections use the control connection's Context; each
+    // detaches from its session cache (see OpenData).
+    data_context_ = options_.tls_context;
   }
   if (options_.implicit_tls) {
     if (absl::Status s = SecureControl(); !s.ok()) return s;
@@ -241,29 +234,16 @@ absl::Status FtpsClient::SecureControl() {
   Trace(absl::StrCat("control connection: ", control_->version_name(),
                      ", session ",
                      control_->session_reused() ? "reused" : "NOT reused"));
-  // Under TLS 1.3 the server's tickets follow the handshake: make sure a
-  // resumable session is in hand before any data connection opens.
-  if (control_->version() < TLS1_3_VERSION) {
-    // TLS 1.2: offer the session the server holds for the control
-    // connection. After resuming, the server may renew the ticket, and
-    // BoringSSL then names the session after the new ticket; but servers
-    // such as ProFTPD compare the data connection's session ID with the one
-    // the control connection resumed, so data connections offer that one.
-    control_session_ =
-        control_->session_reused()
-            ? control_->offered_session()
-            : Session(bssl::UniquePtr<SSL_SESSION>(
-                  SSL_get1_session(control_->ssl())));
-    return absl::OkStatus();
-  }
-  absl::StatusOr<Session> session =
-      control_->WaitForSession(options_.ticket_wait);
-  if (session.ok()) {
-    control_session_ = *session;
-    ReserveControlSession();
+  // The session the data connections offer, leased for this client alone:
+  // under TLS 1.3 the server's first ticket (waited for); under TLS 1.2 the
+  // session the control connection resumed or established.
+  absl::StatusOr<SessionLease> lease =
+      control_->LeaseSession(options_.ticket_wait);
+  if (lease.ok()) {
+    control_lease_ = *std::move(lease);
   } else {
     Trace(absl::StrCat("no resumable session on the control connection: ",
-                       session.status().message()));
+                       lease.status().message()));
   }
   return absl::OkStatus();
 }
@@ -429,35 +409,11 @@ absl::Status FtpsClient::Login(const std::string& user,
   return absl::OkStatus();
 }
 
-void FtpsClient::ReserveControlSession() {
-  // The ticket the data connections offer is theirs: when the server sent
-  // others, take it out of the session cache so that no other connection
-  // offers it too (TLS 1.3 tickets are meant for one use). A lone ticket
-  // stays cached, or the next control connection could not resume at all.
-  if (control_->sessions_received() > 1) {
-    control_->ReserveSession(control_session_);
-  }
-}
-
-void FtpsClient::RefreshControlSession() {
-  // Only TLS 1.3 sends tickets after the handshake.
-  if (!control_ || control_->version() < TLS1_3_VERSION) return;
-  // Take tickets that arrived on the control connection since the last
-  // transfer; the newest session is the one to offer.
-  (void)control_->ProcessPendingMessages();
-  Session current = control_->session();
-  if (current.is_resumable() && current != control_session_) {
-    control_session_ = current;
-    ReserveControlSession();
-  }
-}
-
 absl::StatusOr<std::unique_ptr<FtpsClient::DataChannel>> FtpsClient::OpenData(
     absl::string_view command, uint64_t rest_offset) {
   auto data = std::make_unique<DataChannel>();
   data->info.number = static_cast<int>(data_connections_.size()) + 1;
   data->info.command = std::string(command);
-  RefreshControlSession();
 
   OwnedFd fd;
   std::optional<TcpListener> listener;
@@ -637,8 +593,11 @@ FtpsClient::ConnectData(absl::string_view command,
       Connection::Create(data_context_, std::move(fd), host_);
   if (!tls.ok()) return tls.status();
   data->tls = std::move(*tls);
-  if (options_.reuse_session && !control_session_.empty()) {
-    if (absl::Status s = data->tls->set_session(control_session_); !s.ok()) {
+  // A data connection's sessions are not the cache's: it runs on a port of
+  // its own and, with reuse, offers the control connection's leased session.
+  if (absl::Status s = data->tls->DetachFromCache(); !s.ok()) return s;
+  if (options_.reuse_session && !control_lease_.empty()) {
+    if (absl::Status s = data->tls->OfferLease(control_lease_); !s.ok()) {
       return s;
     }
     data->offered_session = true;

@@ -169,7 +169,7 @@ class FtpsClient {
   bool control_session_reused() const;
   std::string control_tls_version() const;
   // The session data connections offer.
-  const Session& control_session() const { return control_session_; }
+  const Session& control_session() const { return control_lease_.session(); }
   // Every command sent, in order, the password masked.
   const std::vector<std::string>& commands_sent() const {
     return commands_sent_;
@@ -206,8 +206,6 @@ class FtpsClient {
   absl::Status FinishData(std::unique_ptr<DataChannel> data,
                           absl::Status transfer);
   absl::StatusOr<std::string> ReadAll(absl::string_view command);
-  void RefreshControlSession();
-  void ReserveControlSession();
 
   const std::string host_;
   ClientOptions options_;
@@ -217,7 +215,7 @@ class FtpsClient {
   std::string inbuf_;                        // Unparsed control bytes.
   Endpoint peer_;                            // The control connection's.
   Endpoint local_;
-  Session control_session_;
+  SessionLease control_lease_;
   bool epsv_failed_ = false;
   bool eprt_failed_ = false;
   bool logged_in_ = false;

@@ -417,10 +417,13 @@ class Tool {
                                          o_.session_cache_key);
       if (!file.ok()) return file.status();
       cache_file_.emplace(*std::move(file));
-      cache_ = std::make_shared<ClientSessionCache>();
+      ClientSessionCache::Config config;
+      config.digest_key = cache_file_->digest_key();
+      cache_ = std::make_shared<ClientSessionCache>(std::move(config));
       auto loaded = cache_file_->Load(*cache_);
       if (!loaded.ok()) {
-        // A damaged cache costs a full handshake, nothing else.
+        // A damaged or unreadable cache costs a full handshake, nothing
+        // else; it is not written over at exit.
         absl::FPrintF(stderr, "ftps: warning: %s\n", loaded.status().message());
       }
       tls.session_cache = cache_;

@@ -1,38 +1,50 @@
-// ClientSessionCache: a thread-safe cache of client sessions, keyed so that a
-// session is only ever offered to the peer, and under the configuration, it
-// was made for.
+// ClientSessionCache: the one owner of client sessions' lives. It decides
+// which session may be offered to which peer, hands each TLS 1.3 ticket out
+// at most once, and takes sessions back only from connections that ended
+// cleanly. Storage is a ClientSessionStore (in this process's memory by
+// default), so a store shared by many processes plugs in without changing
+// any of these rules.
 //
-// Modelled on Chromium's SSLClientSessionCache. A Key is the Context's
-// identity (a digest of its whole configuration: versions, ciphers, groups,
-// trust roots, verification mode, client certificate and key), the host name
-// as given (SNI and verification name), the port and the ALPN list; a change
-// in any of them is a miss. Keys are held only as digests, so keys do not
-// list the hosts visited (the sessions' certificates still name them: see
-// session_cache_file.h for encryption).
+// The promises, each tested in tests/client_session_cache_test.cc:
+// - A session is offered only to the peer and configuration it was made for.
+//   A Key is the Context's identity (a digest of everything that decides
+//   trust and identity), the host name as given (SNI and verification name),
+//   the port and the ALPN list; any change is a miss. Keys are stored only as
+//   digests (HMAC-SHA256 under Config::digest_key), never as host names.
+// - Checkout: Lookup() hands a single-use (TLS 1.3) session out by removing
+//   it from the store atomically, newest first; a reusable (TLS 1.2) session
+//   may be handed to many connections and stays.
+// - A session is never offered after usable_until(): its lifetime, its
+//   ticket lifetime hint or its certificate's notAfter, whichever is first.
+// - Give-back: Insert() is how sessions enter; tls/'s Connection calls it
+//   (through ConnectionSessions) only once a connection ended cleanly, so the
+//   sessions of a connection that an attacker may have cut never resume.
+// - Leases: a caller that must offer one session on several connections
+//   (FTPS data connections resuming their control connection's session)
+//   takes it out of the connection's sessions before they are given back:
+//   see connection_sessions.h. The cache never sees a leased ticket.
 //
-// TLS 1.3 sessions (tickets) are single-use (RFC 8446, appendix C.4): the
-// cache keeps up to Config::max_sessions_per_key of them per key, hands out
-// the newest and forgets it as it does. A TLS 1.2 session may be reused: the
-// newest one stays until it expires or is replaced.
-//
-// Before a session is handed out it is checked again: within its lifetime
-// (and the ticket lifetime hint) and its peer certificate not expired.
+// Modelled on Chromium's SSLClientSessionCache (Key, TieKeyFields, Lookup
+// popping single-use sessions) and rustls's Resumption/ClientSessionStore
+// split. Thread-safe.
 #ifndef TLSESSION_SESSION_CLIENT_SESSION_CACHE_H_
 #define TLSESSION_SESSION_CLIENT_SESSION_CACHE_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <list>
+#include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "session/client_session_store.h"
 #include "session/mutex.h"
+#include "session/secret.h"
 #include "session/session.h"
 
 namespace tlsession {
@@ -40,10 +52,17 @@ namespace tlsession {
 class ClientSessionCache {
  public:
   struct Config {
-    // The most keys (peers) kept; the least recently used goes first.
+    // Bounds of the default store (when |store| is null).
     size_t max_entries = 1024;
-    // The most single-use (TLS 1.3) sessions kept per key.
     size_t max_sessions_per_key = 4;
+    // Where sessions are kept; null makes a MemoryClientSessionStore with the
+    // bounds above. Several caches may share one store only with the same
+    // digest_key.
+    std::shared_ptr<ClientSessionStore> store;
+    // Keys the digests that name entries (HMAC-SHA256), so that stored keys
+    // cannot be tested against guessed host names. Persistence and shared
+    // stores set it from their key file; empty means an empty HMAC key.
+    std::string digest_key;
     // The clock, injectable for tests.
     std::function<absl::Time()> clock = [] { return absl::Now(); };
   };
@@ -61,25 +80,26 @@ class ClientSessionCache {
     uint64_t hits = 0;
     uint64_t misses = 0;
     uint64_t insertions = 0;
-    uint64_t evictions = 0;    // Dropped for the LRU or per-key bound.
-    uint64_t expirations = 0;  // Dropped because they expired.
+    uint64_t evictions = 0;    // Dropped by the store for its bounds.
+    uint64_t expirations = 0;  // Dropped because they were no longer usable.
   };
 
   ClientSessionCache();
   explicit ClientSessionCache(Config config);
+  ~ClientSessionCache();
   ClientSessionCache(const ClientSessionCache&) = delete;
   ClientSessionCache& operator=(const ClientSessionCache&) = delete;
 
-  // Returns the newest valid session for |key| (removing it when it is
-  // single-use), or an empty Session on a miss.
+  // Checkout: the newest usable session for |key|, or an empty Session on a
+  // miss. A single-use session has left the cache when this returns.
   Session Lookup(const Key& key);
 
-  // Adds |session| for |key|. Fails, changing nothing, when the session is
-  // not resumable or was made under another Context than key.context_id.
+  // Give-back: adds |session| for |key|. Fails, changing nothing, when the
+  // session is not resumable, no longer usable, or was made under another
+  // Context than key.context_id.
   absl::Status Insert(const Key& key, const Session& session);
 
-  // Forgets |session| if it is still held for |key| (a connection that
-  // delivered it ended without a clean shutdown).
+  // Forgets |session| if it is held for |key|.
   void Remove(const Key& key, const Session& session);
 
   // Forgets every session.
@@ -92,50 +112,33 @@ class ClientSessionCache {
   size_t size() const;
   size_t session_count() const;
 
-  // One key's sessions, oldest first, in the digested form persistence uses.
-  struct Entry {
-    std::string key_digest;
-    std::string peer_digest;
-    std::vector<Session> sessions;
-  };
-  // A snapshot of every entry, least recently used first, expired sessions
-  // left out.
-  std::vector<Entry> Export() const;
-  // Adds entries (from a file), skipping expired sessions. Entries count as
-  // most recently used in the order given. Returns the number of sessions
-  // added.
-  size_t Import(std::vector<Entry> entries);
+  // The store under this cache, for persistence (SessionCacheFile).
+  ClientSessionStore& store() const { return *store_; }
+  // True when this cache names keys with |digest_key|: a store written under
+  // another digest key holds nothing this cache would ever find.
+  bool UsesDigestKey(absl::string_view digest_key) const;
+  // The current time on this cache's clock.
+  absl::Time Now() const { return clock_(); }
 
-  // Digests used as map keys: keyed with |digest_key| (HMAC-SHA256) when it is
-  // not empty, so that a stolen file cannot be tested against guessed host
-  // names. Set before use; persistence sets it from its key file.
-  void set_digest_key(std::string digest_key);
-  std::string KeyDigest(const Key& key) const;
-  std::string PeerDigest(absl::string_view host, uint16_t port) const;
+  // The digests under which |key| is stored.
+  StoreKey Digests(const Key& key) const;
 
  private:
-  struct Node {
-    std::string peer_digest;
-    std::deque<Session> sessions;  // Oldest first.
-    std::list<std::string>::iterator lru;
-  };
+  // Fields that enter a key's digest, in one place: Chromium's TieKeyFields.
+  static auto TieKeyFields(const Key& key) {
+    return std::tie(key.context_id, key.host, key.port, key.alpn);
+  }
+  std::string Hmac(absl::string_view label,
+                   const std::vector<std::string>& fields) const;
+  std::string PeerDigest(absl::string_view host, uint16_t port) const;
+  // Whether |session| may be offered for |key| at |now|.
+  bool Offerable(const Key& key, const Session& session, absl::Time now) const;
+  void Count(uint64_t Metrics::*counter, uint64_t n = 1);
 
-  bool Expired(const Session& s, absl::Time now) const;
-  void TouchLocked(Node& node, const std::string& digest)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EvictLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EraseLocked(const std::string& digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AddLocked(const std::string& key_digest, const std::string& peer_digest,
-                 const Session& session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string Digest(absl::string_view label,
-                     const std::vector<std::string>& fields) const;
-
-  const Config config_;
+  const std::shared_ptr<ClientSessionStore> store_;
+  const Secret digest_key_;
+  const std::function<absl::Time()> clock_;
   mutable Mutex mu_;
-  std::string digest_key_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, Node> entries_ ABSL_GUARDED_BY(mu_);
-  // Key digests, most recently used first.
-  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);
   Metrics metrics_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -2,74 +2,73 @@
 
 #include <utility>
 
+#include "session/secret.h"
+
 namespace tlsession {
 
 InMemoryServerSessionStore::InMemoryServerSessionStore()
     : InMemoryServerSessionStore(Config()) {}
 
 InMemoryServerSessionStore::InMemoryServerSessionStore(Config config)
-    : config_(std::move(config)) {}
+    : clock_(std::move(config.clock)), entries_(config.max_entries) {}
 
-InMemoryServerSessionStore::~InMemoryServerSessionStore() = default;
+InMemoryServerSessionStore::~InMemoryServerSessionStore() {
+  MutexLock lock(&mu_);
+  entries_.EraseIf([](const std::string&, Entry& e) {
+    // Sessions hold their master secrets: wipe them as they go.
+    Secret::Wipe(e.serialized_session);
+    return true;
+  });
+}
 
 void InMemoryServerSessionStore::Put(absl::string_view session_id,
                                      std::string serialized_session,
                                      absl::Time expiry) {
-  const absl::Time now = config_.clock();
+  const absl::Time now = clock_();
   MutexLock lock(&mu_);
-  auto it = entries_.find(session_id);
-  if (now >= expiry || config_.max_entries == 0) {
+  if (now >= expiry) {
     // Nothing to store; the caller meant to replace any older entry.
-    if (it != entries_.end()) {
-      lru_.erase(it->second.lru);
-      entries_.erase(it);
-    }
+    entries_.Erase(session_id);
     return;
   }
+  Entry* entry = entries_.FindOrCreate(
+      session_id, [this](Entry& victim) {
+        Secret::Wipe(victim.serialized_session);
+        ++metrics_.evictions;
+      });
+  if (entry == nullptr) return;  // A store of zero entries.
   ++metrics_.insertions;
-  if (it != entries_.end()) {
-    it->second.serialized_session = std::move(serialized_session);
-    it->second.expiry = expiry;
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
-    return;
-  }
-  while (entries_.size() >= config_.max_entries) {
-    entries_.erase(lru_.back());
-    lru_.pop_back();
-    ++metrics_.evictions;
-  }
-  lru_.emplace_front(session_id);
-  entries_.emplace(lru_.front(),
-                   Entry{std::move(serialized_session), expiry, lru_.begin()});
+  Secret::Wipe(entry->serialized_session);
+  entry->serialized_session = std::move(serialized_session);
+  entry->expiry = expiry;
 }
 
 std::optional<std::string> InMemoryServerSessionStore::Get(
     absl::string_view session_id) {
-  const absl::Time now = config_.clock();
+  const absl::Time now = clock_();
   MutexLock lock(&mu_);
-  auto it = entries_.find(session_id);
-  if (it == entries_.end()) {
+  Entry* entry = entries_.Find(session_id);
+  if (entry == nullptr) {
     ++metrics_.misses;
     return std::nullopt;
   }
-  if (now >= it->second.expiry) {
-    lru_.erase(it->second.lru);
-    entries_.erase(it);
+  if (now >= entry->expiry) {
+    Secret::Wipe(entry->serialized_session);
+    entries_.Erase(session_id);
     ++metrics_.expirations;
     ++metrics_.misses;
     return std::nullopt;
   }
-  lru_.splice(lru_.begin(), lru_, it->second.lru);
   ++metrics_.hits;
-  return it->second.serialized_session;
+  return entry->serialized_session;
 }
 
 void InMemoryServerSessionStore::Remove(absl::string_view session_id) {
   MutexLock lock(&mu_);
-  auto it = entries_.find(session_id);
-  if (it == entries_.end()) return;
-  lru_.erase(it->second.lru);
-  entries_.erase(it);
+  if (Entry* entry = entries_.Find(session_id)) {
+    Secret::Wipe(entry->serialized_session);
+  }
+  entries_.Erase(session_id);
 }
 
 size_t InMemoryServerSessionStore::size() const {

@@ -16,14 +16,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "session/lru_map.h"
 #include "session/mutex.h"
 
 namespace tlsession {
@@ -93,15 +92,11 @@ class InMemoryServerSessionStore : public ServerSessionStore {
   struct Entry {
     std::string serialized_session;
     absl::Time expiry;
-    // This entry's position in lru_.
-    std::list<std::string>::iterator lru;
   };
 
-  const Config config_;
+  const std::function<absl::Time()> clock_;
   mutable Mutex mu_;
-  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  // Session IDs, most recently used first.
-  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);
+  LruMap<Entry> entries_ ABSL_GUARDED_BY(mu_);
   Metrics metrics_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,5 +1,7 @@
 #include "session/session.h"
 
+#include <algorithm>
+
 #include <openssl/asn1.h>
 #include <openssl/mem.h>
 #include <openssl/x509.h>
@@ -99,6 +101,14 @@ absl::Time Session::peer_certificate_expiry() const {
     return absl::InfinitePast();
   }
   return absl::FromUnixSeconds(int64_t{days} * 86400 + seconds);
+}
+
+absl::Time Session::usable_until() const {
+  if (!session_) return absl::InfinitePast();
+  absl::Time until = std::min(expiry(), peer_certificate_expiry());
+  const absl::Duration hint = ticket_lifetime_hint();
+  if (hint > absl::ZeroDuration()) until = std::min(until, time() + hint);
+  return until;
 }
 
 bool operator==(const Session& a, const Session& b) {

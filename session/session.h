@@ -87,6 +87,14 @@ class Session {
   // when the session holds no peer certificate.
   absl::Time peer_certificate_expiry() const;
 
+  // The first moment this session may no longer be offered: the earliest of
+  // expiry(), time() + ticket_lifetime_hint() (when there is a hint) and
+  // peer_certificate_expiry() (resuming skips verification, so a session
+  // must not outlive its certificate). InfinitePast() when empty. The one
+  // rule every cache, store and file applies.
+  absl::Time usable_until() const;
+  bool IsUsableAt(absl::Time now) const { return now < usable_until(); }
+
   // The underlying SSL_SESSION; the caller does not take ownership. Null when
   // empty.
   SSL_SESSION* get() const { return session_.get(); }

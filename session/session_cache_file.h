@@ -1,65 +1,94 @@
-// SessionCacheFile: saves a ClientSessionCache to a file and loads it back,
-// so that a client restarted within a session's lifetime resumes.
+// SessionCacheFile: keeps client sessions in a file across restarts, beside
+// the cache rather than inside it: it loads into and saves from a
+// ClientSessionStore, and the cache knows nothing of files.
 //
-// The file holds secrets. It is written atomically (a temporary file in the
-// same folder, then rename) with mode 0600; a file that another user owns or
-// that group or others can write is refused; expired sessions are skipped on
-// load; a corrupt or truncated file is a clear error that leaves the cache as
-// it was and the file in place for inspection.
+// Its promises, each tested in tests/session_cache_file_test.cc:
+// - The file holds secrets. It is opened like an ssh private key (no
+//   symlink, no FIFO, a regular file owned by this user that group and
+//   others can neither read nor write) and written atomically (a temporary
+//   file beside it, then rename) with mode 0600.
+// - It is never written over when it could not be read: encrypted without
+//   the key, corrupt, or of a newer format version, Save() refuses and says
+//   why, and the file stays for inspection.
+// - Processes that share the file never offer the same TLS 1.3 ticket and
+//   never drop each other's sessions: Load() and Save() hold an advisory lock
+//   (flock on PATH.lock); Load() takes the file's single-use tickets out of
+//   the file (they now belong to this process), and Save() merges this
+//   process's sessions with what the file holds now, moving the store's
+//   tickets into the file.
+// - Sessions no longer usable (Session::usable_until) are skipped both ways.
 //
-// Plain files (the default) hold the sessions and digests of the keys: the
-// keys name no host, but each session carries the server's certificate, and
-// its secrets are in the clear. With a key file, the whole content is
-// encrypted with AES-256-GCM and the key digests are HMACs under a key
-// derived from the same file, so a stolen cache file reveals neither the
-// sessions' secrets nor which hosts were visited.
+// Plain files hold the sessions and digests of the keys (no host names, but
+// each session carries the server's certificate and its secrets in the
+// clear). With a key file, the content is encrypted with AES-256-GCM and the
+// key digests are HMACs under a key derived from it, so a stolen file reveals
+// neither secrets nor the hosts visited.
 #ifndef TLSESSION_SESSION_SESSION_CACHE_FILE_H_
 #define TLSESSION_SESSION_SESSION_CACHE_FILE_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "session/client_session_cache.h"
+#include "session/client_session_store.h"
+#include "session/secret.h"
 
 namespace tlsession {
 
 class SessionCacheFile {
  public:
-  // |path| is the cache file. |key_file|, when not empty, names a file of at
-  // least 32 secret bytes (for example 'head -c 32 /dev/urandom'); encryption
-  // and keyed digests derive from it.
+  // |path| is the cache file. |key_file|, when not empty, names a private
+  // file (checked as the cache file is) of at least 32 secret bytes (for
+  // example 'head -c 32 /dev/urandom'); encryption and keyed digests derive
+  // from it, and its bytes are wiped once derived.
   static absl::StatusOr<SessionCacheFile> Open(std::string path,
                                                std::string key_file = "");
 
-  // Gives |cache| this file's digest key. Load() does it too; call it before
-  // using a cache that will be saved without having been loaded.
-  void Attach(ClientSessionCache& cache) const;
+  // The key a ClientSessionCache that uses this file must be configured
+  // with (ClientSessionCache::Config::digest_key); empty for a plain file.
+  std::string digest_key() const { return std::string(digest_key_.view()); }
 
-  // Attaches |cache| (a cache belongs to one file: attaching it to another
-  // makes its current sessions unreachable) and adds the file's unexpired
-  // sessions to it. A missing
-  // file loads nothing and is not an error. Returns the number of sessions
-  // added.
+  // Takes the file's usable sessions into |cache|'s store, under the lock,
+  // and returns how many. Single-use ones leave the file. A missing file
+  // loads nothing. On any error nothing is added and the file is unchanged.
+  // Fails when |cache| was not configured with digest_key().
   absl::StatusOr<size_t> Load(ClientSessionCache& cache) const;
 
-  // Writes |cache|'s unexpired sessions, replacing the file atomically.
-  absl::Status Save(const ClientSessionCache& cache) const;
+  // Merges |cache|'s usable sessions into the file, under the lock: its
+  // single-use sessions move from the store to the file, reusable ones are
+  // copied. Refuses to write over a file it cannot read.
+  absl::Status Save(ClientSessionCache& cache) const;
+
+  // The same over a store, with the time that decides usability.
+  absl::StatusOr<size_t> Load(ClientSessionStore& store, absl::Time now) const;
+  absl::Status Save(ClientSessionStore& store, absl::Time now) const;
 
   const std::string& path() const { return path_; }
   bool encrypted() const { return !aead_key_.empty(); }
 
  private:
-  SessionCacheFile(std::string path, std::string aead_key,
-                   std::string digest_key)
+  SessionCacheFile(std::string path, Secret aead_key, Secret digest_key)
       : path_(std::move(path)),
         aead_key_(std::move(aead_key)),
         digest_key_(std::move(digest_key)) {}
 
+  // The file's entries; nullopt when it does not exist. Errors name why it
+  // could not be read.
+  absl::StatusOr<std::optional<std::vector<StoreEntry>>> ReadEntries() const;
+  absl::StatusOr<std::vector<StoreEntry>> Decode(std::string data) const;
+  absl::StatusOr<std::string> Encode(
+      const std::vector<StoreEntry>& entries) const;
+  absl::Status Write(const std::vector<StoreEntry>& entries) const;
+  absl::Status CheckCache(const ClientSessionCache& cache) const;
+
   std::string path_;
-  std::string aead_key_;    // Empty: plain file.
-  std::string digest_key_;  // Empty: unkeyed digests.
+  Secret aead_key_;    // Empty: plain file.
+  Secret digest_key_;  // Empty: unkeyed digests.
 };
 
 }  // namespace tlsession

@@ -14,6 +14,7 @@
 
 #include <openssl/cipher.h>
 #include <openssl/hmac.h>
+#include <openssl/mem.h>
 
 #include <array>
 #include <cstddef>
@@ -38,6 +39,13 @@ struct TicketKey {
   std::array<uint8_t, 16> name;
   std::array<uint8_t, 32> hmac_key;
   std::array<uint8_t, 32> aes_key;
+
+  // Every copy of a key wipes its secrets when it is dropped (rotated out of
+  // a ring, or a copy handed to a callback going out of scope).
+  ~TicketKey() {
+    OPENSSL_cleanse(hmac_key.data(), hmac_key.size());
+    OPENSSL_cleanse(aes_key.data(), aes_key.size());
+  }
 
   // A key with a random name and random secrets, from RAND_bytes.
   static TicketKey Generate();

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <algorithm>
+#include <cassert>
 #include <climits>
 #include <utility>
 
@@ -47,15 +48,9 @@ Connection::Connection(std::shared_ptr<const Context> context, OwnedFd fd,
 }
 
 Connection::~Connection() {
-  // Callbacks must not reach a destroyed Connection.
+  // Callbacks must not reach a destroyed Connection. Sessions not given back
+  // by a clean end are dropped with sessions_.
   if (ssl_) SSL_set_ex_data(ssl_.get(), ConnectionExIndex(), nullptr);
-  // A connection that did not end cleanly may have been cut by an attacker;
-  // the sessions it delivered are not trusted for later connections.
-  if (!closed_cleanly_ && cache_key_ != nullptr) {
-    for (const Session& s : cached_sessions_) {
-      context_->options().session_cache->Remove(*cache_key_, s);
-    }
-  }
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
@@ -71,6 +66,36 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateOverBio(
   if (!bio) return absl::InvalidArgumentError("null BIO");
   return CreateInternal(std::move(context), OwnedFd(), std::move(bio),
                         std::move(host));
+}
+
+absl::Status Connection::SetUpClient(const Context& context,
+                                     const std::string& name, SSL* ssl) {
+  SSL_set_connect_state(ssl);
+  const bool verifies = !context.options().insecure_skip_verify;
+  if (name.empty()) {
+    if (!verifies) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        "a client connection needs the server's host name to verify its "
+        "certificate");
+  }
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (IsIpLiteral(name)) {
+    // No SNI for addresses (RFC 6066); the certificate must name the IP.
+    if (verifies && !X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad IP address '", name, "'"));
+    }
+    return absl::OkStatus();
+  }
+  if (!SSL_set_tlsext_host_name(ssl, name.c_str())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot send '", name, "' as SNI: ", DrainSslErrors()));
+  }
+  if (verifies && !SSL_set1_host(ssl, name.c_str())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad host name '", name, "': ", DrainSslErrors()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
@@ -92,7 +117,6 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
     }
     if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;
   }
-
   bssl::UniquePtr<SSL> ssl(SSL_new(context->ssl_ctx()));
   if (!ssl) {
     return absl::InternalError(
@@ -100,35 +124,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
   }
   if (is_server) {
     SSL_set_accept_state(ssl.get());
-  } else {
-    SSL_set_connect_state(ssl.get());
-    const bool verifies = !context->options().insecure_skip_verify;
-    if (name.empty() && verifies) {
-      return absl::InvalidArgumentError(
-          "a client connection needs the server's host name to verify its "
-          "certificate");
-    }
-    if (!name.empty()) {
-      X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
-      if (IsIpLiteral(name)) {
-        // No SNI for addresses (RFC 6066); the certificate must name the IP.
-        if (verifies && !X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("bad IP address '", name, "'"));
-        }
-      } else {
-        if (!SSL_set_tlsext_host_name(ssl.get(), name.c_str())) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "cannot send '", name, "' as SNI: ", DrainSslErrors()));
-        }
-        if (verifies && !SSL_set1_host(ssl.get(), name.c_str())) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "bad host name '", name, "': ", DrainSslErrors()));
-        }
-      }
-    }
+  } else if (absl::Status s = SetUpClient(*context, name, ssl.get());
+             !s.ok()) {
+    return s;
   }
-  std::shared_ptr<ClientSessionCache> cache = context->options().session_cache;
   const int raw_fd = fd.get();
   std::unique_ptr<Connection> conn(
       new Connection(std::move(context), std::move(fd), std::move(ssl),
@@ -141,10 +140,12 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
   // The same BIO both ways: SSL_set_bio takes the one reference.
   SSL_set_bio(conn->ssl_.get(), bio.get(), bio.get());
   bio.release();
-  if (!is_server && cache != nullptr) {
-    conn->cache_key_ = std::make_unique<ClientSessionCache::Key>(
+  if (!is_server) {
+    const ContextOptions& options = conn->context_->options();
+    conn->sessions_ = std::make_unique<ConnectionSessions>(
+        options.session_cache,
         ClientSessionCache::Key{conn->context_->id(), conn->host_, port,
-                                conn->context_->options().alpn_protocols});
+                                options.alpn_protocols});
   }
   return conn;
 }
@@ -168,12 +169,35 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Connect(
   return conn;
 }
 
+void Connection::Enter(ConnectionState next) {
+  using S = ConnectionState;
+  const bool allowed =
+      next == state_ ||
+      (next == S::kBroken && state_ != S::kClosed) ||
+      (next == S::kHandshaking && state_ == S::kNew) ||
+      (next == S::kOpen && state_ == S::kHandshaking) ||
+      (next == S::kClosed && state_ == S::kOpen);
+  assert(allowed && "invalid Connection state transition");
+  if (allowed) state_ = next;
+}
+
+void Connection::EndCleanly() {
+  Enter(ConnectionState::kClosed);
+  if (sessions_ && state_ == ConnectionState::kClosed) {
+    sessions_->EndCleanly();
+  }
+}
+
+void Connection::ConfirmEndByProtocol() {
+  if (state_ == ConnectionState::kOpen) EndCleanly();
+}
+
 absl::Status Connection::set_session(const Session& session) {
   if (context_->role() == Role::kServer) {
     return absl::FailedPreconditionError(
         "cannot set session for a server-side connection");
   }
-  if (handshake_started_ || handshake_done_) {
+  if (state_ != ConnectionState::kNew) {
     // BoringSSL aborts on SSL_set_session once a handshake has begun.
     return absl::FailedPreconditionError(
         "cannot set session after the handshake");
@@ -183,17 +207,60 @@ absl::Status Connection::set_session(const Session& session) {
         "session was made by a different context (another configuration); "
         "refusing to offer it");
   }
-  session_set_explicitly_ = true;
-  offered_session_ = session;
-  if (!SSL_set_session(ssl_.get(), session.get())) {
-    return absl::InternalError(
-        absl::StrCat("SSL_set_session failed: ", DrainSslErrors()));
-  }
+  sessions_->SetExplicit(session);
   return absl::OkStatus();
 }
 
+absl::Status Connection::OfferLease(const SessionLease& lease) {
+  if (absl::Status s = set_session(lease.session()); !s.ok()) return s;
+  sessions_->SetLeased(lease);
+  return absl::OkStatus();
+}
+
+absl::Status Connection::DetachFromCache() {
+  if (sessions_ == nullptr || state_ != ConnectionState::kNew) {
+    return absl::FailedPreconditionError(
+        "only a client connection before its handshake can detach from the "
+        "session cache");
+  }
+  sessions_->Detach();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SessionLease> Connection::LeaseSession(
+    absl::Duration max_wait) {
+  if (sessions_ == nullptr || !handshake_complete()) {
+    return absl::FailedPreconditionError(
+        "only a client connection whose handshake completed can lease its "
+        "session");
+  }
+  if (version() >= TLS1_3_VERSION) {
+    absl::StatusOr<Session> ticket = WaitForSession(max_wait);
+    if (!ticket.ok()) return ticket.status();
+  }
+  SessionLease lease = sessions_->Lease(session_reused());
+  if (lease.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        peer_name_, " granted no resumable session (no session ID and no "
+                    "ticket)"));
+  }
+  return lease;
+}
+
+const Session& Connection::offered_session() const {
+  static const Session* const kNone = new Session();
+  return sessions_ ? sessions_->offered() : *kNone;
+}
+
+SessionOrigin Connection::offered_origin() const {
+  return sessions_ ? sessions_->origin() : SessionOrigin::kNone;
+}
+
+int Connection::sessions_received() const {
+  return sessions_ ? sessions_->received_count() : 0;
+}
 absl::Status Connection::IsolateSessions() {
-  if (context_->role() != Role::kServer || handshake_started_) {
+  if (context_->role() != Role::kServer || state_ != ConnectionState::kNew) {
     return absl::FailedPreconditionError(
         "IsolateSessions() is for a server-side connection before its "
         "handshake");
@@ -211,7 +278,7 @@ absl::Status Connection::IsolateSessions() {
 }
 
 absl::Status Connection::ShareSessionsWith(const Connection& control) {
-  if (context_->role() != Role::kServer || handshake_started_) {
+  if (context_->role() != Role::kServer || state_ != ConnectionState::kNew) {
     return absl::FailedPreconditionError(
         "ShareSessionsWith() is for a server-side connection before its "
         "handshake");
@@ -235,6 +302,12 @@ absl::Status Connection::Failure(absl::string_view what, int ssl_error,
                                  int ret) {
   const int saved_errno = errno;
   std::string reason = DrainSslErrors();
+  const bool in_handshake = !handshake_complete();
+  if (state_ != ConnectionState::kClosed) {
+    // What this connection received may have been cut by an attacker.
+    Enter(ConnectionState::kBroken);
+    if (sessions_) sessions_->EndUncleanly();
+  }
   const std::string prefix =
       absl::StrCat(what, " with ", peer_name_, " failed: ");
   if (ssl_error == SSL_ERROR_SYSCALL) {
@@ -247,7 +320,7 @@ absl::Status Connection::Failure(absl::string_view what, int ssl_error,
         absl::StrCat(prefix, strerror(saved_errno)));
   }
   long verify = SSL_get_verify_result(ssl_.get());
-  if (!handshake_done_ && verify != X509_V_OK &&
+  if (in_handshake && verify != X509_V_OK &&
       verify != X509_V_ERR_INVALID_CALL &&  // Verification never ran.
       reason.find("CERTIFICATE_VERIFY_FAILED") != std::string::npos &&
       context_->role() == Role::kClient &&
@@ -262,59 +335,57 @@ absl::Status Connection::Failure(absl::string_view what, int ssl_error,
 
 template <typename Op>
 absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
-                                      absl::Time deadline) {
+                                      absl::Time deadline, Wait wait) {
   for (;;) {
     ERR_clear_error();
     errno = 0;
-    int ret = op();
+    const int ret = op();
     if (ret > 0) return ret;
-    int err = SSL_get_error(ssl_.get(), ret);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      if (!fd_.valid()) {
-        return absl::UnavailableError(absl::StrCat(
-            what, " with ", peer_name_,
-            " would block: a BIO transport is driven by its owner"));
-      }
-      if (!WaitForFd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline).ok()) {
-        return absl::DeadlineExceededError(
-            absl::StrCat(what, " with ", peer_name_, " timed out after ",
-                         absl::FormatDuration(timeout_)));
-      }
-      continue;
-    }
+    const int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_ZERO_RETURN) return 0;
-    return Failure(what, err, ret);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      return Failure(what, err, ret);
+    }
+    if (wait == Wait::kNever) return kWouldBlock;
+    if (!fd_.valid()) {
+      return absl::UnavailableError(absl::StrCat(
+          what, " with ", peer_name_,
+          " would block: a BIO transport is driven by its owner"));
+    }
+    if (!WaitForFd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline).ok()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, " with ", peer_name_, " timed out after ",
+                       absl::FormatDuration(timeout_)));
+    }
+  }
+}
+
+void Connection::StartHandshake() {
+  if (state_ != ConnectionState::kNew) return;
+  Enter(ConnectionState::kHandshaking);
+  if (sessions_ == nullptr) return;
+  const Session& offer = sessions_->ChooseOffer();
+  if (!offer.empty() && !SSL_set_session(ssl_.get(), offer.get())) {
+    ERR_clear_error();  // Not offered; the handshake goes on in full.
   }
 }
 
 absl::StatusOr<bool> Connection::HandshakeStep() {
-  if (handshake_done_) return true;
+  if (handshake_complete()) return true;
   StartHandshake();
-  ERR_clear_error();
-  errno = 0;
-  int ret = SSL_do_handshake(ssl_.get());
-  if (ret <= 0) {
-    int err = SSL_get_error(ssl_.get(), ret);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      return false;
-    }
-    return Failure("TLS handshake", err, ret);
+  absl::StatusOr<int> r =
+      Drive([&] { return SSL_do_handshake(ssl_.get()); }, "TLS handshake",
+            absl::InfiniteFuture(), Wait::kNever);
+  if (!r.ok()) return r.status();
+  if (*r == kWouldBlock) return false;
+  if (*r == 0) {
+    Enter(ConnectionState::kBroken);
+    return absl::UnavailableError(absl::StrCat(
+        "TLS handshake with ", peer_name_, " failed: peer closed"));
   }
-  handshake_done_ = true;
+  Enter(ConnectionState::kOpen);
   if (absl::Status s = FlushTickets(); !s.ok()) return s;
   return true;
-}
-
-void Connection::StartHandshake() {
-  if (handshake_started_) return;
-  handshake_started_ = true;
-  if (cache_key_ != nullptr && !session_set_explicitly_) {
-    Session cached = context_->options().session_cache->Lookup(*cache_key_);
-    if (!cached.empty() && SSL_set_session(ssl_.get(), cached.get())) {
-      offered_cached_session_ = true;
-      offered_session_ = cached;
-    }
-  }
 }
 
 absl::Status Connection::FlushTickets() {
@@ -323,36 +394,34 @@ absl::Status Connection::FlushTickets() {
   }
   // BoringSSL queues TLS 1.3 tickets until the server's next write, so a
   // server that waits for the client first (FTP, SMTP) would never send
-  // them. A zero-byte write flushes them now.
-  const absl::Time deadline = absl::Now() + timeout_;
-  for (;;) {
-    ERR_clear_error();
-    int ret = SSL_write(ssl_.get(), "", 0);
-    if (ret >= 0) return absl::OkStatus();
-    int err = SSL_get_error(ssl_.get(), ret);
-    if (err == SSL_ERROR_WANT_WRITE && !fd_.valid()) {
-      return absl::OkStatus();  // A BIO transport flushes as it drains.
-    }
-    if (err != SSL_ERROR_WANT_WRITE ||
-        !WaitForFd(fd_.get(), /*for_write=*/true, deadline).ok()) {
-      return Failure("sending session tickets", err, ret);
-    }
-  }
+  // them. A zero-byte write flushes them now (it returns 0 on success).
+  absl::StatusOr<int> r = Drive(
+      [&] { return SSL_write(ssl_.get(), "", 0) == 0 ? 1 : -1; },
+      "sending session tickets", absl::Now() + timeout_,
+      fd_.valid() ? Wait::kUntilDeadline : Wait::kNever);
+  // A BIO transport flushes as its owner drains it.
+  return r.ok() ? absl::OkStatus() : r.status();
 }
 
 absl::Status Connection::Handshake() {
-  if (handshake_done_) return absl::OkStatus();
-  StartHandshake();
-  absl::StatusOr<int> r =
-      Drive([&] { return SSL_do_handshake(ssl_.get()); }, "TLS handshake",
-            absl::Now() + timeout_);
-  if (!r.ok()) return r.status();
-  if (*r == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "TLS handshake with ", peer_name_, " failed: peer closed"));
+  const absl::Time deadline = absl::Now() + timeout_;
+  while (!handshake_complete()) {
+    absl::StatusOr<bool> done = HandshakeStep();
+    if (!done.ok()) return done.status();
+    if (*done) break;
+    if (!fd_.valid()) {
+      return absl::UnavailableError(absl::StrCat(
+          "TLS handshake with ", peer_name_,
+          " would block: a BIO transport is driven by its owner"));
+    }
+    const bool for_write = SSL_want_write(ssl_.get());
+    if (!WaitForFd(fd_.get(), for_write, deadline).ok()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("TLS handshake with ", peer_name_, " timed out after ",
+                       absl::FormatDuration(timeout_)));
+    }
   }
-  handshake_done_ = true;
-  return FlushTickets();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<size_t> Connection::Read(void* buf, size_t len) {
@@ -361,7 +430,7 @@ absl::StatusOr<size_t> Connection::Read(void* buf, size_t len) {
   absl::StatusOr<int> r = Drive([&] { return SSL_read(ssl_.get(), buf, n); },
                                 "TLS read", absl::Now() + timeout_);
   if (!r.ok()) return r.status();
-  if (*r == 0) closed_cleanly_ = true;  // The peer's close_notify.
+  if (*r == 0) EndCleanly();  // The peer's close_notify.
   return static_cast<size_t>(*r);
 }
 
@@ -383,35 +452,19 @@ absl::Status Connection::Write(absl::string_view data) {
 }
 
 absl::Status Connection::SendCloseNotify() {
-  if (!handshake_done_ || (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN)) {
+  if (!handshake_complete() ||
+      (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN)) {
     return absl::OkStatus();
   }
-  const absl::Time deadline = absl::Now() + timeout_;
-  for (;;) {
-    ERR_clear_error();
-    errno = 0;
-    int ret = SSL_shutdown(ssl_.get());
-    if (ret >= 0) return absl::OkStatus();
-    int err = SSL_get_error(ssl_.get(), ret);
-    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-      if (!fd_.valid()) {
-        return absl::UnavailableError(
-            "sending close_notify would block: a BIO transport is driven by "
-            "its owner");
-      }
-      if (!WaitForFd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline).ok()) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "sending close_notify to ", peer_name_, " timed out"));
-      }
-      continue;
-    }
-    return Failure("sending close_notify", err, ret);
-  }
+  // SSL_shutdown returns 0 once close_notify is sent, 1 once both are.
+  absl::StatusOr<int> r =
+      Drive([&] { return SSL_shutdown(ssl_.get()) >= 0 ? 1 : -1; },
+            "sending close_notify", absl::Now() + timeout_);
+  return r.ok() ? absl::OkStatus() : r.status();
 }
 
 absl::Status Connection::Shutdown() {
-  if (shutdown_done_ || !handshake_done_) {
-    shutdown_done_ = true;
+  if (!handshake_complete() || state_ == ConnectionState::kBroken) {
     return absl::OkStatus();
   }
   if (absl::Status s = SendCloseNotify(); !s.ok()) return s;
@@ -426,119 +479,95 @@ absl::Status Connection::Shutdown() {
     if (!r.ok()) return r.status();
     if (*r == 0) break;
   }
-  shutdown_done_ = true;
-  closed_cleanly_ = true;
+  EndCleanly();
   return absl::OkStatus();
 }
 
 Session Connection::session() const {
-  if (!handshake_done_) return Session();
-  if (!latest_session_.empty()) return latest_session_;
+  if (!handshake_complete()) return Session();
+  if (sessions_ && !sessions_->latest().empty()) return sessions_->latest();
   return Session(bssl::UniquePtr<SSL_SESSION>(SSL_get1_session(ssl_.get())));
 }
 
+absl::StatusOr<int> Connection::PeekPending() {
+  char c;
+  return Drive([&] { return SSL_peek(ssl_.get(), &c, 1); },
+               "reading post-handshake messages", absl::InfiniteFuture(),
+               Wait::kNever);
+}
+
 absl::Status Connection::ProcessPendingMessages() {
-  if (!handshake_done_) {
+  if (!handshake_complete()) {
     return absl::FailedPreconditionError("the handshake has not happened");
   }
-  for (;;) {
-    ERR_clear_error();
-    errno = 0;
-    char c;
-    int ret = SSL_peek(ssl_.get(), &c, 1);
-    if (ret > 0) return absl::OkStatus();  // Application data is buffered.
-    int err = SSL_get_error(ssl_.get(), ret);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_ZERO_RETURN) {
-      return absl::OkStatus();
-    }
-    return Failure("reading post-handshake messages", err, ret);
-  }
+  absl::StatusOr<int> r = PeekPending();
+  if (!r.ok()) return r.status();
+  if (*r == 0) EndCleanly();
+  return absl::OkStatus();  // Data, if any, stays buffered for Read().
 }
 
 absl::StatusOr<Session> Connection::WaitForSession(absl::Duration max_wait) {
-  if (!handshake_done_) {
+  if (!handshake_complete()) {
     return absl::FailedPreconditionError(
         "no session before the handshake has happened");
   }
   const absl::Time deadline = absl::Now() + max_wait;
   for (;;) {
-    Session current = session();
-    if (current.is_resumable()) return current;
+    if (Session current = session(); current.is_resumable()) return current;
     if (version() < TLS1_3_VERSION) {
       return absl::FailedPreconditionError(absl::StrCat(
           peer_name_, " granted no resumable session (no session ID and no "
                       "ticket)"));
     }
-    ERR_clear_error();
-    errno = 0;
-    char c;
-    int ret = SSL_peek(ssl_.get(), &c, 1);
-    if (ret > 0) {
-      if (session().is_resumable()) continue;
+    absl::StatusOr<int> r = PeekPending();
+    // Tickets may arrive in the same read as the end of the connection.
+    if (session().is_resumable()) continue;
+    if (!r.ok()) return r.status();
+    if (*r > 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           peer_name_, " sent application data before any session ticket"));
     }
-    int err = SSL_get_error(ssl_.get(), ret);
-    if (err == SSL_ERROR_WANT_READ) {
-      if (session().is_resumable()) continue;
-      if (!fd_.valid()) {
-        return absl::UnavailableError(
-            "waiting for a ticket would block: a BIO transport is driven by "
-            "its owner");
-      }
-      if (!WaitForFd(fd_.get(), /*for_write=*/false, deadline).ok()) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            peer_name_, " sent no session ticket within ",
-            absl::FormatDuration(max_wait)));
-      }
-      continue;
-    }
-    // Tickets may arrive in the same read as the end of the connection.
-    if (session().is_resumable()) continue;
-    if (err == SSL_ERROR_ZERO_RETURN) {
+    if (*r == 0) {
       return absl::UnavailableError(absl::StrCat(
           peer_name_, " closed the connection before sending a ticket"));
     }
-    return Failure("waiting for a session ticket", err, ret);
+    if (!fd_.valid()) {
+      return absl::UnavailableError(
+          "waiting for a ticket would block: a BIO transport is driven by "
+          "its owner");
+    }
+    if (!WaitForFd(fd_.get(), /*for_write=*/false, deadline).ok()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(peer_name_, " sent no session ticket within ",
+                       absl::FormatDuration(max_wait)));
+    }
   }
 }
 
 int Connection::NewSessionCallback(SSL* ssl, SSL_SESSION* session) {
   auto* self =
       static_cast<Connection*>(SSL_get_ex_data(ssl, ConnectionExIndex()));
-  if (self == nullptr) return 0;  // Not ours: BoringSSL keeps its reference.
-  self->latest_session_ = Session(bssl::UniquePtr<SSL_SESSION>(session));
-  ++self->sessions_received_;
-  if (self->cache_key_ != nullptr && self->latest_session_.is_resumable()) {
-    if (self->context_->options()
-            .session_cache->Insert(*self->cache_key_, self->latest_session_)
-            .ok()) {
-      self->cached_sessions_.push_back(self->latest_session_);
-    }
+  if (self == nullptr || self->sessions_ == nullptr) {
+    return 0;  // Not ours: BoringSSL keeps its reference.
   }
+  self->sessions_->Received(Session(bssl::UniquePtr<SSL_SESSION>(session)));
   return 1;  // We took ownership of the reference.
 }
 
-void Connection::ReserveSession(const Session& session) {
-  if (cache_key_ == nullptr || session.empty()) return;
-  context_->options().session_cache->Remove(*cache_key_, session);
-  cached_sessions_.erase(
-      std::remove(cached_sessions_.begin(), cached_sessions_.end(), session),
-      cached_sessions_.end());
-}
-
 bool Connection::session_reused() const {
-  return handshake_done_ && SSL_session_reused(ssl_.get());
+  return handshake_complete() && SSL_session_reused(ssl_.get());
 }
 
-bool Connection::handshake_complete() const { return handshake_done_; }
+bool Connection::handshake_complete() const {
+  return state_ != ConnectionState::kNew && !SSL_in_init(ssl_.get());
+}
 
 uint16_t Connection::version() const {
-  return handshake_done_ ? SSL_version(ssl_.get()) : 0;
+  return handshake_complete() ? SSL_version(ssl_.get()) : 0;
 }
 
 std::string Connection::version_name() const {
-  return handshake_done_ ? SSL_get_version(ssl_.get()) : "";
+  return handshake_complete() ? SSL_get_version(ssl_.get()) : "";
 }
 
 std::string Connection::cipher_name() const {

@@ -7,6 +7,13 @@
 //   auto again = Connection::Connect(context, "example.org", 443, s);
 //   bool resumed = (*again)->session_reused();
 //
+// A client connection's sessions have one owner, ConnectionSessions (see
+// session/connection_sessions.h): it picks the session to offer (set
+// explicitly, leased, or checked out of the Context's session cache), holds
+// the sessions the server sends, and gives them to the cache only when the
+// connection ends cleanly (close_notify, or ConfirmEndByProtocol()). The
+// Connection just reports what happens.
+//
 // A Connection is used by one thread at a time, like a socket.
 #ifndef TLSESSION_TLS_CONNECTION_H_
 #define TLSESSION_TLS_CONNECTION_H_
@@ -23,12 +30,24 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "session/connection_sessions.h"
 #include "session/session.h"
+#include "session/session_lease.h"
 #include "tls/context.h"
 #include "tls/socket.h"
 #include "tls/socket_bio.h"
 
 namespace tlsession {
+
+// Where a Connection is in its life. Transitions only move forward:
+// kNew -> kHandshaking -> kOpen -> kClosed; any state but kClosed -> kBroken.
+enum class ConnectionState {
+  kNew,          // Created; the handshake has not started.
+  kHandshaking,  // The handshake has started.
+  kOpen,         // The handshake completed; data flows.
+  kClosed,       // Ended cleanly: close_notify, or a confirmed end.
+  kBroken,       // A fatal error: the handshake failed, or the peer cut it.
+};
 
 class Connection {
  public:
@@ -119,36 +138,46 @@ class Connection {
   // already waiting on the socket. Application data stays buffered.
   absl::Status ProcessPendingMessages();
 
-  // The session this client offered on its handshake (set_session() or the
-  // cache's), or an empty Session.
-  const Session& offered_session() const { return offered_session_; }
+  // The session this client offered on its handshake (set_session(), a
+  // lease, or the cache's), or an empty Session; and where it came from.
+  const Session& offered_session() const;
+  SessionOrigin offered_origin() const;
 
-  // True when the session offered came from the Context's session cache.
-  bool offered_cached_session() const { return offered_cached_session_; }
+  // Clients: leases a session of this connection for offering on several
+  // later connections to the same server (a sticky session: FTPS data
+  // connections resuming their control connection's, for example). Under
+  // TLS 1.3 waits up to |max_wait| for the server's ticket; a leased ticket
+  // never reaches the cache (see session_lease.h). Under TLS 1.2, the
+  // session this handshake resumed, or else the one it established.
+  // FailedPrecondition when the server granted no resumable session.
+  absl::StatusOr<SessionLease> LeaseSession(absl::Duration max_wait);
 
-  // True once the connection ended cleanly: Shutdown() succeeded or the peer's
-  // close_notify was read. Sessions this connection put in the Context's
-  // cache are taken out again if it is destroyed without a clean end.
-  bool closed_cleanly() const { return closed_cleanly_; }
+  // Clients, before the handshake: offers |lease|'s session. This
+  // connection then neither takes a session from the cache nor gives its own
+  // back: they descend from a session the cache never held.
+  absl::Status OfferLease(const SessionLease& lease);
 
-  // Takes |session| (one this connection received) out of the Context's
-  // session cache: the caller keeps it for its own use, as an FTPS client
-  // keeps the control connection's ticket for its data connections, so no
-  // other connection may offer it as well.
-  void ReserveSession(const Session& session);
+  // Clients, before the handshake: this connection takes no session from
+  // the Context's cache and gives none back (its sessions belong to another
+  // connection's conversation, as FTPS data connections' do).
+  absl::Status DetachFromCache();
 
   // Says that the application protocol itself confirmed the end of the
-  // conversation over this connection (FTP's 221 reply to QUIT, read over
-  // TLS), so a peer that then drops TCP without close_notify truncated
-  // nothing: the connection counts as cleanly closed and its sessions stay
-  // in the cache.
-  void ConfirmEndByProtocol() { closed_cleanly_ = true; }
+  // conversation over this connection (for example FTP's 221 reply to QUIT,
+  // read over TLS): a peer that then drops TCP without close_notify
+  // truncated nothing, so the connection counts as cleanly ended and its
+  // sessions go to the cache.
+  void ConfirmEndByProtocol();
+
+  ConnectionState state() const { return state_; }
+  // True once the connection ended cleanly (kClosed).
+  bool closed_cleanly() const { return state_ == ConnectionState::kClosed; }
 
   // True exactly when the handshake resumed a session.
   bool session_reused() const;
   bool handshake_complete() const;
   // The number of sessions (TLS 1.3 tickets) received so far.
-  int sessions_received() const { return sessions_received_; }
+  int sessions_received() const;
 
   // Negotiated parameters, valid after the handshake.
   uint16_t version() const;               // e.g. TLS1_3_VERSION
@@ -182,17 +211,34 @@ class Connection {
   static absl::StatusOr<std::unique_ptr<Connection>> CreateInternal(
       std::shared_ptr<const Context> context, OwnedFd fd,
       bssl::UniquePtr<BIO> bio, std::string host);
-  // Offers the cache's session, once, unless one was set explicitly.
+  // Client connections: SNI and the name to verify.
+  static absl::Status SetUpClient(const Context& context,
+                                  const std::string& name, SSL* ssl);
+  // Offers the chosen session, once, at the start of the handshake.
   void StartHandshake();
   // Servers under TLS 1.3: sends the queued tickets now.
   absl::Status FlushTickets();
+  // Moves to |next|, checking that the transition is allowed.
+  void Enter(ConnectionState next);
+  // The connection ended cleanly: its sessions go to the cache.
+  void EndCleanly();
 
-  // Runs |op| (an SSL_* call returning >0 on success) until it succeeds,
-  // waiting on the socket as BoringSSL asks, until |deadline|.
+  // How Drive waits when BoringSSL wants the socket.
+  enum class Wait { kUntilDeadline, kNever };
+  // Drive's result when Wait::kNever and BoringSSL wants the socket.
+  static constexpr int kWouldBlock = -1;
+  // The one driver: runs |op| (an SSL_* call, >0 on success) until it
+  // succeeds (its value), the peer's close_notify ends it (0), or it fails
+  // (an error, which breaks the connection). Waits on the socket as BoringSSL
+  // asks until |deadline|, or returns kWouldBlock under Wait::kNever.
   template <typename Op>
   absl::StatusOr<int> Drive(Op op, absl::string_view what,
-                            absl::Time deadline);
+                            absl::Time deadline,
+                            Wait wait = Wait::kUntilDeadline);
   absl::Status Failure(absl::string_view what, int ssl_error, int ret);
+  // Peeks one byte without waiting: processes post-handshake messages;
+  // >0 when application data is buffered, 0 on close_notify, kWouldBlock.
+  absl::StatusOr<int> PeekPending();
 
   const std::shared_ptr<const Context> context_;
   OwnedFd fd_;
@@ -200,20 +246,11 @@ class Connection {
   const std::string host_;
   const std::string peer_name_;
   absl::Duration timeout_;
-  Session latest_session_;
-  Session offered_session_;
   WireCounters wire_;
-  // The cache key, when the Context has a session cache.
-  std::unique_ptr<ClientSessionCache::Key> cache_key_;
-  std::vector<Session> cached_sessions_;  // What this connection cached.
-  bool offered_cached_session_ = false;
-  bool session_set_explicitly_ = false;
+  ConnectionState state_ = ConnectionState::kNew;
+  // Clients: the sessions' owner. Null for servers.
+  std::unique_ptr<ConnectionSessions> sessions_;
   std::string isolated_sid_ctx_;  // Servers: set by IsolateSessions().
-  bool handshake_started_ = false;
-  bool closed_cleanly_ = false;
-  int sessions_received_ = 0;
-  bool handshake_done_ = false;
-  bool shutdown_done_ = false;
 };
 
 }  // namespace tlsession

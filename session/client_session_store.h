@@ -1,0 +1,83 @@
+// ClientSessionStore: where a client's sessions are kept, behind a small
+// storage interface, so that the policy (ClientSessionCache: keying, single
+// use, expiry, leases) never changes when the storage does: in this process's
+// memory (MemoryClientSessionStore, the default), or a store shared by many
+// processes or machines.
+//
+// A store knows nothing of time or of peers' names: it is given opaque
+// digests as keys and holds sessions under them. Its one rule of its own is
+// the single-use rule, because only the store can apply it atomically: Take()
+// removes a single-use (TLS 1.3) session as it hands it out, so two callers
+// never receive the same ticket, even from a store shared by several
+// processes.
+//
+// Implementations must be thread-safe.
+#ifndef TLSESSION_SESSION_CLIENT_SESSION_STORE_H_
+#define TLSESSION_SESSION_CLIENT_SESSION_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "session/session.h"
+
+namespace tlsession {
+
+// Where a session may be offered, as digests (ClientSessionCache makes them):
+// |key| digests everything that must match for an offer (the Context's
+// identity, host, port, ALPN list); |peer| digests only the host and port, so
+// that every session for one server can be forgotten at once.
+struct StoreKey {
+  std::string key;
+  std::string peer;
+};
+
+// One key's sessions, oldest first.
+struct StoreEntry {
+  StoreKey key;
+  std::vector<Session> sessions;
+};
+
+class ClientSessionStore {
+ public:
+  virtual ~ClientSessionStore() = default;
+
+  // Adds |session| under |key|. A reusable (TLS 1.2) session replaces the
+  // key's sessions; a single-use one joins the key's other single-use
+  // sessions (replacing any reusable one), the oldest dropped beyond the
+  // store's per-key bound. A session already held under |key| (equal by
+  // Session's ==) is not added twice.
+  virtual void Put(const StoreKey& key, const Session& session) = 0;
+
+  // Hands out the newest session under |key|: a single-use session leaves
+  // the store atomically as it is handed out; a reusable one stays. Empty
+  // when the key holds nothing.
+  virtual Session Take(absl::string_view key) = 0;
+
+  // Forgets |session| under |key|, if it is held there.
+  virtual void Remove(absl::string_view key, const Session& session) = 0;
+
+  // Forgets every session whose StoreKey::peer is |peer|.
+  virtual void RemovePeer(absl::string_view peer) = 0;
+
+  // Forgets every session.
+  virtual void Clear() = 0;
+
+  // Every key's sessions, least recently used key first, for persistence.
+  // With |take_single_use|, the single-use sessions returned leave the store
+  // (they now belong to the caller, a file for example); reusable ones are
+  // copied.
+  virtual std::vector<StoreEntry> Export(bool take_single_use) = 0;
+
+  // The number of keys and of sessions held, and of sessions dropped so far
+  // for the store's bounds.
+  virtual size_t key_count() const = 0;
+  virtual size_t session_count() const = 0;
+  virtual uint64_t evictions() const = 0;
+};
+
+}  // namespace tlsession
+
+#endif  // TLSESSION_SESSION_CLIENT_SESSION_STORE_H_

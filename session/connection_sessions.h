@@ -1,0 +1,101 @@
+// ConnectionSessions: the life of the sessions of one client connection,
+// from the offer before its handshake to its end. tls/'s Connection owns one
+// and only reports events to it; every rule lives here and in
+// ClientSessionCache:
+//
+// - The offer: a session set explicitly, else a leased one, else one checked
+//   out of the cache (a single-use ticket leaves the cache for good).
+// - What the peer sends is held here, not cached, while the connection is
+//   open.
+// - A clean end (close_notify, or the application protocol's own confirmed
+//   end) gives the held sessions to the cache. Any other end drops them: a
+//   connection an attacker cut must not seed later resumptions.
+// - A lease takes one held session out for a caller that offers it on
+//   several connections; a leased ticket is never given back.
+// - A connection that offers a leased session gives nothing back itself: its
+//   tickets descend from a session the cache never saw.
+//
+// Not thread-safe: used by the one thread that uses its connection.
+#ifndef TLSESSION_SESSION_CONNECTION_SESSIONS_H_
+#define TLSESSION_SESSION_CONNECTION_SESSIONS_H_
+
+#include <memory>
+#include <vector>
+
+#include "session/client_session_cache.h"
+#include "session/session.h"
+#include "session/session_lease.h"
+
+namespace tlsession {
+
+// Where the session a connection offered came from.
+enum class SessionOrigin { kNone, kExplicit, kCache, kLease };
+
+// How the connection's sessions ended up.
+enum class SessionsEnd {
+  kOpen,       // The connection has not ended.
+  kGivenBack,  // Ended cleanly: held sessions went to the cache.
+  kDropped,    // Ended otherwise: held sessions were dropped.
+};
+
+class ConnectionSessions {
+ public:
+  // |cache| may be null: nothing is then taken from or given to a cache.
+  ConnectionSessions(std::shared_ptr<ClientSessionCache> cache,
+                     ClientSessionCache::Key key);
+  ConnectionSessions(const ConnectionSessions&) = delete;
+  ConnectionSessions& operator=(const ConnectionSessions&) = delete;
+  // Drops held sessions that were not given back.
+  ~ConnectionSessions();
+
+  // Before the handshake: offer |session| (empty: offer nothing and take
+  // nothing from the cache).
+  void SetExplicit(const Session& session);
+  // Before the handshake: offer |lease|'s session; this connection then
+  // neither takes from nor gives to the cache (see Detach).
+  void SetLeased(const SessionLease& lease);
+  // From now on, takes nothing from the cache and gives nothing back: for
+  // connections whose sessions belong to another (FTPS data connections,
+  // on ports of their own).
+  void Detach() { cache_ = nullptr; }
+  // At the start of the handshake, once: the session to offer (empty for
+  // none), checked out of the cache when nothing was set.
+  const Session& ChooseOffer();
+
+  const Session& offered() const { return offered_; }
+  SessionOrigin origin() const { return origin_; }
+
+  // The peer sent |session|. Resumable ones are held until the end.
+  void Received(const Session& session);
+  // The newest session received (resumable or not); empty before any.
+  const Session& latest() const { return latest_; }
+  int received_count() const { return received_count_; }
+
+  // Leases the session to offer on later connections to the same peer:
+  // when |resumed| and the offered session is reusable, that one (servers
+  // such as ProFTPD compare it with the data connections' offers); else the
+  // newest held resumable session, which leaves the held ones when it is
+  // single-use. A lease on nothing when none is held.
+  SessionLease Lease(bool resumed);
+
+  // The connection ended cleanly: gives held sessions to the cache, once.
+  void EndCleanly();
+  // The connection ended otherwise: drops held sessions, once.
+  void EndUncleanly();
+  SessionsEnd end() const { return end_; }
+
+ private:
+  std::shared_ptr<ClientSessionCache> cache_;  // Null once detached.
+  const ClientSessionCache::Key key_;
+  Session offered_;
+  SessionOrigin origin_ = SessionOrigin::kNone;
+  bool offer_chosen_ = false;
+  Session latest_;
+  int received_count_ = 0;
+  std::vector<Session> held_;  // Resumable sessions received, oldest first.
+  SessionsEnd end_ = SessionsEnd::kOpen;
+};
+
+}  // namespace tlsession
+
+#endif  // TLSESSION_SESSION_CONNECTION_SESSIONS_H_
