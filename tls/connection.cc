@@ -464,9 +464,12 @@ absl::Status Connection::SendCloseNotify() {
 }
 
 absl::Status Connection::Shutdown() {
-  if (!handshake_complete() || state_ == ConnectionState::kBroken) {
-    return absl::OkStatus();
+  if (state_ == ConnectionState::kBroken) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the connection with ", peer_name_,
+        " already failed; it cannot end cleanly"));
   }
+  if (!handshake_complete()) return absl::OkStatus();
   if (absl::Status s = SendCloseNotify(); !s.ok()) return s;
   // Read until the peer's close_notify, discarding data and processing
   // tickets, so that nothing unread makes our kernel send a TCP reset.

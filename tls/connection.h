@@ -114,8 +114,9 @@ class Connection {
   absl::Status Write(absl::string_view data);
 
   // Sends close_notify and waits, up to the timeout, for the peer's,
-  // discarding application data and processing tickets that arrive first.
-  // Idempotent.
+  // discarding application data and processing tickets that arrive first;
+  // then the connection has ended cleanly (its sessions go to the cache).
+  // Idempotent. Fails on a connection that already failed.
   absl::Status Shutdown();
 
   // Sends close_notify without waiting for the peer's.
