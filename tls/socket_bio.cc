@@ -41,7 +41,12 @@ int BioRead(BIO* bio, char* out, int len) {
   return static_cast<int>(n);
 }
 
-long BioCtrl(BIO* /*bio*/, int cmd, long /*num*/, void* /*ptr*/) {
+long BioCtrl(BIO* bio, int cmd, long /*num*/, void* ptr) {
+  if (cmd == BIO_C_GET_FD) {  // SSL_get_fd: the socket, for its address.
+    const int fd = static_cast<BioState*>(BIO_get_data(bio))->fd;
+    if (ptr != nullptr) *static_cast<int*>(ptr) = fd;
+    return fd;
+  }
   return cmd == BIO_CTRL_FLUSH ? 1 : 0;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/client_hello_recorder.h"
 #include "tls/connection.h"
 
 namespace tlsession::testing {
@@ -73,6 +74,7 @@ class Control {
   }
 
   Connection* tls() { return tls_.get(); }
+  int fd() const { return tls_ ? tls_->fd() : fd_.get(); }
 
  private:
   OwnedFd fd_;
@@ -92,8 +94,12 @@ absl::StatusOr<std::unique_ptr<HostileFtpServer>> HostileFtpServer::Start(
   o.private_key_pem = options.key_pem.empty() ? GetTestPki().server.key_pem
                                               : options.key_pem;
   o.io_timeout = absl::Seconds(10);
+  o.tls13_tickets = options.tls13_tickets;
   auto context = Context::Create(o);
   if (!context.ok()) return context.status();
+  if (options.recorder != nullptr) {
+    options.recorder->Install((*context)->ssl_ctx());
+  }
   auto listener = TcpListener::Listen("127.0.0.1", 0);
   if (!listener.ok()) return listener.status();
   std::unique_ptr<HostileFtpServer> server(new HostileFtpServer(
@@ -305,6 +311,11 @@ void HostileFtpServer::Serve(OwnedFd fd) {
                            : "226 stored\r\n");
       }
     } else if (verb == "QUIT") {
+      if (options_.fault == Fault::kResetOnQuit && Strike()) {
+        linger l{1, 0};  // Close with a TCP reset: no 221, no close_notify.
+        setsockopt(control.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+        return;
+      }
       control.Send("221 bye\r\n");
       if (control.tls()) (void)control.tls()->Shutdown();
       return;

@@ -32,13 +32,18 @@ enum class Fault {
   kAlertInDownload,       // A fatal TLS alert in the middle of a RETR.
   kReject522,             // 522 on every data connection.
   kRefuseProtP,           // 536 to PROT P.
+  kResetOnQuit,           // A TCP reset instead of 221 to QUIT.
 };
+
+class ClientHelloRecorder;
 
 struct HostileOptions {
   Fault fault = Fault::kNone;
   int fault_times = 1000000;         // How many times the fault strikes.
   std::string file;                  // What RETR serves (any name).
   std::string cert_pem, key_pem;     // Default: the test PKI's localhost.
+  size_t tls13_tickets = 2;          // Tickets after each TLS 1.3 handshake.
+  ClientHelloRecorder* recorder = nullptr;  // Records every ClientHello.
 };
 
 class HostileFtpServer {
