@@ -48,7 +48,7 @@ RecordedServer StartServer(testing::Resumption mode, size_t tickets = 2,
   std::shared_ptr<const Context> context = testing::MustCreate(o);
   RecordedServer out;
   out.recorder = std::make_unique<ClientHelloRecorder>();
-  out.recorder->Install(context->ssl_ctx());
+  out.recorder->Install(context);
   auto server = TestTlsServer::Start(context, std::move(handler));
   EXPECT_TRUE(server.ok()) << server.status();
   if (server.ok()) out.server = std::move(*server);

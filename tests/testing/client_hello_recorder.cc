@@ -64,15 +64,16 @@ uint16_t LocalPort(SSL* ssl) {
 
 ClientHelloRecorder::~ClientHelloRecorder() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (SSL_CTX* ctx : contexts_) {
-    SSL_CTX_set_ex_data(ctx, RecorderIndex(), nullptr);
+  for (const auto& context : contexts_) {
+    SSL_CTX_set_ex_data(context->ssl_ctx(), RecorderIndex(), nullptr);
   }
 }
 
-void ClientHelloRecorder::Install(SSL_CTX* ctx) {
+void ClientHelloRecorder::Install(std::shared_ptr<const Context> context) {
+  SSL_CTX* ctx = context->ssl_ctx();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    contexts_.push_back(ctx);
+    contexts_.push_back(std::move(context));
   }
   SSL_CTX_set_ex_data(ctx, RecorderIndex(), this);
   SSL_CTX_set_select_certificate_cb(ctx, OnClientHello);

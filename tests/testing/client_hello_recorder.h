@@ -9,9 +9,12 @@
 #include <openssl/ssl.h>
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "tls/context.h"
 
 namespace tlsession::testing {
 
@@ -36,10 +39,10 @@ class ClientHelloRecorder {
   ClientHelloRecorder& operator=(const ClientHelloRecorder&) = delete;
   ~ClientHelloRecorder();
 
-  // Records every ClientHello that |ctx| (a server context, for example
-  // Context::ssl_ctx()) receives from now on, until this recorder is
-  // destroyed. Replaces |ctx|'s select-certificate callback.
-  void Install(SSL_CTX* ctx);
+  // Records every ClientHello that |context| (a server Context) receives
+  // from now on, until this recorder is destroyed; keeps |context| alive
+  // until then. Replaces its SSL_CTX's select-certificate callback.
+  void Install(std::shared_ptr<const Context> context);
 
   // A copy of the facts so far, in arrival order.
   std::vector<ClientHelloFacts> hellos() const;
@@ -55,7 +58,7 @@ class ClientHelloRecorder {
 
   mutable std::mutex mu_;
   std::vector<ClientHelloFacts> hellos_;  // Guarded by mu_.
-  std::vector<SSL_CTX*> contexts_;        // Guarded by mu_.
+  std::vector<std::shared_ptr<const Context>> contexts_;  // Guarded by mu_.
 };
 
 }  // namespace tlsession::testing

@@ -98,7 +98,7 @@ absl::StatusOr<std::unique_ptr<HostileFtpServer>> HostileFtpServer::Start(
   auto context = Context::Create(o);
   if (!context.ok()) return context.status();
   if (options.recorder != nullptr) {
-    options.recorder->Install((*context)->ssl_ctx());
+    options.recorder->Install(*context);
   }
   auto listener = TcpListener::Listen("127.0.0.1", 0);
   if (!listener.ok()) return listener.status();
