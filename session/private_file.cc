@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace tlsession {
 namespace {
@@ -26,9 +27,11 @@ std::string Unfit(const struct stat& st) {
   if (!S_ISREG(st.st_mode)) return "it is not a regular file";
   if (st.st_uid != geteuid()) return "it is owned by another user";
   if (st.st_mode & 077) {
-    return absl::StrCat("group or others can read or write it (mode ",
-                        absl::Hex(st.st_mode & 0777),
-                        "); make it private with chmod 600");
+    // The mode in octal, as chmod takes it.
+    return absl::StrFormat(
+        "group or others can read or write it (mode %03o); make it private "
+        "with chmod 600",
+        st.st_mode & 0777);
   }
   return "";
 }

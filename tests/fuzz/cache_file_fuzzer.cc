@@ -1,13 +1,16 @@
 // Fuzzes SessionCacheFile::Load (session/session_cache_file.h): the input is
 // written to a private file (mode 0600) and loaded into a fresh
 // ClientSessionCache, as a plain file and, with a fixed key file, as an
-// encrypted one. Nothing may crash, and a failed load leaves the cache empty.
+// encrypted one. Nothing may crash; a failed load leaves the cache empty,
+// and Save then refuses to write over the file, which keeps every byte.
 //
 // Random bytes rarely pass the file's SHA-256 checksum or AES-GCM tag, so
 // the input is also taken as the file's body (from a plain seed: the bytes
 // between its header and checksum) and wrapped into a valid plain file and a
 // valid encrypted file, which gets the mutations to the entry and session
-// parser. A cache that loaded is saved and loaded again: same contents.
+// parser. A cache that loaded is saved and the file loaded again: it holds
+// every session the cache held, and once loaded, no TLS 1.3 ticket is left
+// in the file for another loader.
 #include <fcntl.h>
 #include <openssl/aead.h>
 #include <openssl/hmac.h>
@@ -19,7 +22,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,7 +38,9 @@
 namespace {
 
 using tlsession::ClientSessionCache;
+using tlsession::ClientSessionStore;
 using tlsession::SessionCacheFile;
+using tlsession::StoreEntry;
 
 void Check(bool ok) {
   if (!ok) __builtin_trap();
@@ -88,12 +97,18 @@ struct Workspace {
          tlsession::fuzz::kCacheKeyFileContents.size(),
          reinterpret_cast<const uint8_t*>(label.data()), label.size(), key,
          &key_len);
-    auto* w = new Workspace{dir,        cache_path, key_path, *plain,
-                            *encrypted, std::string(reinterpret_cast<char*>(key),
-                                                    key_len)};
+    // SessionCacheFile holds secrets: moved, never copied.
+    auto* w = new Workspace{
+        dir,
+        cache_path,
+        key_path,
+        *std::move(plain),
+        *std::move(encrypted),
+        std::string(reinterpret_cast<char*>(key), key_len)};
     atexit([] {
       Workspace& w = Get();
       unlink(w.cache_path.c_str());
+      unlink((w.cache_path + ".lock").c_str());
       unlink(w.key_path.c_str());
       rmdir(w.dir.c_str());
     });
@@ -142,37 +157,69 @@ std::string EncryptedFile(absl::string_view body, const std::string& key) {
   return out;
 }
 
-ClientSessionCache::Config CacheConfig() {
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+// A cache for |file| (its digest key), with small bounds so that files can
+// overflow them (or large ones), and a clock at the epoch so that the seeds'
+// sessions (made after it) are never expired.
+ClientSessionCache::Config CacheConfig(const SessionCacheFile& file,
+                                       bool small = true) {
   ClientSessionCache::Config config;
-  // Small bounds so that files can overflow them; a clock at the epoch so
-  // that the seeds' sessions (made after it) are never expired.
-  config.max_entries = 4;
-  config.max_sessions_per_key = 2;
+  config.max_entries = small ? 4 : 4096;
+  config.max_sessions_per_key = small ? 2 : 8;
+  config.digest_key = file.digest_key();
   config.clock = [] { return absl::UnixEpoch(); };
   return config;
 }
 
-// Loads |bytes| as the cache file with |file|; checks all-or-nothing, and
-// that a loaded cache saves and loads back the same.
+// Every (key digest, session id) a store holds; with |single_use_only|,
+// only its TLS 1.3 tickets.
+std::set<std::pair<std::string, std::string>> Contents(
+    ClientSessionStore& store, bool single_use_only = false) {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const StoreEntry& e : store.Export(false)) {
+    for (const tlsession::Session& s : e.sessions) {
+      if (!single_use_only || s.is_single_use()) {
+        out.emplace(e.key.key, s.id());
+      }
+    }
+  }
+  return out;
+}
+
+// Loads |bytes| as the cache file with |file| and checks the promises.
 void LoadAndCheck(const SessionCacheFile& file, absl::string_view bytes) {
   Workspace& w = Workspace::Get();
   WriteFile(w.cache_path, bytes);
-  ClientSessionCache cache(CacheConfig());
+  ClientSessionCache cache(CacheConfig(file));
   absl::StatusOr<size_t> loaded = file.Load(cache);
   if (!loaded.ok()) {
+    // All or nothing, and a file that could not be read is never written
+    // over.
     Check(!loaded.status().message().empty());
     Check(cache.size() == 0 && cache.session_count() == 0);
+    Check(!file.Save(cache).ok());
+    Check(ReadFile(w.cache_path) == bytes);
   } else {
     Check(cache.session_count() <= *loaded);
     Check(cache.size() <= 4);
+    // The file no longer holds the tickets this process loaded.
+    ClientSessionCache other(CacheConfig(file, /*small=*/false));
+    Check(file.Load(other).ok());
+    Check(Contents(other.store(), /*single_use_only=*/true).empty());
     if (cache.session_count() > 0) {
+      const auto held = Contents(cache.store());
       Check(file.Save(cache).ok());
-      ClientSessionCache again(CacheConfig());
+      // Saving merges: every session the cache held is in the file.
+      ClientSessionCache again(CacheConfig(file, /*small=*/false));
       absl::StatusOr<size_t> reloaded = file.Load(again);
       Check(reloaded.ok());
-      Check(*reloaded == cache.session_count());
-      Check(again.size() == cache.size());
-      Check(again.session_count() == cache.session_count());
+      const auto in_file = Contents(again.store());
+      for (const auto& session : held) Check(in_file.count(session) == 1);
     }
   }
   Check(unlink(w.cache_path.c_str()) == 0);

@@ -125,8 +125,9 @@ int main(int argc, char** argv) {
     const std::string path = dir + "/" + name;
     SessionCacheFile file = Must(
         "Open", SessionCacheFile::Open(path, encrypted ? key_file : ""));
-    ClientSessionCache cache;
-    file.Attach(cache);
+    ClientSessionCache::Config config;
+    config.digest_key = file.digest_key();
+    ClientSessionCache cache(config);
     for (const auto& [host, session] : add) {
       ClientSessionCache::Key key{client->id(), host, 990, {}};
       if (absl::Status s = cache.Insert(key, session); !s.ok()) Die("Insert", s);
