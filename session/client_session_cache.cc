@@ -24,6 +24,9 @@ void AppendField(std::string* out, absl::string_view field) {
   absl::StrAppend(out, field.size(), ":", field, ";");
 }
 
+// How many unusable sessions one Lookup discards before it calls it a miss.
+constexpr int kMaxLookupAttempts = 64;
+
 }  // namespace
 
 ClientSessionCache::ClientSessionCache() : ClientSessionCache(Config()) {}
@@ -80,12 +83,10 @@ void ClientSessionCache::Count(uint64_t Metrics::*counter, uint64_t n) {
 Session ClientSessionCache::Lookup(const Key& key) {
   const std::string digest = Digests(key).key;
   const absl::Time now = clock_();
-  for (;;) {
+  // Bounded: a store that failed to drop what it handed out must not spin.
+  for (int attempt = 0; attempt < kMaxLookupAttempts; ++attempt) {
     Session session = store_->Take(digest);
-    if (session.empty()) {
-      Count(&Metrics::misses);
-      return session;
-    }
+    if (session.empty()) break;
     if (Offerable(key, session, now)) {
       Count(&Metrics::hits);
       return session;
@@ -94,6 +95,8 @@ Session ClientSessionCache::Lookup(const Key& key) {
     if (!session.is_single_use()) store_->Remove(digest, session);
     Count(&Metrics::expirations);
   }
+  Count(&Metrics::misses);
+  return Session();
 }
 
 absl::Status ClientSessionCache::Insert(const Key& key,

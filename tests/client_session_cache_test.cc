@@ -429,6 +429,30 @@ TEST(Expiry, ExpiredNewestTicketIsSkipped) {
   EXPECT_EQ(cache.session_count(), 0u);
 }
 
+// A store that breaks the single-use rule (its Take never removes): an
+// unusable ticket it keeps handing out is a miss, never an endless loop.
+TEST(Expiry, MisbehavingStoreCannotMakeLookupSpin) {
+  class StuckStore : public MemoryClientSessionStore {
+   public:
+    explicit StuckStore(Session s) : stuck_(std::move(s)) {}
+    Session Take(absl::string_view) override { return stuck_; }
+
+   private:
+    Session stuck_;
+  };
+  TestClock clock;
+  SessionSpec spec;
+  spec.context_id = std::string(kCtx);
+  spec.time = clock.Now();
+  spec.timeout = absl::Minutes(1);
+  ClientSessionCache::Config config = ConfigWith(clock);
+  config.store = std::make_shared<StuckStore>(MakeSession(spec));
+  ClientSessionCache cache(config);
+  clock.Advance(absl::Minutes(2));
+  EXPECT_TRUE(cache.Lookup(KeyFor()).empty());
+  EXPECT_EQ(cache.metrics().misses, 1u);
+}
+
 // The ticket lifetime hint ends a session before its timeout, for TLS 1.2
 // tickets and TLS 1.3 tickets alike.
 TEST(Expiry, ByTicketLifetimeHint) {
