@@ -5,23 +5,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
 namespace {
-
-// Longest excerpt of input quoted in an error message.
-constexpr size_t kMaxQuoted = 80;
-
-// |text| quoted for an error message: at most kMaxQuoted bytes, escaped.
-std::string Quote(absl::string_view text) {
-  std::string out =
-      absl::StrCat("'", absl::CHexEscape(text.substr(0, kMaxQuoted)), "'");
-  if (text.size() > kMaxQuoted) out += "...";
-  return out;
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -63,7 +52,7 @@ bool IsFactName(absl::string_view name) {
 absl::StatusOr<absl::Time> ParseFtpTime(absl::string_view text) {
   auto error = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("FTP time ", Quote(text), " ", why,
+        absl::StrCat("FTP time ", QuoteExcerpt(text), " ", why,
                      " (expected YYYYMMDDHHMMSS with an optional .fraction)"));
   };
   if (text.size() < 14) return error("is too short");
@@ -106,7 +95,7 @@ absl::StatusOr<absl::Time> ParseFtpTime(absl::string_view text) {
 absl::StatusOr<MlsdEntry> ParseMlsdLine(absl::string_view line) {
   auto error = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("MLSD line ", Quote(line), ": ", why));
+        absl::StrCat("MLSD line ", QuoteExcerpt(line), ": ", why));
   };
   MlsdEntry entry;
   size_t pos = 0;
@@ -118,14 +107,14 @@ absl::StatusOr<MlsdEntry> ParseMlsdLine(absl::string_view line) {
     const size_t semi = line.find(';', pos);
     if (semi == absl::string_view::npos) {
       return error(absl::StrCat(
-          Quote(line.substr(pos)),
+          QuoteExcerpt(line.substr(pos)),
           " is neither a fact ended by ';' nor ' ' then the name (is the "
           "space before the name missing?)"));
     }
     const absl::string_view fact = line.substr(pos, semi - pos);
     const size_t eq = fact.find('=');
     if (eq == absl::string_view::npos || !IsFactName(fact.substr(0, eq))) {
-      return error(absl::StrCat("malformed fact ", Quote(fact),
+      return error(absl::StrCat("malformed fact ", QuoteExcerpt(fact),
                                 " (expected name=value with a printable "
                                 "ASCII name; is the space before the name "
                                 "missing?)"));
@@ -133,7 +122,7 @@ absl::StatusOr<MlsdEntry> ParseMlsdLine(absl::string_view line) {
     std::string name = absl::AsciiStrToLower(fact.substr(0, eq));
     const absl::string_view value = fact.substr(eq + 1);
     if (!entry.facts.emplace(name, std::string(value)).second) {
-      return error(absl::StrCat("fact ", Quote(name), " appears twice"));
+      return error(absl::StrCat("fact ", QuoteExcerpt(name), " appears twice"));
     }
     pos = semi + 1;
   }
@@ -154,7 +143,7 @@ absl::StatusOr<MlsdEntry> ParseMlsdLine(absl::string_view line) {
   if (size_it != entry.facts.end()) {
     entry.size = ParseSize(size_it->second);
     if (!entry.size.has_value()) {
-      return error(absl::StrCat(size_it->first, " ", Quote(size_it->second),
+      return error(absl::StrCat(size_it->first, " ", QuoteExcerpt(size_it->second),
                                 " is not a decimal number below 2^64"));
     }
   }

@@ -7,24 +7,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
 namespace {
 
-// Longest excerpt of input quoted in an error message.
-constexpr size_t kMaxQuoted = 80;
 constexpr uint16_t kFtpPort = 21;
 constexpr uint16_t kImplicitFtpsPort = 990;
-
-// |text| quoted for an error message: at most kMaxQuoted bytes, escaped.
-std::string Quote(absl::string_view text) {
-  std::string out =
-      absl::StrCat("'", absl::CHexEscape(text.substr(0, kMaxQuoted)), "'");
-  if (text.size() > kMaxQuoted) out += "...";
-  return out;
-}
 
 // |url| with anything that may be a password replaced by "***", for error
 // messages: from the first ':' after "://" to the last '@', so that even a
@@ -90,8 +80,8 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
     if (high < 0 || low < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad percent escape ",
-                       secret ? std::string() : Quote(text.substr(i, 3)) + " ",
-                       "in the ", what, " of FTP URL ", Quote(Redacted(url)),
+                       secret ? std::string() : QuoteExcerpt(text.substr(i, 3)) + " ",
+                       "in the ", what, " of FTP URL ", QuoteExcerpt(Redacted(url)),
                        " (expected '%' and two hex digits)"));
     }
     out += static_cast<char>(high * 16 + low);
@@ -99,7 +89,7 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
   }
   if (HasLineBreakOrNul(out)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the ", what, " of FTP URL ", Quote(Redacted(url)),
+        absl::StrCat("the ", what, " of FTP URL ", QuoteExcerpt(Redacted(url)),
                      " contains NUL, CR or LF, which would inject FTP "
                      "commands"));
   }
@@ -150,7 +140,7 @@ std::string FtpUrl::ToString() const {
 absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
   auto error = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("FTP URL ", Quote(Redacted(url)), ": ", why));
+        absl::StrCat("FTP URL ", QuoteExcerpt(Redacted(url)), ": ", why));
   };
   FtpUrl out;
   const size_t scheme_end = url.find("://");
@@ -164,7 +154,7 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
     // A "scheme" with a ':' is no scheme and may hold a password.
     return error(absl::StrCat(
         "unknown scheme ",
-        scheme.find(':') == std::string::npos ? Quote(scheme) + " " : "",
+        scheme.find(':') == std::string::npos ? QuoteExcerpt(scheme) + " " : "",
         "(expected ftp or ftps)"));
   }
   out.port = out.implicit_tls ? kImplicitFtpsPort : kFtpPort;
@@ -207,7 +197,7 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
     const absl::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after[0] != ':') {
-        return error(absl::StrCat("unexpected ", Quote(after),
+        return error(absl::StrCat("unexpected ", QuoteExcerpt(after),
                                   " after ']' (expected ':port')"));
       }
       port_text = after.substr(1);
@@ -219,7 +209,7 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
     if (out.host.empty()) return error("empty host");
     if (!hexdigits_colons_dots ||
         inet_pton(AF_INET6, out.host.c_str(), &ignored) != 1) {
-      return error(absl::StrCat("host ", Quote(out.host),
+      return error(absl::StrCat("host ", QuoteExcerpt(out.host),
                                 " in brackets is not an IPv6 address"));
     }
   } else {
@@ -235,7 +225,7 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
     if (out.host.empty()) return error("empty host");
     if (!IsHostName(out.host)) {
       return error(absl::StrCat(
-          "host ", Quote(out.host),
+          "host ", QuoteExcerpt(out.host),
           " may hold only ASCII letters, digits, '-', '.' and '_'"));
     }
   }
@@ -252,7 +242,7 @@ absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
     }
     if (port == 0 || port > 65535) {
       return error(
-          absl::StrCat("port ", Quote(port_text), " is not in 1..65535"));
+          absl::StrCat("port ", QuoteExcerpt(port_text), " is not in 1..65535"));
     }
     out.port = static_cast<uint16_t>(port);
   }

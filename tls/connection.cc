@@ -527,6 +527,16 @@ void Connection::ReserveSession(const Session& session) {
       cached_sessions_.end());
 }
 
+bool Connection::HasBufferedInput() {
+  if (!handshake_done_) return false;
+  if (SSL_pending(ssl_.get()) > 0) return true;
+  // What waits on the socket may be only tickets: process it, then look
+  // again. A failure, or the peer's close_notify, is for Read() to report.
+  if (!ProcessPendingMessages().ok()) return true;
+  return SSL_pending(ssl_.get()) > 0 ||
+         (SSL_get_shutdown(ssl_.get()) & SSL_RECEIVED_SHUTDOWN) != 0;
+}
+
 bool Connection::session_reused() const {
   return handshake_done_ && SSL_session_reused(ssl_.get());
 }
