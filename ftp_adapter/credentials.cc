@@ -32,10 +32,12 @@ bool IsAnonymous(const std::string& user) {
   return user.empty() || user == "anonymous" || user == "ftp";
 }
 
-// Opens |path| for reading without following a symlink; -1 and errno on
-// failure (ELOOP for a symlink).
+// Opens |path| for reading without following a symlink, nor waiting on a
+// FIFO (the caller's fstat check refuses what is not a regular file); an
+// invalid OwnedFd and errno on failure (ELOOP for a symlink).
 OwnedFd OpenNoFollow(const std::string& path) {
-  return OwnedFd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  return OwnedFd(
+      open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
 }
 
 // Everything in |fd| (of |size| bytes by fstat), at most kMaxSecretFile

@@ -47,7 +47,10 @@ std::string WhyNotResumable(const struct stat& st) {
 // is none.
 absl::StatusOr<OwnedFd> OpenForResume(const std::string& part,
                                       uint64_t* size) {
-  OwnedFd fd(open(part.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO planted in the part file's place must not block us
+  // (it fails here, or at the fstat check).
+  OwnedFd fd(open(part.c_str(),
+                  O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) return OwnedFd();
     if (errno == ELOOP) {

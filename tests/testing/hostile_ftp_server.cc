@@ -12,6 +12,8 @@
 #include "absl/time/clock.h"
 #include "tests/testing/certs.h"
 #include "tls/connection.h"
+#include "tls/stream.h"
+#include "tls/tcp_stream.h"
 
 namespace tlsession::testing {
 namespace {
@@ -26,17 +28,14 @@ void Reset(int fd) {
 // The control channel: plain until AUTH TLS, then TLS.
 class Control {
  public:
-  explicit Control(OwnedFd fd) : fd_(std::move(fd)) {}
+  explicit Control(OwnedFd fd) {
+    auto plain = TcpStream::Create(std::move(fd), "", absl::Seconds(10));
+    if (plain.ok()) plain_ = *std::move(plain);
+    stream_ = plain_.get();
+  }
 
   bool Send(const std::string& text) {
-    if (tls_) return tls_->Write(text).ok();
-    absl::string_view rest(text);
-    while (!rest.empty()) {
-      ssize_t n = send(fd_.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      rest.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
+    return stream_ != nullptr && stream_->Write(text).ok();
   }
 
   std::optional<std::string> ReadLine() {
@@ -49,26 +48,20 @@ class Control {
         return line;
       }
       char tmp[4096];
-      if (tls_) {
-        auto n = tls_->Read(tmp, sizeof(tmp));
-        if (!n.ok() || *n == 0) return std::nullopt;
-        buf_.append(tmp, *n);
-      } else {
-        if (!WaitForFd(fd_.get(), false, absl::Now() + absl::Seconds(10))
-                 .ok()) {
-          return std::nullopt;
-        }
-        ssize_t n = recv(fd_.get(), tmp, sizeof(tmp), 0);
-        if (n <= 0) return std::nullopt;
-        buf_.append(tmp, static_cast<size_t>(n));
-      }
+      if (stream_ == nullptr) return std::nullopt;
+      auto n = stream_->Read(tmp, sizeof(tmp));
+      if (!n.ok() || *n == 0) return std::nullopt;
+      buf_.append(tmp, *n);
     }
   }
 
   bool StartTls(const std::shared_ptr<const Context>& context) {
-    auto conn = Connection::Create(context, std::move(fd_), "");
+    stream_ = nullptr;
+    auto conn = Connection::Create(context, plain_->Release(), "");
+    plain_.reset();
     if (!conn.ok()) return false;
     tls_ = std::move(*conn);
+    stream_ = tls_.get();
     tls_->set_timeout(absl::Seconds(10));
     return tls_->IsolateSessions().ok() && tls_->Handshake().ok();
   }
@@ -76,8 +69,9 @@ class Control {
   Connection* tls() { return tls_.get(); }
 
  private:
-  OwnedFd fd_;
+  std::unique_ptr<TcpStream> plain_;
   std::unique_ptr<Connection> tls_;
+  Stream* stream_ = nullptr;  // The one of the two in use.
   std::string buf_;
 };
 
@@ -150,6 +144,7 @@ class HostileFtpServer::Session {
       if (fault == Fault::kRefuseProtP && server_.Strike()) {
         return control_.Send("536 PROT P not supported here\r\n");
       }
+      protect_data_ = absl::AsciiStrToUpper(arg) != "C";
       return control_.Send("200 protection set\r\n");
     }
     if (verb == "TYPE") return control_.Send("200 type set\r\n");
@@ -213,34 +208,45 @@ class HostileFtpServer::Session {
 
   // RETR, STOR and the listings: the data connection, then the transfer.
   bool Transfer(const std::string& verb, const std::string& arg) {
-    if (!data_listener_ || control_.tls() == nullptr) {
-      data_listener_.reset();
-      return control_.Send("425 no data connection\r\n");
-    }
+    if (!data_listener_) return control_.Send("425 no data connection\r\n");
     if (verb == "RETR" && absl::StrContains(arg, "missing")) {
       data_listener_.reset();
       return control_.Send("550 " + arg + ": no such file\r\n");
     }
     control_.Send("150 here it comes\r\n");
-    int raw = -1;
-    std::unique_ptr<Connection> data;
-    if (!AcceptData(&data, &raw)) return false;
-    if (data == nullptr) return true;  // Refused, and said so.
-    if (verb == "STOR") return Store(std::move(data), raw);
-    if (verb == "RETR") return Retrieve(std::move(data), raw);
+    DataConnection data;
+    if (!AcceptData(&data)) return false;
+    if (data.stream == nullptr) return true;  // Refused, and said so.
+    if (verb == "STOR") return Store(std::move(data));
+    if (verb == "RETR") return Retrieve(std::move(data));
     return SendListing(std::move(data));
   }
 
-  // Accepts and secures a data connection. False ends the session; a null
-  // |data| means the attempt was refused with a reply already sent.
-  bool AcceptData(std::unique_ptr<Connection>* data, int* raw) {
+  // A data connection: TLS, or in clear when the control connection is (or
+  // after PROT C).
+  struct DataConnection {
+    std::unique_ptr<Stream> stream;
+    Connection* tls = nullptr;  // |stream| under TLS.
+    int raw = -1;               // The socket, to misbehave on.
+  };
+
+  // Accepts and, unless data goes in clear, secures a data connection.
+  // False ends the session; a null |data->stream| means the attempt was
+  // refused with a reply already sent.
+  bool AcceptData(DataConnection* data) {
     auto data_fd = data_listener_->Accept(absl::Seconds(10));
     data_listener_.reset();
     if (!data_fd.ok()) {
       return control_.Send("425 no data connection arrived\r\n");
     }
-    *raw = data_fd->get();
+    data->raw = data_fd->get();
     ++server_.data_connections_;
+    if (control_.tls() == nullptr || !protect_data_) {
+      auto plain = TcpStream::Create(std::move(*data_fd), "", absl::Seconds(10));
+      if (!plain.ok()) return false;
+      data->stream = *std::move(plain);
+      return true;
+    }
     auto conn = Connection::Create(server_.data_context_, std::move(*data_fd),
                                    "");
     if (!conn.ok() || !(*conn)->ShareSessionsWith(*control_.tls()).ok()) {
@@ -257,11 +263,12 @@ class HostileFtpServer::Session {
           "522 SSL connection failed: session reuse required\r\n");
     }
     ++server_.resumed_;
-    *data = std::move(*conn);
+    data->tls = conn->get();
+    data->stream = *std::move(conn);
     return true;
   }
 
-  bool Retrieve(std::unique_ptr<Connection> data, int raw) {
+  bool Retrieve(DataConnection data) {
     const Fault fault = options_.fault;
     const std::string& file = options_.file;
     const size_t from = std::min<size_t>(rest_, file.size());
@@ -271,43 +278,44 @@ class HostileFtpServer::Session {
          fault == Fault::kGarbageInDownload ||
          fault == Fault::kAlertInDownload) &&
         server_.Strike()) {
-      (void)data->Write(absl::string_view(file).substr(from, half - from));
+      (void)data.stream->Write(
+          absl::string_view(file).substr(from, half - from));
       if (fault == Fault::kResetDuringDownload) {
-        Reset(raw);
+        Reset(data.raw);
       } else if (fault == Fault::kGarbageInDownload) {
         const char junk[] = "\x17\x03\x03\x00\x10garbage-garbage!";
-        (void)send(raw, junk, sizeof(junk) - 1, MSG_NOSIGNAL);
+        (void)send(data.raw, junk, sizeof(junk) - 1, MSG_NOSIGNAL);
         absl::SleepFor(absl::Milliseconds(100));
-      } else {
-        SSL_send_fatal_alert(data->ssl(), SSL_AD_INTERNAL_ERROR);
+      } else if (data.tls != nullptr) {
+        SSL_send_fatal_alert(data.tls->ssl(), SSL_AD_INTERNAL_ERROR);
         absl::SleepFor(absl::Milliseconds(100));
       }
-      data.reset();
+      data.stream.reset();
       return control_.Send("426 transfer aborted\r\n");
     }
-    (void)data->Write(absl::string_view(file).substr(from));
-    (void)data->Shutdown();
+    (void)data.stream->Write(absl::string_view(file).substr(from));
+    (void)data.stream->Shutdown();
     return control_.Send("226 transfer complete\r\n");
   }
 
-  bool Store(std::unique_ptr<Connection> data, int raw) {
+  bool Store(DataConnection data) {
     std::string got;
     char buf[65536];
     bool broke = false;
     const bool strike =
         options_.fault == Fault::kResetDuringUpload && server_.Strike();
     for (;;) {
-      auto n = data->Read(buf, sizeof(buf));
+      auto n = data.stream->Read(buf, sizeof(buf));
       if (!n.ok() || *n == 0) break;
       got.append(buf, *n);
       if (strike && got.size() >= 100000) {
-        Reset(raw);
+        Reset(data.raw);
         broke = true;
         break;
       }
     }
-    if (!broke) (void)data->Shutdown();
-    data.reset();
+    if (!broke) (void)data.stream->Shutdown();
+    data.stream.reset();
     {
       std::lock_guard<std::mutex> lock(server_.mu_);
       server_.uploaded_ = got;
@@ -316,19 +324,19 @@ class HostileFtpServer::Session {
                                : "226 stored\r\n");
   }
 
-  bool SendListing(std::unique_ptr<Connection> data) {
+  bool SendListing(DataConnection data) {
     if (options_.fault == Fault::kHugeListing) {
       const std::string chunk(1 << 20, 'x');
       for (int i = 0; i < 257; ++i) {
-        if (!data->Write(chunk).ok()) {
-          data.reset();
+        if (!data.stream->Write(chunk).ok()) {
+          data.stream.reset();
           return control_.Send("426 listing aborted\r\n");
         }
       }
     } else {
-      (void)data->Write(options_.listing);
+      (void)data.stream->Write(options_.listing);
     }
-    (void)data->Shutdown();
+    (void)data.stream->Shutdown();
     return control_.Send("226 listing sent\r\n");
   }
 
@@ -337,6 +345,7 @@ class HostileFtpServer::Session {
   Control control_;
   std::optional<TcpListener> data_listener_;
   uint64_t rest_ = 0;
+  bool protect_data_ = true;  // PROT P (the default) or C.
 };
 
 absl::StatusOr<std::unique_ptr<HostileFtpServer>> HostileFtpServer::Start(
