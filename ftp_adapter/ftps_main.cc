@@ -40,6 +40,7 @@
 #include "ftp_adapter/url.h"
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
+#include "tls/cleanse.h"
 #include "tls/context.h"
 
 namespace tlsession::ftp {
@@ -571,6 +572,7 @@ class Tool {
     if (!url.ok()) return UsageError(url.status().message());
     if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
     absl::StatusOr<Credentials> creds = CredentialsFor(*url);
+    if (url->password) CleanseString(&*url->password);  // In |creds| now.
     if (!creds.ok()) return Finish(creds.status());
     absl::StatusOr<std::unique_ptr<FtpsClient>> client = Open(*url, *creds);
     if (!client.ok()) return Finish(client.status());
@@ -596,6 +598,9 @@ class Tool {
     }
     if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
     absl::StatusOr<Credentials> creds = CredentialsFor(plan->front().url);
+    for (PlannedDownload& d : *plan) {
+      if (d.url.password) CleanseString(&*d.url.password);  // In |creds| now.
+    }
     if (!creds.ok()) return Finish(creds.status());
     return Finish(DownloadAll(*plan, *creds));
   }

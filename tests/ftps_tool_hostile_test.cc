@@ -31,6 +31,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/files.h"
 #include "tests/testing/data.h"
 #include "tests/testing/ftps_tool.h"
 #include "tests/testing/hostile_ftp_server.h"
@@ -49,12 +50,6 @@ constexpr char kSecretInUrl[] = "Zq9S3cret%21Pw";
 constexpr char kSecretCore[] = "Zq9S3cret";
 
 std::string Payload() { return PseudoRandomBytes(200000, 7); }
-
-// The lstat() mode of |path|, or 0.
-mode_t LinkMode(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0 ? st.st_mode : 0;
-}
 
 class HostileToolTest : public ::testing::Test {
  protected:

@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/files.h"
 #include "tests/testing/data.h"
 #include "tests/testing/ftp_servers.h"
 #include "tests/testing/ftps_tool.h"

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 
 namespace tlsession::testing {
@@ -24,12 +25,6 @@ using ftp::PartFile;
 using ftp::SourceFile;
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
-
-// The lstat() mode of |path|, or 0 when there is nothing.
-mode_t LinkMode(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0 ? st.st_mode : 0;
-}
 
 class LocalFileTest : public ::testing::Test {
  protected:

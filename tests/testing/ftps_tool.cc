@@ -1,8 +1,6 @@
 #include "tests/testing/ftps_tool.h"
 
-#include <dirent.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,23 +37,6 @@ std::vector<std::string> LinesStartingWith(const std::string& output,
     if (absl::StartsWith(line, prefix)) out.emplace_back(line);
   }
   return out;
-}
-
-bool PathExists(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0;
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string name = e->d_name;
-      if (name != "." && name != "..") names.push_back(name);
-    }
-    closedir(d);
-  }
-  return names;
 }
 
 FtpsTool::FtpsTool(std::string dir, std::string default_home)

@@ -48,12 +48,6 @@ std::string FtpsBinary();
 std::vector<std::string> LinesStartingWith(const std::string& output,
                                            absl::string_view prefix);
 
-// True when |path| exists (a dangling symlink too).
-bool PathExists(const std::string& path);
-
-// The names in |dir| (without "." and "..").
-std::vector<std::string> ListDir(const std::string& dir);
-
 // Runs the tool, each run's output in files of its own under a folder.
 class FtpsTool {
  public:
