@@ -177,7 +177,7 @@ class FtpsClient {
   absl::Status UploadFile(const std::string& local, const std::string& remote,
                           bool resume = false);
 
-  // QUIT, then close_notify on the control connection.
+  // QUIT, then the control stream's clean end (close_notify under TLS).
   absl::Status Quit();
 
   // Facts about the connections so far.
@@ -203,16 +203,23 @@ class FtpsClient {
   // which a reply could not be read they cannot: commands fail fast.
   enum class ReplySync { kInStep, kLost };
 
+  // Over the connected control stream |plain| (still in clear).
   FtpsClient(std::string host, ClientOptions options,
              std::unique_ptr<TcpStream> plain);
 
+  // The data connections' Context, implicit TLS, the greeting, then TLS.
   absl::Status Start(uint16_t port);
   // AUTH TLS, then SecureControl(); or, refused with allow_plaintext, a
   // warning and plaintext.
   absl::Status NegotiateTls();
+  // The TLS handshake on the control connection, then its session for the
+  // data connections.
   absl::Status SecureControl();
+  // Sends one command line (traced with the password masked).
   absl::Status SendLine(absl::string_view line);
+  // Reads one complete reply (traced, escaped), within one deadline.
   absl::StatusOr<Reply> ReadReply();
+  // Reads one line of at most kMaxLine bytes.
   absl::StatusOr<std::string> ReadLine();
   // True when a reply line is buffered or the control stream has input.
   bool ControlHasInput();
@@ -222,9 +229,12 @@ class FtpsClient {
                                bool allow_intermediate = false);
   // PBSZ 0 and PROT P (or C) under TLS, then TYPE I.
   absl::Status SetUpTransfers();
+  // To ClientOptions::trace and ::warn, escaped.
   void Trace(absl::string_view line);
   void Warn(absl::string_view line);
 
+  // Opens the data connection for |command| (REST |rest_offset| first when
+  // not zero), sends |command| and sets the connection up.
   absl::StatusOr<std::unique_ptr<DataChannel>> OpenData(
       absl::string_view command, uint64_t rest_offset);
   // EPSV (or PASV) and a TCP connection to the port it names.
@@ -262,8 +272,12 @@ class FtpsClient {
                           absl::Status transfer);
   // The transfer's final reply: the one that came early, or the next.
   absl::StatusOr<Reply> FinalReply(DataChannel& data);
+  // The whole listing |command| sends (at most 256 MiB).
   absl::StatusOr<std::string> ReadAll(absl::string_view command);
+  // Takes a newer session that arrived on the control connection.
   void RefreshControlSession();
+  // Keeps the control session out of the session cache for other
+  // connections (TLS 1.3 tickets are for one use).
   void ReserveControlSession();
 
   const std::string host_;

@@ -76,6 +76,8 @@ constexpr ExitCode kExitCodes[] = {
      "the server requires TLS session reuse and refused a data connection"},
 };
 
+// The exit code for |s|, from kExitCodes; kExitOther for an error of no
+// category.
 int ExitCodeFor(const absl::Status& s) {
   if (s.ok()) return kExitOk;
   const std::optional<ErrorCategory> category = CategoryOf(s);
@@ -140,6 +142,7 @@ std::string Usage() {
   return out;
 }
 
+// The command line, parsed.
 struct Options {
   std::string cacert;
   bool insecure = false;
@@ -168,6 +171,7 @@ int UsageError(absl::string_view message) {
                                   ErrorCategory::kUsage));
 }
 
+// "1.2" or "1.3" as a TLS version; false for anything else.
 bool ParseVersion(const std::string& text, uint16_t* out) {
   if (text == "1.2") {
     *out = TLS1_2_VERSION;
@@ -231,6 +235,7 @@ std::string ParseValue(const std::string& a, const std::string& value,
   return "";
 }
 
+// True for an option followed by a value.
 bool TakesValue(const std::string& a) {
   for (const char* name :
        {"--cacert", "--session-cache", "--session-cache-key", "--password",
@@ -275,11 +280,13 @@ int ParseArgs(int argc, char** argv, Options* o) {
 // is long; nothing otherwise.
 class Progress {
  public:
+  // For a transfer of |total| bytes (unknown: nullopt).
   explicit Progress(std::optional<uint64_t> total)
       : total_(total), tty_(isatty(2)), start_(absl::Now()) {}
   ~Progress() {
     if (shown_) fputs("\n", stderr);
   }
+  // Counts |n| more bytes and redraws, at most five times a second.
   void Add(size_t n) {
     done_ += n;
     const absl::Time now = absl::Now();
@@ -359,10 +366,12 @@ absl::StatusOr<std::vector<PlannedDownload>> PlanDownloads(
   return plan;
 }
 
+// Runs one command line.
 class Tool {
  public:
   explicit Tool(Options o) : o_(std::move(o)) {}
 
+  // Runs the command; returns the exit code.
   int Run() {
     if (o_.args.empty()) return UsageError("no command given");
     const std::string cmd = o_.args[0];
@@ -380,6 +389,7 @@ class Tool {
  private:
   using Work = std::function<absl::Status(FtpsClient&, const FtpUrl&)>;
 
+  // The commands, each with its operands |rest|; each returns the exit code.
   int Ls(const std::vector<std::string>& rest) {
     if (rest.size() != 1) return UsageError("ls takes one URL");
     return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
@@ -435,6 +445,7 @@ class Tool {
     });
   }
 
+  // The -v dialogue and the warnings, to stderr, escaped.
   void Trace(absl::string_view line) {
     std::lock_guard<std::mutex> lock(trace_mu_);
     absl::FPrintF(stderr, "%s\n", Printable(line));
@@ -445,6 +456,7 @@ class Tool {
     absl::FPrintF(stderr, "ftps: WARNING: %s\n", Printable(line));
   }
 
+  // One transfer, with a progress bar.
   absl::Status Download(FtpsClient& c, const std::string& remote,
                         const std::string& local) {
     // A progress bar needs the size: ask only when someone will see it.
@@ -510,6 +522,7 @@ class Tool {
     return absl::OkStatus();
   }
 
+  // User and password for |url| (credentials.h).
   absl::StatusOr<Credentials> CredentialsFor(const FtpUrl& url) {
     CredentialSources sources;
     sources.password = o_.password;
@@ -527,6 +540,7 @@ class Tool {
     return ResolveCredentials(url, sources);
   }
 
+  // The FtpsClient options for |url| from the command line.
   ClientOptions ClientOptionsFor(const FtpUrl& url) {
     ClientOptions co;
     co.tls_context = context_;
@@ -546,6 +560,7 @@ class Tool {
     return co;
   }
 
+  // Connects to |url|'s server and logs in.
   absl::StatusOr<std::unique_ptr<FtpsClient>> Open(const FtpUrl& url,
                                                    const Credentials& creds) {
     auto client = FtpsClient::Connect(url.host, url.port, ClientOptionsFor(url));
@@ -556,6 +571,7 @@ class Tool {
     return client;
   }
 
+  // Saves the session cache, prints |s| if it failed, returns its exit code.
   int Finish(const absl::Status& s) {
     if (cache_file_ && cache_) {
       if (auto saved = cache_file_->Save(*cache_); !saved.ok()) {

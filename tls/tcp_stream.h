@@ -54,8 +54,10 @@ class TcpStream : public Stream {
   OwnedFd Release();
 
  private:
+  // Open; after Shutdown() (reads only); after Release() (nothing).
   enum class State { kOpen, kShutDown, kReleased };
 
+  // See Create().
   TcpStream(OwnedFd fd, Endpoint peer, Endpoint local, std::string peer_name,
             absl::Duration timeout);
   // FailedPrecondition unless the stream is open for |what|.

@@ -103,6 +103,7 @@ class HostileFtpServer::Session {
   Session(HostileFtpServer& server, OwnedFd fd)
       : server_(server), options_(server.options_), control_(std::move(fd)) {}
 
+  // The greeting, then command after command until QUIT or an error.
   void Run() {
     if (options_.fault == Fault::kMalformedGreeting && server_.Strike()) {
       control_.Send("hello there\r\n");
@@ -168,6 +169,7 @@ class HostileFtpServer::Session {
     return control_.Send("502 not implemented\r\n");
   }
 
+  // USER: 331, or a reply too long or never ending.
   bool User() {
     const Fault fault = options_.fault;
     if (fault == Fault::kHugeReplyLine && server_.Strike()) {
@@ -188,6 +190,7 @@ class HostileFtpServer::Session {
     return control_.Send("331 password please\r\n");
   }
 
+  // EPSV or PASV: a data listener on 127.0.0.1 (PASV may name 127.0.0.2).
   bool Passive(const std::string& verb) {
     if (verb == "EPSV" && options_.fault == Fault::kPasvOtherHost) {
       return control_.Send("500 EPSV not understood\r\n");
@@ -268,6 +271,7 @@ class HostileFtpServer::Session {
     return true;
   }
 
+  // The transfers; each sends the final reply.
   bool Retrieve(DataConnection data) {
     const Fault fault = options_.fault;
     const std::string& file = options_.file;
