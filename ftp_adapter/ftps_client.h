@@ -25,6 +25,13 @@
 //  - Passive mode tries EPSV, then PASV; the address in a PASV reply is
 //    ignored for the control connection's peer unless trust_pasv_address.
 //  - TCP_NODELAY on every socket and no command a transfer does not need.
+//  - Every byte moves through a Stream (tls/stream.h): a TcpStream before
+//    AUTH TLS and for data in clear, a TLS Connection otherwise, on one code
+//    path. Local files are ftp_adapter/local_file.h's: this class hands
+//    bytes to a Sink and takes them from a Source.
+//  - Every error carries an ErrorCategory (ftp_adapter/error_category.h),
+//    and all text from the server in messages and traces is escaped
+//    (ftp_adapter/printable.h).
 //
 // An FtpsClient is used by one thread at a time; run several (each with its
 // own control connection) for parallel transfers.
@@ -47,6 +54,8 @@
 #include "tls/connection.h"
 #include "tls/context.h"
 #include "tls/socket.h"
+#include "tls/stream.h"
+#include "tls/tcp_stream.h"
 
 namespace tlsession::ftp {
 
@@ -76,9 +85,14 @@ struct ClientOptions {
   absl::Duration timeout = absl::Seconds(30);
   // How long to wait for a TLS 1.3 ticket on the control connection.
   absl::Duration ticket_wait = absl::Seconds(5);
-  // Receives the control dialogue (password masked) and one line per TLS
-  // connection saying whether it resumed. Null: silent.
+  // Receives the control dialogue (password masked, the server's text
+  // escaped) and one line per TLS connection saying whether it resumed.
+  // Null: silent.
   std::function<void(absl::string_view)> trace;
+  // Receives what the user must hear even without tracing: that the
+  // password and data will travel in clear (said before the password is
+  // sent). Null: the warnings go to |trace|.
+  std::function<void(absl::string_view)> warn;
   // Called with the byte count of each chunk a transfer moves (for a
   // progress bar). Null: not called.
   std::function<void(uint64_t)> progress;
@@ -100,8 +114,10 @@ using Sink = std::function<absl::Status(absl::string_view)>;
 using Source = std::function<absl::StatusOr<size_t>(char* buf, size_t len)>;
 
 // True when |status| says the server refused a data connection because it
-// did not resume the control connection's TLS session (522, or 425 from
-// ProFTPD with its reuse requirement).
+// did not resume the control connection's TLS session: a 522 or 425 after a
+// data handshake that completed without resuming (ProFTPD's refusal), or
+// one whose text speaks of reuse (vsftpd's 522) unless our own check of the
+// data connection's certificate failed, which is then the error.
 bool IsSessionReuseRefusal(const absl::Status& status);
 
 // True when |status| carries an FTP reply from the server (a refusal), as
@@ -147,11 +163,13 @@ class FtpsClient {
   absl::Status Store(const std::string& path, const Source& source,
                      bool append = false, uint64_t offset = 0);
 
-  // Downloads |remote| to |local|. The bytes go to "<local>.part" (created
-  // on the first byte) and are renamed to |local| only when the server
-  // confirmed the transfer complete, so a failure never leaves a file that
-  // looks complete; what an interrupted transfer received stays in the part
-  // file. With |resume|, an existing "<local>.part" is continued with REST.
+  // Downloads |remote| to |local| through a PartFile (local_file.h): the
+  // bytes go to "<local>.part" (created on the first byte, never through a
+  // symlink) and are renamed to |local| only when the server confirmed the
+  // transfer complete, so a failure never leaves a file that looks
+  // complete; what an interrupted transfer received stays in the part file.
+  // With |resume|, an existing "<local>.part" of ours is continued with
+  // REST, and the result checked against SIZE.
   absl::Status DownloadFile(const std::string& remote,
                             const std::string& local, bool resume = false);
   // Uploads |local| to |remote|. With |resume|, asks SIZE and continues from
@@ -159,7 +177,7 @@ class FtpsClient {
   absl::Status UploadFile(const std::string& local, const std::string& remote,
                           bool resume = false);
 
-  // QUIT, then close_notify on the control connection.
+  // QUIT, then the control stream's clean end (close_notify under TLS).
   absl::Status Quit();
 
   // Facts about the connections so far.
@@ -176,52 +194,100 @@ class FtpsClient {
   }
 
  private:
-  FtpsClient(std::string host, ClientOptions options, OwnedFd fd);
+  struct DataChannel;
+  // Which passive-mode command to use: EPSV until a server refuses it.
+  enum class PassiveCommand { kEpsv, kPasv };
+  // Which active-mode command to use: EPRT until a server refuses it.
+  enum class ActiveCommand { kEprt, kPort };
+  // Whether replies can still be matched to commands. After a failure in
+  // which a reply could not be read they cannot: commands fail fast.
+  enum class ReplySync { kInStep, kLost };
 
+  // Over the connected control stream |plain| (still in clear).
+  FtpsClient(std::string host, ClientOptions options,
+             std::unique_ptr<TcpStream> plain);
+
+  // The data connections' Context, implicit TLS, the greeting, then TLS.
   absl::Status Start(uint16_t port);
+  // AUTH TLS, then SecureControl(); or, refused with allow_plaintext, a
+  // warning and plaintext.
+  absl::Status NegotiateTls();
+  // The TLS handshake on the control connection, then its session for the
+  // data connections.
   absl::Status SecureControl();
+  // Sends one command line (traced with the password masked).
   absl::Status SendLine(absl::string_view line);
+  // Reads one complete reply (traced, escaped), within one deadline.
   absl::StatusOr<Reply> ReadReply();
+  // Reads one line of at most kMaxLine bytes.
   absl::StatusOr<std::string> ReadLine();
-  absl::StatusOr<size_t> ControlRead(char* buf, size_t len);
+  // True when a reply line is buffered or the control stream has input.
   bool ControlHasInput();
   // Sends |line| and fails unless the reply is a completion (2xx) or, with
   // |allow_intermediate|, 3xx.
   absl::StatusOr<Reply> Expect(absl::string_view line,
                                bool allow_intermediate = false);
+  // PBSZ 0 and PROT P (or C) under TLS, then TYPE I.
+  absl::Status SetUpTransfers();
+  // To ClientOptions::trace and ::warn, escaped.
   void Trace(absl::string_view line);
+  void Warn(absl::string_view line);
 
-  struct DataChannel;
+  // Opens the data connection for |command| (REST |rest_offset| first when
+  // not zero), sends |command| and sets the connection up.
   absl::StatusOr<std::unique_ptr<DataChannel>> OpenData(
       absl::string_view command, uint64_t rest_offset);
-  // After |command| was sent: accepts or connects, and secures, the data
-  // connection. Sets |final_consumed| once the command's final reply was
-  // read.
-  absl::StatusOr<std::unique_ptr<DataChannel>> ConnectData(
-      absl::string_view command, std::unique_ptr<DataChannel> data,
-      OwnedFd fd, std::optional<TcpListener>& listener, bool* final_consumed);
+  // EPSV (or PASV) and a TCP connection to the port it names.
+  absl::StatusOr<OwnedFd> ConnectPassive();
+  // A listener, announced with EPRT (or PORT).
+  absl::StatusOr<TcpListener> ListenActive();
+  // After |command| was sent: accepts or takes the data connection |fd|,
+  // and secures it under TLS.
+  absl::Status ConnectData(absl::string_view command, DataChannel& data,
+                           OwnedFd fd, std::optional<TcpListener>& listener);
+  // Active mode: waits for the server to connect back, reading replies that
+  // arrive meanwhile.
+  absl::StatusOr<OwnedFd> AcceptData(absl::string_view command,
+                                     DataChannel& data, TcpListener& listener,
+                                     absl::Time deadline);
+  // The TLS handshake on the data connection, in short slices so that a
+  // refusal on the control connection is seen at once.
+  absl::Status SecureData(absl::string_view command, DataChannel& data,
+                          OwnedFd fd, absl::Time deadline);
+  // Reads a reply that arrives while the data connection is being set up:
+  // a preliminary 1xx lets the setup go on; anything else ends it.
+  absl::Status ReplyDuringSetup(absl::string_view command, DataChannel& data,
+                                bool have_listener);
   // Reads the final reply that a failed data attempt still owes, so the
   // control connection stays in step; returns |why| completed with it.
-  absl::Status Abandon(absl::string_view command, absl::Status why);
+  absl::Status Abandon(absl::string_view command, const DataChannel& data,
+                       absl::Status why);
+  // Moves the data connection's bytes to |sink|, or from |source|, to the
+  // end.
+  absl::Status Receive(DataChannel& data, const Sink& sink);
+  absl::Status Send(DataChannel& data, const Source& source);
+  // Ends the data connection and reads the transfer's final reply: the
+  // transfer's verdict.
   absl::Status FinishData(std::unique_ptr<DataChannel> data,
                           absl::Status transfer);
+  // The transfer's final reply: the one that came early, or the next.
+  absl::StatusOr<Reply> FinalReply(DataChannel& data);
+  // The whole listing |command| sends (at most 256 MiB).
   absl::StatusOr<std::string> ReadAll(absl::string_view command);
 
   const std::string host_;
   ClientOptions options_;
   std::shared_ptr<const Context> data_context_;
-  OwnedFd plain_fd_;                         // Before TLS, or plaintext.
+  std::unique_ptr<TcpStream> plain_;         // Before TLS, or plaintext.
   std::unique_ptr<Connection> control_;      // Once secured.
+  Stream* control_stream_ = nullptr;         // The one of the two in use.
   std::string inbuf_;                        // Unparsed control bytes.
   Endpoint peer_;                            // The control connection's.
   Endpoint local_;
   SessionLease control_lease_;
-  bool epsv_failed_ = false;
-  bool eprt_failed_ = false;
-  bool logged_in_ = false;
-  // Set when a reply could not be read after a failure: later replies could
-  // no longer be matched to their commands, so commands fail fast.
-  bool desynced_ = false;
+  PassiveCommand passive_command_ = PassiveCommand::kEpsv;
+  ActiveCommand active_command_ = ActiveCommand::kEprt;
+  ReplySync sync_ = ReplySync::kInStep;
   absl::Time reply_deadline_;
   std::vector<DataConnectionInfo> data_connections_;
   std::vector<std::string> commands_sent_;

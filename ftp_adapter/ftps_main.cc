@@ -8,49 +8,84 @@
 //   ftps [OPTIONS] rm|mkdir|rmdir|size URL
 //   ftps [OPTIONS] mv URL NEWPATH
 //
-// See Usage() for options and exit codes.
+// See Usage() for options and kExitCodes for exit codes.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <sstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "ftp_adapter/credentials.h"
+#include "ftp_adapter/error_category.h"
 #include "ftp_adapter/ftps_client.h"
-#include "ftp_adapter/netrc.h"
+#include "ftp_adapter/local_file.h"
+#include "ftp_adapter/printable.h"
 #include "ftp_adapter/url.h"
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
+#include "tls/cleanse.h"
 #include "tls/context.h"
 
 namespace tlsession::ftp {
 namespace {
 
-// Exit codes, documented in Usage().
-enum ExitCode {
-  kOk = 0,
-  kOther = 1,
-  kUsage = 2,
-  kConnection = 3,
-  kLogin = 4,
-  kRefused = 5,
-  kLocalFile = 6,
-  kReuseRequired = 7,
+constexpr int kExitOk = 0;
+constexpr int kExitOther = 1;  // An error of no category (a bug).
+
+// The one table from error categories to exit codes; the usage text is
+// made from it.
+struct ExitCode {
+  int code;
+  std::optional<ErrorCategory> category;  // nullopt: success.
+  const char* meaning;
 };
+constexpr ExitCode kExitCodes[] = {
+    {kExitOk, std::nullopt, "success"},
+    {1, ErrorCategory::kProtocol,
+     "the server broke the FTP protocol (a malformed, oversized or\n"
+     "    unexpected reply, listing or transfer), or another error"},
+    {2, ErrorCategory::kUsage,
+     "usage or configuration error (bad option, URL, CA file, password\n"
+     "    file; no password; two URLs for one local file)"},
+    {3, ErrorCategory::kConnection,
+     "connection or TLS error (including certificate verification)"},
+    {4, ErrorCategory::kLogin, "login refused"},
+    {5, ErrorCategory::kRefused,
+     "the server refused a command (its reply is quoted)"},
+    {6, ErrorCategory::kLocalFile,
+     "local file error (including a part file or destination that is a\n"
+     "    symlink or not ours)"},
+    {7, ErrorCategory::kReuseRequired,
+     "the server requires TLS session reuse and refused a data connection"},
+};
+
+// The exit code for |s|, from kExitCodes; kExitOther for an error of no
+// category.
+int ExitCodeFor(const absl::Status& s) {
+  if (s.ok()) return kExitOk;
+  const std::optional<ErrorCategory> category = CategoryOf(s);
+  for (const ExitCode& e : kExitCodes) {
+    if (category && e.category == category) return e.code;
+  }
+  return kExitOther;
+}
 
 constexpr char kUsageText[] = R"(usage:
   ftps [OPTIONS] ls URL
@@ -61,8 +96,12 @@ constexpr char kUsageText[] = R"(usage:
   ftps [OPTIONS] mv URL NEWPATH
 
 URL is ftp://user:pass@host:port/path (explicit FTPS: AUTH TLS, still TLS
-only) or ftps://user:pass@host:port/path (implicit FTPS, port 990). The
-password may also come from --password, $FTPS_PASSWORD or ~/.netrc.
+only) or ftps://user:pass@host:port/path (implicit FTPS, port 990). Without
+a password in the URL it comes from --password-file, --password,
+$FTPS_PASSWORD, ~/.netrc, or a prompt on the terminal (not echoed).
+$FTPS_PASSWORD is used only for a URL that names a user (never for an
+anonymous login); --password and --password-file need a user in the URL.
+A URL without a user logs in as anonymous.
 
 options:
   --cacert FILE          trust the CAs in FILE instead of the system store
@@ -71,11 +110,17 @@ options:
   --tls-max 1.2|1.3      highest TLS version (default 1.3)
   --session-cache FILE   keep TLS sessions in FILE across runs (mode 0600)
   --session-cache-key F  encrypt the session cache with the key in F
-  --password PASS        the password (else URL, $FTPS_PASSWORD, ~/.netrc)
+  --password-file FILE   the password: FILE's first line; FILE must be
+                         yours and mode 0600, not a symlink
+  --password PASS        the password (visible to others in ps: prefer
+                         --password-file)
   --active               active mode (EPRT/PORT) instead of passive
   --trust-pasv-address   connect to the address a PASV reply names
   --allow-plaintext      allow FTP without TLS if the server has no TLS
-  --continue             resume an interrupted get or put (REST)
+                         (warns on stderr before the password is sent)
+  --continue             resume an interrupted get or put (REST); a part
+                         file is continued only if it is a regular file of
+                         yours
   --no-session-reuse     do not offer the control session on data
                          connections (to measure or show what reuse buys)
   --timeout SECONDS      timeout of every wait (default 30)
@@ -83,17 +128,21 @@ options:
                          whether each TLS connection resumed a session
   -h, --help             this text
 
-exit codes:
-  0 success
-  1 other error
-  2 usage or configuration error (bad option, URL, CA file, no password)
-  3 connection or TLS error (including certificate verification)
-  4 login refused
-  5 the server refused a command (its reply is quoted)
-  6 local file error
-  7 the server requires TLS session reuse and refused a data connection
+Downloads go to FILE.part (mode 0600, never through a symlink) and become
+FILE when complete. Everything the server sends is printed with control
+characters escaped (\xNN).
 )";
 
+// The usage text with the exit codes of kExitCodes.
+std::string Usage() {
+  std::string out = absl::StrCat(kUsageText, "\nexit codes:\n");
+  for (const ExitCode& e : kExitCodes) {
+    absl::StrAppend(&out, "  ", e.code, " ", e.meaning, "\n");
+  }
+  return out;
+}
+
+// The command line, parsed.
 struct Options {
   std::string cacert;
   bool insecure = false;
@@ -102,6 +151,7 @@ struct Options {
   std::string session_cache;
   std::string session_cache_key;
   std::optional<std::string> password;
+  std::string password_file;
   bool active = false;
   bool trust_pasv = false;
   bool allow_plaintext = false;
@@ -114,11 +164,14 @@ struct Options {
   std::vector<std::string> args;  // The command and its operands.
 };
 
-int UsageError(const std::string& message) {
-  absl::FPrintF(stderr, "ftps: %s\n\n%s", message, kUsageText);
-  return kUsage;
+// Prints |message| and the usage text; returns the usage error's code.
+int UsageError(absl::string_view message) {
+  absl::FPrintF(stderr, "ftps: %s\n\n%s", Printable(message), Usage());
+  return ExitCodeFor(WithCategory(absl::InvalidArgumentError(message),
+                                  ErrorCategory::kUsage));
 }
 
+// "1.2" or "1.3" as a TLS version; false for anything else.
 bool ParseVersion(const std::string& text, uint16_t* out) {
   if (text == "1.2") {
     *out = TLS1_2_VERSION;
@@ -130,65 +183,85 @@ bool ParseVersion(const std::string& text, uint16_t* out) {
   return true;
 }
 
-// Parses argv; returns an exit code (kUsage) on error, -1 to go on.
+// Sets the flag |a| names; false when |a| is not a flag.
+bool ParseFlag(const std::string& a, Options* o) {
+  bool* flag = a == "-v" || a == "--verbose"          ? &o->verbose
+               : a == "--insecure" || a == "-k"       ? &o->insecure
+               : a == "--active"                      ? &o->active
+               : a == "--trust-pasv-address"          ? &o->trust_pasv
+               : a == "--allow-plaintext"             ? &o->allow_plaintext
+               : a == "--no-session-reuse"            ? &o->no_reuse
+               : a == "--continue" || a == "-C"       ? &o->resume
+                                                      : nullptr;
+  if (flag != nullptr) *flag = true;
+  return flag != nullptr;
+}
+
+// Sets the option |a| names from |value|: "" when done, else the usage
+// error.
+std::string ParseValue(const std::string& a, const std::string& value,
+                       Options* o) {
+  std::map<std::string, std::string*> files = {
+      {"--cacert", &o->cacert},
+      {"--session-cache", &o->session_cache},
+      {"--session-cache-key", &o->session_cache_key},
+      {"--password-file", &o->password_file},
+      {"--output-dir", &o->output_dir}};
+  if (auto it = files.find(a); it != files.end()) {
+    *it->second = value;
+    return "";
+  }
+  if (a == "--password") {
+    o->password = value;
+    return "";
+  }
+  if (a == "--tls-min" || a == "--tls-max") {
+    return ParseVersion(value, a == "--tls-min" ? &o->tls_min : &o->tls_max)
+               ? ""
+               : a + " takes 1.2 or 1.3";
+  }
+  double seconds = 0;
+  if (a == "--timeout") {
+    if (!absl::SimpleAtod(value, &seconds) || seconds <= 0 || seconds > 86400) {
+      return "--timeout takes a number of seconds";
+    }
+    o->timeout = absl::Seconds(seconds);
+    return "";
+  }
+  if (!absl::SimpleAtoi(value, &o->parallel) || o->parallel < 1 ||
+      o->parallel > 64) {
+    return "--parallel takes a number from 1 to 64";
+  }
+  return "";
+}
+
+// True for an option followed by a value.
+bool TakesValue(const std::string& a) {
+  for (const char* name :
+       {"--cacert", "--session-cache", "--session-cache-key", "--password",
+        "--password-file", "--tls-min", "--tls-max", "--timeout",
+        "--output-dir", "--parallel"}) {
+    if (a == name) return true;
+  }
+  return false;
+}
+
+// Parses argv; returns an exit code on error or --help, -1 to go on. A
+// password on the command line is overwritten in argv once copied, so that
+// ps shows it only for a moment.
 int ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    std::string v;
+    const std::string a = argv[i];
     if (a == "-h" || a == "--help") {
-      fputs(kUsageText, stdout);
-      exit(kOk);
-    } else if (a == "-v" || a == "--verbose") {
-      o->verbose = true;
-    } else if (a == "--insecure" || a == "-k") {
-      o->insecure = true;
-    } else if (a == "--active") {
-      o->active = true;
-    } else if (a == "--trust-pasv-address") {
-      o->trust_pasv = true;
-    } else if (a == "--allow-plaintext") {
-      o->allow_plaintext = true;
-    } else if (a == "--no-session-reuse") {
-      o->no_reuse = true;
-    } else if (a == "--continue" || a == "-C") {
-      o->resume = true;
-    } else if (a == "--cacert") {
-      if (!value(&o->cacert)) return UsageError("--cacert needs a FILE");
-    } else if (a == "--session-cache") {
-      if (!value(&o->session_cache)) {
-        return UsageError("--session-cache needs a FILE");
-      }
-    } else if (a == "--session-cache-key") {
-      if (!value(&o->session_cache_key)) {
-        return UsageError("--session-cache-key needs a FILE");
-      }
-    } else if (a == "--password") {
-      if (!value(&v)) return UsageError("--password needs a value");
-      o->password = v;
-    } else if (a == "--tls-min" || a == "--tls-max") {
-      if (!value(&v) ||
-          !ParseVersion(v, a == "--tls-min" ? &o->tls_min : &o->tls_max)) {
-        return UsageError(a + " takes 1.2 or 1.3");
-      }
-    } else if (a == "--timeout") {
-      double seconds = 0;
-      if (!value(&v) || !absl::SimpleAtod(v, &seconds) || seconds <= 0 ||
-          seconds > 86400) {
-        return UsageError("--timeout takes a number of seconds");
-      }
-      o->timeout = absl::Seconds(seconds);
-    } else if (a == "--output-dir") {
-      if (!value(&o->output_dir)) return UsageError("--output-dir needs DIR");
-    } else if (a == "--parallel") {
-      if (!value(&v) || !absl::SimpleAtoi(v, &o->parallel) ||
-          o->parallel < 1 || o->parallel > 64) {
-        return UsageError("--parallel takes a number from 1 to 64");
-      }
+      fputs(Usage().c_str(), stdout);
+      return kExitOk;
+    }
+    if (ParseFlag(a, o)) continue;
+    if (TakesValue(a)) {
+      if (i + 1 >= argc) return UsageError(a + " needs a value");
+      const std::string error = ParseValue(a, argv[++i], o);
+      if (a == "--password") memset(argv[i], '*', strlen(argv[i]));
+      if (!error.empty()) return UsageError(error);
     } else if (a == "--") {
       for (++i; i < argc; ++i) o->args.push_back(argv[i]);
     } else if (absl::StartsWith(a, "-") && a.size() > 1) {
@@ -203,80 +276,17 @@ int ParseArgs(int argc, char** argv, Options* o) {
   return -1;
 }
 
-int ExitCodeFor(const absl::Status& s, bool during_login) {
-  if (s.ok()) return kOk;
-  if (IsSessionReuseRefusal(s)) return kReuseRequired;
-  int code = 0;
-  if (IsServerRefusal(s, &code)) {
-    return during_login && (code == 530 || code == 331 || code == 332)
-               ? kLogin
-               : kRefused;
-  }
-  switch (s.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kDataLoss:
-      return kConnection;
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kResourceExhausted:
-      return kLocalFile;
-    case absl::StatusCode::kInvalidArgument:
-      return kUsage;  // A bad URL, option value, CA file or missing password.
-    default:
-      return kOther;
-  }
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Resolves the password: --password, the URL, $FTPS_PASSWORD, ~/.netrc.
-absl::StatusOr<std::pair<std::string, std::string>> Credentials(
-    const Options& o, const FtpUrl& url) {
-  std::string user = url.user;
-  if (o.password) return std::make_pair(user.empty() ? "anonymous" : user, *o.password);
-  if (url.password) return std::make_pair(user, *url.password);
-  if (const char* env = getenv("FTPS_PASSWORD")) {
-    return std::make_pair(user.empty() ? "anonymous" : user, std::string(env));
-  }
-  if (const char* home = getenv("HOME")) {
-    std::string netrc = ReadFile(absl::StrCat(home, "/.netrc"));
-    if (!netrc.empty()) {
-      auto entry = LookupNetrc(netrc, url.host, user);
-      if (!entry.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("~/.netrc: ", entry.status().message()));
-      }
-      if (*entry) {
-        return std::make_pair(user.empty() ? (*entry)->login : user,
-                              (*entry)->password);
-      }
-    }
-  }
-  if (user.empty() || user == "anonymous" || user == "ftp") {
-    return std::make_pair(std::string("anonymous"),
-                          std::string("anonymous@"));
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "no password for ", user, "@", url.host,
-      ": give it in the URL, --password, $FTPS_PASSWORD or ~/.netrc"));
-}
-
 // Prints a progress line on stderr when it is a terminal and the transfer
 // is long; nothing otherwise.
 class Progress {
  public:
+  // For a transfer of |total| bytes (unknown: nullopt).
   explicit Progress(std::optional<uint64_t> total)
       : total_(total), tty_(isatty(2)), start_(absl::Now()) {}
   ~Progress() {
     if (shown_) fputs("\n", stderr);
   }
+  // Counts |n| more bytes and redraws, at most five times a second.
   void Add(size_t n) {
     done_ += n;
     const absl::Time now = absl::Now();
@@ -305,61 +315,73 @@ class Progress {
   bool shown_ = false;
 };
 
+// One file of `get --output-dir`: its URL and where it lands.
+struct PlannedDownload {
+  FtpUrl url;
+  std::string local;
+};
+
+// The last path segment of |url| (its local file name), or a usage error.
+absl::StatusOr<std::string> FileNameOf(const FtpUrl& url) {
+  const size_t slash = url.path.rfind('/');
+  std::string base =
+      slash == std::string::npos ? url.path : url.path.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") {
+    return WithCategory(
+        absl::InvalidArgumentError("not a file URL: " + url.ToString()),
+        ErrorCategory::kUsage);
+  }
+  return base;
+}
+
+// The downloads of `get --output-dir DIR URL...`: URLs of one server, each
+// naming a file, no two of them the same local file. Usage errors, with
+// URLs shown redacted.
+absl::StatusOr<std::vector<PlannedDownload>> PlanDownloads(
+    const std::vector<std::string>& urls, const std::string& dir) {
+  auto usage = [](std::string message) {
+    return WithCategory(absl::InvalidArgumentError(message),
+                        ErrorCategory::kUsage);
+  };
+  std::vector<PlannedDownload> plan;
+  std::map<std::string, size_t> by_name;
+  for (const std::string& text : urls) {
+    absl::StatusOr<FtpUrl> url = ParseFtpUrl(text);
+    if (!url.ok()) return usage(std::string(url.status().message()));
+    const FtpUrl& first = plan.empty() ? *url : plan[0].url;
+    if (url->host != first.host || url->port != first.port ||
+        url->user != first.user || url->implicit_tls != first.implicit_tls) {
+      return usage("get --output-dir takes URLs of one server");
+    }
+    absl::StatusOr<std::string> name = FileNameOf(*url);
+    if (!name.ok()) return name.status();
+    auto [it, fresh] = by_name.emplace(*name, plan.size());
+    if (!fresh) {
+      return usage(absl::StrCat(plan[it->second].url.ToString(), " and ",
+                                url->ToString(), " would both be saved as '",
+                                dir, "/", *name, "'"));
+    }
+    plan.push_back({*std::move(url), absl::StrCat(dir, "/", *name)});
+  }
+  return plan;
+}
+
+// Runs one command line.
 class Tool {
  public:
   explicit Tool(Options o) : o_(std::move(o)) {}
 
+  // Runs the command; returns the exit code.
   int Run() {
     if (o_.args.empty()) return UsageError("no command given");
     const std::string cmd = o_.args[0];
-    std::vector<std::string> rest(o_.args.begin() + 1, o_.args.end());
-    if (cmd == "ls") {
-      if (rest.size() != 1) return UsageError("ls takes one URL");
-      return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
-        auto text = c.List(u.path);
-        if (!text.ok()) return text.status();
-        fwrite(text->data(), 1, text->size(), stdout);
-        return absl::OkStatus();
-      });
-    }
-    if (cmd == "get") {
-      if (!o_.output_dir.empty()) return GetMany(rest);
-      if (rest.size() != 2) {
-        return UsageError("get takes URL LOCALFILE, or --output-dir DIR URL...");
-      }
-      return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
-        return Download(c, u.path, rest[1]);
-      });
-    }
-    if (cmd == "put") {
-      if (rest.size() != 2) return UsageError("put takes LOCALFILE URL");
-      struct stat st;
-      if (stat(rest[0].c_str(), &st) != 0) {
-        absl::FPrintF(stderr, "ftps: cannot read '%s'\n", rest[0]);
-        return kLocalFile;
-      }
-      return WithClient(rest[1], [&](FtpsClient& c, const FtpUrl& u) {
-        return Upload(c, rest[0], u.path);
-      });
-    }
+    const std::vector<std::string> rest(o_.args.begin() + 1, o_.args.end());
+    if (cmd == "ls") return Ls(rest);
+    if (cmd == "get") return o_.output_dir.empty() ? Get(rest) : GetMany(rest);
+    if (cmd == "put") return Put(rest);
+    if (cmd == "mv") return Mv(rest);
     if (cmd == "rm" || cmd == "mkdir" || cmd == "rmdir" || cmd == "size") {
-      if (rest.size() != 1) return UsageError(cmd + " takes one URL");
-      return WithClient(rest[0], [&](FtpsClient& c,
-                                     const FtpUrl& u) -> absl::Status {
-        if (cmd == "rm") return c.Delete(u.path);
-        if (cmd == "mkdir") return c.MakeDir(u.path);
-        if (cmd == "rmdir") return c.RemoveDir(u.path);
-        auto size = c.Size(u.path);
-        if (!size.ok()) return size.status();
-        absl::PrintF("%d\n", *size);
-        return absl::OkStatus();
-      });
-    }
-    if (cmd == "mv") {
-      if (rest.size() != 2) return UsageError("mv takes URL NEWPATH");
-      return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
-        return c.Rename(u.path, rest[1]);
-      });
+      return OnePath(cmd, rest);
     }
     return UsageError("unknown command '" + cmd + "'");
   }
@@ -367,11 +389,74 @@ class Tool {
  private:
   using Work = std::function<absl::Status(FtpsClient&, const FtpUrl&)>;
 
-  void Trace(absl::string_view line) {
-    std::lock_guard<std::mutex> lock(trace_mu_);
-    absl::FPrintF(stderr, "%s\n", line);
+  // The commands, each with its operands |rest|; each returns the exit code.
+  int Ls(const std::vector<std::string>& rest) {
+    if (rest.size() != 1) return UsageError("ls takes one URL");
+    return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
+      absl::StatusOr<std::string> text = c.List(u.path);
+      if (!text.ok()) return text.status();
+      // Line by line, escaped: names are the server's text.
+      for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+        line = absl::StripSuffix(line, "\r");
+        if (!line.empty()) absl::PrintF("%s\n", Printable(line));
+      }
+      return absl::OkStatus();
+    });
   }
 
+  int Get(const std::vector<std::string>& rest) {
+    if (rest.size() != 2) {
+      return UsageError("get takes URL LOCALFILE, or --output-dir DIR URL...");
+    }
+    return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
+      return Download(c, u.path, rest[1]);
+    });
+  }
+
+  int Put(const std::vector<std::string>& rest) {
+    if (rest.size() != 2) return UsageError("put takes LOCALFILE URL");
+    // A local file that cannot be read fails before any connection.
+    if (absl::StatusOr<SourceFile> f = SourceFile::Open(rest[0]); !f.ok()) {
+      return Finish(f.status());
+    }
+    return WithClient(rest[1], [&](FtpsClient& c, const FtpUrl& u) {
+      return Upload(c, rest[0], u.path);
+    });
+  }
+
+  int Mv(const std::vector<std::string>& rest) {
+    if (rest.size() != 2) return UsageError("mv takes URL NEWPATH");
+    return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
+      return c.Rename(u.path, rest[1]);
+    });
+  }
+
+  int OnePath(const std::string& cmd, const std::vector<std::string>& rest) {
+    if (rest.size() != 1) return UsageError(cmd + " takes one URL");
+    return WithClient(rest[0], [&](FtpsClient& c,
+                                   const FtpUrl& u) -> absl::Status {
+      if (cmd == "rm") return c.Delete(u.path);
+      if (cmd == "mkdir") return c.MakeDir(u.path);
+      if (cmd == "rmdir") return c.RemoveDir(u.path);
+      absl::StatusOr<uint64_t> size = c.Size(u.path);
+      if (!size.ok()) return size.status();
+      absl::PrintF("%d\n", *size);
+      return absl::OkStatus();
+    });
+  }
+
+  // The -v dialogue and the warnings, to stderr, escaped.
+  void Trace(absl::string_view line) {
+    std::lock_guard<std::mutex> lock(trace_mu_);
+    absl::FPrintF(stderr, "%s\n", Printable(line));
+  }
+
+  void Warn(absl::string_view line) {
+    std::lock_guard<std::mutex> lock(trace_mu_);
+    absl::FPrintF(stderr, "ftps: WARNING: %s\n", Printable(line));
+  }
+
+  // One transfer, with a progress bar.
   absl::Status Download(FtpsClient& c, const std::string& remote,
                         const std::string& local) {
     // A progress bar needs the size: ask only when someone will see it.
@@ -398,7 +483,9 @@ class Tool {
     return s;
   }
 
-  absl::StatusOr<std::shared_ptr<const Context>> MakeContext() {
+  // The TLS context, made once; configuration errors are usage errors.
+  absl::Status MakeContext() {
+    if (context_) return absl::OkStatus();
     ContextOptions tls;
     tls.min_version = o_.tls_min;
     tls.max_version = o_.tls_max;
@@ -415,31 +502,49 @@ class Tool {
     if (!o_.session_cache.empty()) {
       auto file = SessionCacheFile::Open(o_.session_cache,
                                          o_.session_cache_key);
-      if (!file.ok()) return file.status();
+      if (!file.ok()) {
+        return WithCategory(file.status(), ErrorCategory::kUsage);
+      }
       cache_file_.emplace(*std::move(file));
       ClientSessionCache::Config config;
       config.digest_key = cache_file_->digest_key();
       cache_ = std::make_shared<ClientSessionCache>(std::move(config));
-      auto loaded = cache_file_->Load(*cache_);
-      if (!loaded.ok()) {
+      if (auto loaded = cache_file_->Load(*cache_); !loaded.ok()) {
         // A damaged or unreadable cache costs a full handshake, nothing
         // else; it is not written over at exit.
         absl::FPrintF(stderr, "ftps: warning: %s\n", loaded.status().message());
       }
       tls.session_cache = cache_;
     }
-    return Context::Create(tls);
+    absl::StatusOr<std::shared_ptr<const Context>> context =
+        Context::Create(tls);
+    if (!context.ok()) {
+      return WithCategory(context.status(), ErrorCategory::kUsage);
+    }
+    context_ = *context;
+    return absl::OkStatus();
   }
 
-  absl::StatusOr<std::unique_ptr<FtpsClient>> Open(const FtpUrl& url,
-                                                   bool* during_login) {
-    if (!context_) {
-      auto ctx = MakeContext();
-      if (!ctx.ok()) return ctx.status();
-      context_ = *ctx;
+  // User and password for |url| (credentials.h).
+  absl::StatusOr<Credentials> CredentialsFor(const FtpUrl& url) {
+    CredentialSources sources;
+    sources.password = o_.password;
+    sources.password_file = o_.password_file;
+    if (const char* env = getenv("FTPS_PASSWORD")) {
+      sources.environment_password = env;
     }
-    auto creds = Credentials(o_, url);
-    if (!creds.ok()) return creds.status();
+    if (const char* home = getenv("HOME")) {
+      sources.netrc_path = absl::StrCat(home, "/.netrc");
+    }
+    sources.warn = [](absl::string_view line) {
+      absl::FPrintF(stderr, "ftps: warning: %s\n", Printable(line));
+    };
+    sources.prompt = PromptForPassword;
+    return ResolveCredentials(url, sources);
+  }
+
+  // The FtpsClient options for |url| from the command line.
+  ClientOptions ClientOptionsFor(const FtpUrl& url) {
     ClientOptions co;
     co.tls_context = context_;
     co.implicit_tls = url.implicit_tls;
@@ -454,111 +559,103 @@ class Tool {
       if (progress_ != nullptr) progress_->Add(n);
     };
     if (o_.verbose) co.trace = [this](absl::string_view l) { Trace(l); };
-    auto client = FtpsClient::Connect(url.host, url.port, co);
+    co.warn = [this](absl::string_view l) { Warn(l); };
+    return co;
+  }
+
+  // Connects to |url|'s server and logs in.
+  absl::StatusOr<std::unique_ptr<FtpsClient>> Open(const FtpUrl& url,
+                                                   const Credentials& creds) {
+    auto client = FtpsClient::Connect(url.host, url.port, ClientOptionsFor(url));
     if (!client.ok()) return client.status();
-    *during_login = true;
-    if (auto s = (*client)->Login(creds->first, creds->second); !s.ok()) {
+    if (auto s = (*client)->Login(creds.user, creds.password); !s.ok()) {
       return s;
     }
-    *during_login = false;
     return client;
   }
 
-  int Finish(const absl::Status& s, bool during_login) {
+  // Saves the session cache, prints |s| if it failed, returns its exit code.
+  int Finish(const absl::Status& s) {
     if (cache_file_ && cache_) {
       if (auto saved = cache_file_->Save(*cache_); !saved.ok()) {
         absl::FPrintF(stderr, "ftps: warning: %s\n", saved.message());
       }
     }
-    if (!s.ok()) absl::FPrintF(stderr, "ftps: %s\n", s.message());
-    return ExitCodeFor(s, during_login);
+    if (!s.ok()) absl::FPrintF(stderr, "ftps: %s\n", Printable(s.message()));
+    return ExitCodeFor(s);
   }
 
+  // Parses |url_text|, logs in and runs |work|.
   int WithClient(const std::string& url_text, const Work& work) {
-    auto url = ParseFtpUrl(url_text);
-    if (!url.ok()) return UsageError(std::string(url.status().message()));
-    bool during_login = false;
-    auto client = Open(*url, &during_login);
-    if (!client.ok()) return Finish(client.status(), during_login);
+    absl::StatusOr<FtpUrl> url = ParseFtpUrl(url_text);
+    if (!url.ok()) return UsageError(url.status().message());
+    if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
+    absl::StatusOr<Credentials> creds = CredentialsFor(*url);
+    if (url->password) CleanseString(&*url->password);  // In |creds| now.
+    if (!creds.ok()) return Finish(creds.status());
+    absl::StatusOr<std::unique_ptr<FtpsClient>> client = Open(*url, *creds);
+    if (!client.ok()) return Finish(client.status());
     absl::Status s = work(**client, *url);
     absl::Status quit = (*client)->Quit();
     if (s.ok() && !quit.ok()) s = quit;
-    return Finish(s, false);
+    return Finish(s);
   }
 
   // get --output-dir DIR [--parallel N] URL...: N control connections, each
   // data connection resuming its own control connection's session.
   int GetMany(const std::vector<std::string>& urls) {
     if (urls.empty()) return UsageError("get --output-dir needs URLs");
+    absl::StatusOr<std::vector<PlannedDownload>> plan =
+        PlanDownloads(urls, o_.output_dir);
+    if (!plan.ok()) return UsageError(plan.status().message());
     struct stat st;
     if (stat(o_.output_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      absl::FPrintF(stderr, "ftps: '%s' is not a directory\n", o_.output_dir);
-      return kLocalFile;
+      return Finish(WithCategory(
+          absl::NotFoundError(absl::StrCat("'", o_.output_dir,
+                                           "' is not a directory")),
+          ErrorCategory::kLocalFile));
     }
-    std::vector<FtpUrl> parsed;
-    for (const std::string& u : urls) {
-      auto url = ParseFtpUrl(u);
-      if (!url.ok()) return UsageError(std::string(url.status().message()));
-      if (!parsed.empty() &&
-          (url->host != parsed[0].host || url->port != parsed[0].port ||
-           url->user != parsed[0].user ||
-           url->implicit_tls != parsed[0].implicit_tls)) {
-        return UsageError("get --output-dir takes URLs of one server");
-      }
-      size_t slash = url->path.rfind('/');
-      std::string base = slash == std::string::npos
-                             ? url->path
-                             : url->path.substr(slash + 1);
-      if (base.empty() || base == "." || base == "..") {
-        return UsageError("not a file URL: " + u);
-      }
-      parsed.push_back(*std::move(url));
+    if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
+    absl::StatusOr<Credentials> creds = CredentialsFor(plan->front().url);
+    for (PlannedDownload& d : *plan) {
+      if (d.url.password) CleanseString(&*d.url.password);  // In |creds| now.
     }
-    auto ctx = MakeContext();
-    if (!ctx.ok()) return Finish(ctx.status(), false);
-    context_ = *ctx;
-    const int workers = std::min<int>(o_.parallel, parsed.size());
+    if (!creds.ok()) return Finish(creds.status());
+    return Finish(DownloadAll(*plan, *creds));
+  }
+
+  // The downloads of |plan| on min(--parallel, files) connections. The
+  // first error, with its URL; a reuse refusal before any other.
+  absl::Status DownloadAll(const std::vector<PlannedDownload>& plan,
+                           const Credentials& creds) {
     std::atomic<size_t> next{0};
     std::mutex mu;
     absl::Status first_error;
-    bool error_in_login = false;
-    auto worker = [&] {
-      bool during_login = false;
-      auto client = Open(parsed[0], &during_login);
-      if (!client.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (first_error.ok()) {
-          first_error = client.status();
-          error_in_login = during_login;
-        }
-        return;
+    auto fail = [&](const absl::Status& s) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.ok() ||
+          (IsSessionReuseRefusal(s) && !IsSessionReuseRefusal(first_error))) {
+        first_error = s;
       }
-      for (size_t i; (i = next++) < parsed.size();) {
-        const std::string& path = parsed[i].path;
-        std::string base = path.substr(path.rfind('/') + 1);
-        absl::Status s = (*client)->DownloadFile(
-            path, absl::StrCat(o_.output_dir, "/", base), o_.resume);
+    };
+    auto worker = [&] {
+      auto client = Open(plan.front().url, creds);
+      if (!client.ok()) return fail(client.status());
+      for (size_t i; (i = next++) < plan.size();) {
+        absl::Status s = (*client)->DownloadFile(plan[i].url.path,
+                                                 plan[i].local, o_.resume);
         if (!s.ok()) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (first_error.ok()) {
-            first_error = absl::Status(
-                s.code(), absl::StrCat(parsed[i].ToString(), ": ", s.message()));
-            // Keep the payloads (the server's reply code, the reuse
-            // refusal): ExitCodeFor reads them.
-            s.ForEachPayload(
-                [&](absl::string_view type, const absl::Cord& payload) {
-                  first_error.SetPayload(type, payload);
-                });
-          }
-          if (IsSessionReuseRefusal(s)) first_error = s;
+          fail(WithMessage(s, absl::StrCat(plan[i].url.ToString(), ": ",
+                                           s.message())));
         }
       }
       (void)(*client)->Quit();
     };
+    const int workers = std::min<int>(o_.parallel, plan.size());
     std::vector<std::thread> threads;
     for (int i = 0; i < workers; ++i) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
-    return Finish(first_error, error_in_login);
+    return first_error;
   }
 
   Options o_;

@@ -5,23 +5,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
 namespace {
-
-// Longest excerpt of input quoted in an error message.
-constexpr size_t kMaxQuoted = 80;
-
-// |text| quoted for an error message: at most kMaxQuoted bytes, escaped.
-std::string Quote(absl::string_view text) {
-  std::string out =
-      absl::StrCat("'", absl::CHexEscape(text.substr(0, kMaxQuoted)), "'");
-  if (text.size() > kMaxQuoted) out += "...";
-  return out;
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -63,7 +52,7 @@ bool IsFactName(absl::string_view name) {
 absl::StatusOr<absl::Time> ParseFtpTime(absl::string_view text) {
   auto error = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("FTP time ", Quote(text), " ", why,
+        absl::StrCat("FTP time ", QuoteExcerpt(text), " ", why,
                      " (expected YYYYMMDDHHMMSS with an optional .fraction)"));
   };
   if (text.size() < 14) return error("is too short");
@@ -103,41 +92,72 @@ absl::StatusOr<absl::Time> ParseFtpTime(absl::string_view text) {
   return absl::FromCivil(civil, absl::UTCTimeZone()) + absl::Nanoseconds(nanos);
 }
 
-absl::StatusOr<MlsdEntry> ParseMlsdLine(absl::string_view line) {
-  auto error = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MLSD line ", Quote(line), ": ", why));
-  };
-  MlsdEntry entry;
-  size_t pos = 0;
+namespace {
+
+// The "fact=value;" list at the start of |line| into |entry|: "" and |*pos|
+// at the space before the name, or why the list is malformed.
+std::string ParseFacts(absl::string_view line, MlsdEntry* entry, size_t* pos) {
   while (true) {
-    if (pos >= line.size()) {
-      return error("no space and name after the facts");
-    }
-    if (line[pos] == ' ') break;
-    const size_t semi = line.find(';', pos);
+    if (*pos >= line.size()) return "no space and name after the facts";
+    if (line[*pos] == ' ') return "";
+    const size_t semi = line.find(';', *pos);
     if (semi == absl::string_view::npos) {
-      return error(absl::StrCat(
-          Quote(line.substr(pos)),
+      return absl::StrCat(
+          QuoteExcerpt(line.substr(*pos)),
           " is neither a fact ended by ';' nor ' ' then the name (is the "
-          "space before the name missing?)"));
+          "space before the name missing?)");
     }
-    const absl::string_view fact = line.substr(pos, semi - pos);
+    const absl::string_view fact = line.substr(*pos, semi - *pos);
     const size_t eq = fact.find('=');
     if (eq == absl::string_view::npos || !IsFactName(fact.substr(0, eq))) {
-      return error(absl::StrCat("malformed fact ", Quote(fact),
-                                " (expected name=value with a printable "
-                                "ASCII name; is the space before the name "
-                                "missing?)"));
+      return absl::StrCat("malformed fact ", QuoteExcerpt(fact),
+                          " (expected name=value with a printable ASCII "
+                          "name; is the space before the name missing?)");
     }
     std::string name = absl::AsciiStrToLower(fact.substr(0, eq));
     const absl::string_view value = fact.substr(eq + 1);
-    if (!entry.facts.emplace(name, std::string(value)).second) {
-      return error(absl::StrCat("fact ", Quote(name), " appears twice"));
+    if (!entry->facts.emplace(name, std::string(value)).second) {
+      return absl::StrCat("fact ", QuoteExcerpt(name), " appears twice");
     }
-    pos = semi + 1;
+    *pos = semi + 1;
   }
+}
 
+// The type, size and modify facts of |entry| into its fields: "", or why
+// one is malformed.
+std::string ParseKnownFacts(MlsdEntry* entry) {
+  if (auto it = entry->facts.find("type"); it != entry->facts.end()) {
+    entry->type = absl::AsciiStrToLower(it->second);
+  }
+  auto size_it = entry->facts.find("size");
+  if (size_it == entry->facts.end()) size_it = entry->facts.find("sizd");
+  if (size_it != entry->facts.end()) {
+    entry->size = ParseSize(size_it->second);
+    if (!entry->size.has_value()) {
+      return absl::StrCat(size_it->first, " ", QuoteExcerpt(size_it->second),
+                          " is not a decimal number below 2^64");
+    }
+  }
+  if (auto it = entry->facts.find("modify"); it != entry->facts.end()) {
+    absl::StatusOr<absl::Time> modify = ParseFtpTime(it->second);
+    if (!modify.ok()) return std::string(modify.status().message());
+    entry->modify = *modify;
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<MlsdEntry> ParseMlsdLine(absl::string_view line) {
+  auto error = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MLSD line ", QuoteExcerpt(line), ": ", why));
+  };
+  MlsdEntry entry;
+  size_t pos = 0;
+  if (std::string why = ParseFacts(line, &entry, &pos); !why.empty()) {
+    return error(why);
+  }
   const absl::string_view name = line.substr(pos + 1);
   if (name.empty()) return error("the name is empty");
   if (name.find_first_of(absl::string_view("\0\r\n", 3)) !=
@@ -145,23 +165,8 @@ absl::StatusOr<MlsdEntry> ParseMlsdLine(absl::string_view line) {
     return error("the name contains NUL, CR or LF");
   }
   entry.name = std::string(name);
-
-  if (auto it = entry.facts.find("type"); it != entry.facts.end()) {
-    entry.type = absl::AsciiStrToLower(it->second);
-  }
-  auto size_it = entry.facts.find("size");
-  if (size_it == entry.facts.end()) size_it = entry.facts.find("sizd");
-  if (size_it != entry.facts.end()) {
-    entry.size = ParseSize(size_it->second);
-    if (!entry.size.has_value()) {
-      return error(absl::StrCat(size_it->first, " ", Quote(size_it->second),
-                                " is not a decimal number below 2^64"));
-    }
-  }
-  if (auto it = entry.facts.find("modify"); it != entry.facts.end()) {
-    absl::StatusOr<absl::Time> modify = ParseFtpTime(it->second);
-    if (!modify.ok()) return error(modify.status().message());
-    entry.modify = *modify;
+  if (std::string why = ParseKnownFacts(&entry); !why.empty()) {
+    return error(why);
   }
   return entry;
 }

@@ -119,71 +119,86 @@ bool HasLineBreakOrNul(absl::string_view text) {
          absl::string_view::npos;
 }
 
-}  // namespace
+// Takes the keyword |keyword| (not a comment) and its value from |lexer|
+// into |entries|.
+absl::Status AddKeyword(const Token& keyword, Lexer& lexer,
+                        std::vector<Entry>* entries) {
+  const std::string word = absl::AsciiStrToLower(keyword.text);
+  if (word == "default") {
+    entries->emplace_back().is_default = true;
+    return absl::OkStatus();
+  }
+  if (word != "machine" && word != "login" && word != "password" &&
+      word != "account" && word != "macdef") {
+    return Lexer::Error(
+        keyword.line,
+        "has an unexpected token where machine, default, login, password, "
+        "account or macdef belongs (a value with spaces must be quoted)");
+  }
+  absl::StatusOr<std::optional<Token>> value = lexer.Next();
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) {
+    return Lexer::Error(keyword.line,
+                        absl::StrCat("has '", word,
+                                     "' at the end of the file, without "
+                                     "its value"));
+  }
+  std::string text = std::move((*value)->text);
+  if (word == "machine") {
+    entries->emplace_back().machine = std::move(text);
+    return absl::OkStatus();
+  }
+  if (word == "macdef") {
+    lexer.SkipMacroBody();
+    return absl::OkStatus();
+  }
+  if (entries->empty()) {
+    return Lexer::Error(keyword.line,
+                        absl::StrCat("has '", word,
+                                     "' before any machine or default "
+                                     "entry"));
+  }
+  if (word != "account" && HasLineBreakOrNul(text)) {
+    return Lexer::Error(
+        keyword.line,
+        absl::StrCat("has a ", word, " containing NUL, CR or LF"));
+  }
+  if (word == "login") entries->back().login = std::move(text);
+  if (word == "password") entries->back().password = std::move(text);
+  return absl::OkStatus();
+}
 
-absl::StatusOr<std::optional<NetrcEntry>> LookupNetrc(
-    absl::string_view contents, absl::string_view host,
-    absl::string_view login) {
+// Every entry of .netrc |contents|, in order.
+absl::StatusOr<std::vector<Entry>> ParseEntries(absl::string_view contents) {
   Lexer lexer(contents);
   std::vector<Entry> entries;
   while (true) {
     absl::StatusOr<std::optional<Token>> next = lexer.Next();
     if (!next.ok()) return next.status();
-    if (!next->has_value()) break;
+    if (!next->has_value()) return entries;
     const Token keyword = std::move(**next);
     if (!keyword.quoted && absl::StartsWith(keyword.text, "#")) {
       lexer.SkipLine();
       continue;
     }
-    const std::string word = absl::AsciiStrToLower(keyword.text);
-    if (word == "default") {
-      entries.emplace_back().is_default = true;
-      continue;
+    if (absl::Status s = AddKeyword(keyword, lexer, &entries); !s.ok()) {
+      return s;
     }
-    if (word != "machine" && word != "login" && word != "password" &&
-        word != "account" && word != "macdef") {
-      return Lexer::Error(
-          keyword.line,
-          "has an unexpected token where machine, default, login, password, "
-          "account or macdef belongs (a value with spaces must be quoted)");
-    }
-    absl::StatusOr<std::optional<Token>> value = lexer.Next();
-    if (!value.ok()) return value.status();
-    if (!value->has_value()) {
-      return Lexer::Error(keyword.line,
-                          absl::StrCat("has '", word,
-                                       "' at the end of the file, without "
-                                       "its value"));
-    }
-    std::string text = std::move((*value)->text);
-    if (word == "machine") {
-      entries.emplace_back().machine = std::move(text);
-      continue;
-    }
-    if (word == "macdef") {
-      lexer.SkipMacroBody();
-      continue;
-    }
-    if (entries.empty()) {
-      return Lexer::Error(keyword.line,
-                          absl::StrCat("has '", word,
-                                       "' before any machine or default "
-                                       "entry"));
-    }
-    if (word != "account" && HasLineBreakOrNul(text)) {
-      return Lexer::Error(
-          keyword.line,
-          absl::StrCat("has a ", word, " containing NUL, CR or LF"));
-    }
-    if (word == "login") entries.back().login = std::move(text);
-    if (word == "password") entries.back().password = std::move(text);
   }
+}
 
+}  // namespace
+
+absl::StatusOr<std::optional<NetrcEntry>> LookupNetrc(
+    absl::string_view contents, absl::string_view host,
+    absl::string_view login) {
+  absl::StatusOr<std::vector<Entry>> entries = ParseEntries(contents);
+  if (!entries.ok()) return entries.status();
   auto login_fits = [&](const Entry& entry) {
     return login.empty() || entry.login.empty() || entry.login == login;
   };
   for (bool want_default : {false, true}) {
-    for (const Entry& entry : entries) {
+    for (const Entry& entry : *entries) {
       if (entry.is_default != want_default || !login_fits(entry)) continue;
       if (!want_default && !absl::EqualsIgnoreCase(entry.machine, host)) {
         continue;

@@ -7,22 +7,11 @@
 #include <cstring>
 
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
 namespace {
-
-// Longest excerpt of input quoted in an error message.
-constexpr size_t kMaxQuoted = 80;
-
-// |text| quoted for an error message: at most kMaxQuoted bytes, escaped.
-std::string Quote(absl::string_view text) {
-  std::string out =
-      absl::StrCat("'", absl::CHexEscape(text.substr(0, kMaxQuoted)), "'");
-  if (text.size() > kMaxQuoted) out += "...";
-  return out;
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -62,7 +51,7 @@ absl::StatusOr<IpAddress> ParseIpLiteral(const std::string& address) {
     }
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "local address ", Quote(address), " is not an IPv4 or IPv6 literal"));
+      "local address ", QuoteExcerpt(address), " is not an IPv4 or IPv6 literal"));
 }
 
 }  // namespace
@@ -95,19 +84,19 @@ absl::StatusOr<Endpoint> ParsePasvReply(absl::string_view text) {
     if (count == 1) continue;  // A lone number, not the address.
     if (start > 0 && rest[start - 1] == '-') {
       return absl::InvalidArgumentError(
-          absl::StrCat("PASV reply ", Quote(text),
+          absl::StrCat("PASV reply ", QuoteExcerpt(text),
                        " has a negative number in h1,h2,h3,h4,p1,p2"));
     }
     if (count != 6) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "PASV reply ", Quote(text), " has ", count,
+          "PASV reply ", QuoteExcerpt(text), " has ", count,
           " comma-separated numbers where h1,h2,h3,h4,p1,p2 (six) belong: ",
-          Quote(rest.substr(start, i - start))));
+          QuoteExcerpt(rest.substr(start, i - start))));
     }
     for (size_t k = 0; k < 6; ++k) {
       if (numbers[k] > 255) {
         return absl::InvalidArgumentError(
-            absl::StrCat("PASV reply ", Quote(text), ": number ", k + 1,
+            absl::StrCat("PASV reply ", QuoteExcerpt(text), ": number ", k + 1,
                          " of h1,h2,h3,h4,p1,p2 is not in 0..255"));
       }
     }
@@ -117,37 +106,37 @@ absl::StatusOr<Endpoint> ParsePasvReply(absl::string_view text) {
     endpoint.port = static_cast<uint16_t>(numbers[4] * 256 + numbers[5]);
     if (endpoint.port == 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("PASV reply ", Quote(text), " names port 0"));
+          absl::StrCat("PASV reply ", QuoteExcerpt(text), " names port 0"));
     }
     return endpoint;
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "PASV reply ", Quote(text), " has no address h1,h2,h3,h4,p1,p2"));
+      "PASV reply ", QuoteExcerpt(text), " has no address h1,h2,h3,h4,p1,p2"));
 }
 
 absl::StatusOr<uint16_t> ParseEpsvReply(absl::string_view text) {
   const size_t open = text.find('(');
   if (open == absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "EPSV reply ", Quote(text), " has no '(' before (|||port|)"));
+        "EPSV reply ", QuoteExcerpt(text), " has no '(' before (|||port|)"));
   }
   const absl::string_view rest = text.substr(open + 1);
   if (rest.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("EPSV reply ", Quote(text), " ends after '('"));
+        absl::StrCat("EPSV reply ", QuoteExcerpt(text), " ends after '('"));
   }
   const char d = rest[0];
   if (d < 0x21 || d > 0x7E || IsDigit(d)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "EPSV reply ", Quote(text), " has delimiter ", Quote(rest.substr(0, 1)),
+        "EPSV reply ", QuoteExcerpt(text), " has delimiter ", QuoteExcerpt(rest.substr(0, 1)),
         " after '(': it must be printable ASCII and not a digit"));
   }
   const std::string format =
       absl::StrCat("(", std::string(3, d), "port", std::string(1, d), ")");
   if (rest.size() < 3 || rest[1] != d || rest[2] != d) {
     return absl::InvalidArgumentError(
-        absl::StrCat("EPSV reply ", Quote(text), " does not read ",
-                     Quote(format), " (the address fields must be empty)"));
+        absl::StrCat("EPSV reply ", QuoteExcerpt(text), " does not read ",
+                     QuoteExcerpt(format), " (the address fields must be empty)"));
   }
   size_t i = 3;
   const uint32_t port = ReadNumber(rest, &i, 100000);
@@ -155,11 +144,11 @@ absl::StatusOr<uint16_t> ParseEpsvReply(absl::string_view text) {
   if (digits.empty() || i + 1 >= rest.size() || rest[i] != d ||
       rest[i + 1] != ')') {
     return absl::InvalidArgumentError(absl::StrCat(
-        "EPSV reply ", Quote(text), " does not read ", Quote(format)));
+        "EPSV reply ", QuoteExcerpt(text), " does not read ", QuoteExcerpt(format)));
   }
   if (port == 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("EPSV reply ", Quote(text),
-                                                   ": port ", Quote(digits),
+    return absl::InvalidArgumentError(absl::StrCat("EPSV reply ", QuoteExcerpt(text),
+                                                   ": port ", QuoteExcerpt(digits),
                                                    " is not in 1..65535"));
   }
   return static_cast<uint16_t>(port);
@@ -171,11 +160,11 @@ absl::StatusOr<std::string> FormatPortArgument(const Endpoint& local) {
   if (!ip->is_v4) {
     return absl::InvalidArgumentError(
         absl::StrCat("PORT takes only IPv4 addresses, not ",
-                     Quote(local.address), "; use EPRT"));
+                     QuoteExcerpt(local.address), "; use EPRT"));
   }
   if (local.port == 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("PORT for ", Quote(local.address), " with port 0"));
+        absl::StrCat("PORT for ", QuoteExcerpt(local.address), " with port 0"));
   }
   const auto* b = reinterpret_cast<const unsigned char*>(&ip->v4.s_addr);
   return absl::StrCat(b[0], ",", b[1], ",", b[2], ",", b[3], ",",
@@ -187,7 +176,7 @@ absl::StatusOr<std::string> FormatEprtArgument(const Endpoint& local) {
   if (!ip.ok()) return ip.status();
   if (local.port == 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("EPRT for ", Quote(local.address), " with port 0"));
+        absl::StrCat("EPRT for ", QuoteExcerpt(local.address), " with port 0"));
   }
   char buf[INET6_ADDRSTRLEN] = {};
   const void* src = ip->is_v4 ? static_cast<const void*>(&ip->v4)
@@ -195,7 +184,7 @@ absl::StatusOr<std::string> FormatEprtArgument(const Endpoint& local) {
   if (inet_ntop(ip->is_v4 ? AF_INET : AF_INET6, src, buf, sizeof(buf)) ==
       nullptr) {
     return absl::InternalError(absl::StrCat("cannot format local address ",
-                                            Quote(local.address), " for EPRT"));
+                                            QuoteExcerpt(local.address), " for EPRT"));
   }
   return absl::StrCat("|", ip->is_v4 ? "1" : "2", "|", buf, "|", local.port,
                       "|");

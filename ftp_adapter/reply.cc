@@ -3,25 +3,15 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
 namespace {
 
 // Longest Reply::ToString().
 constexpr size_t kMaxToString = 512;
-// Longest excerpt of input quoted in an error message.
-constexpr size_t kMaxQuoted = 80;
-
-// |text| quoted for an error message: at most kMaxQuoted bytes, escaped.
-std::string Quote(absl::string_view text) {
-  std::string out =
-      absl::StrCat("'", absl::CHexEscape(text.substr(0, kMaxQuoted)), "'");
-  if (text.size() > kMaxQuoted) out += "...";
-  return out;
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -39,31 +29,7 @@ int CodeOf(absl::string_view line) {
 std::string Reply::text() const { return absl::StrJoin(lines, "\n"); }
 
 std::string Reply::ToString() const {
-  std::string out;
-  size_t cut = 0;  // Where to cut for "..." to fit in kMaxToString.
-  bool over = false;
-  auto add = [&](absl::string_view unit) {
-    out.append(unit.data(), unit.size());
-    if (out.size() + 3 <= kMaxToString) cut = out.size();
-    if (out.size() > kMaxToString) over = true;
-  };
-  for (size_t i = 0; i < lines.size() && !over; ++i) {
-    if (i > 0) add(" | ");
-    for (char c : lines[i]) {
-      if (over) break;
-      const unsigned char u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u == 0x7F) {
-        add(absl::StrCat("\\x", absl::Hex(u, absl::kZeroPad2)));
-      } else {
-        add(absl::string_view(&c, 1));
-      }
-    }
-  }
-  if (over) {
-    out.resize(cut);
-    out += "...";
-  }
-  return out;
+  return Printable(absl::StrJoin(lines, " | "), kMaxToString);
 }
 
 bool Reply::is_preliminary() const { return code / 100 == 1; }
@@ -80,12 +46,12 @@ absl::StatusOr<std::optional<Reply>> ReplyParser::AddLine(
     const int code = CodeOf(line);
     if (code == 0 || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "malformed FTP reply line ", Quote(line),
+          "malformed FTP reply line ", QuoteExcerpt(line),
           ": expected a three-digit code 100-599 then ' ' or '-'"));
     }
     if (max_lines_ == 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("FTP reply ", Quote(line), " has more than 0 lines"));
+          absl::StrCat("FTP reply ", QuoteExcerpt(line), " has more than 0 lines"));
     }
     pending_.code = code;
     pending_.lines.emplace_back(line);
@@ -98,7 +64,7 @@ absl::StatusOr<std::optional<Reply>> ReplyParser::AddLine(
   if (pending_.lines.size() >= max_lines_) {
     Reply dropped = std::exchange(pending_, Reply());
     return absl::InvalidArgumentError(
-        absl::StrCat("FTP reply ", Quote(dropped.lines.front()),
+        absl::StrCat("FTP reply ", QuoteExcerpt(dropped.lines.front()),
                      " has more than ", max_lines_, " lines"));
   }
   pending_.lines.emplace_back(line);

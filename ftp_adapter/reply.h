@@ -24,9 +24,10 @@ struct Reply {
 
   // The lines joined with "\n".
   std::string text() const;
-  // For error messages and logs: the lines joined with " | ", at most 512
-  // chars (longer text ends in "..."). Control characters (bytes below 0x20
-  // and 0x7F) are written as \xNN so that a server cannot forge log lines.
+  // For error messages and logs: the lines joined with " | ", made
+  // Printable() (printable.h: control characters and invalid UTF-8 as
+  // \xNN, so that a server can neither drive a terminal nor forge log
+  // lines), at most 512 chars (longer text ends in "...").
   std::string ToString() const;
 
   // 1xx: the action is starting; expect another reply.

@@ -7,24 +7,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
 namespace {
 
-// Longest excerpt of input quoted in an error message.
-constexpr size_t kMaxQuoted = 80;
 constexpr uint16_t kFtpPort = 21;
 constexpr uint16_t kImplicitFtpsPort = 990;
-
-// |text| quoted for an error message: at most kMaxQuoted bytes, escaped.
-std::string Quote(absl::string_view text) {
-  std::string out =
-      absl::StrCat("'", absl::CHexEscape(text.substr(0, kMaxQuoted)), "'");
-  if (text.size() > kMaxQuoted) out += "...";
-  return out;
-}
 
 // |url| with anything that may be a password replaced by "***", for error
 // messages: from the first ':' after "://" to the last '@', so that even a
@@ -90,8 +80,8 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
     if (high < 0 || low < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad percent escape ",
-                       secret ? std::string() : Quote(text.substr(i, 3)) + " ",
-                       "in the ", what, " of FTP URL ", Quote(Redacted(url)),
+                       secret ? std::string() : QuoteExcerpt(text.substr(i, 3)) + " ",
+                       "in the ", what, " of FTP URL ", QuoteExcerpt(Redacted(url)),
                        " (expected '%' and two hex digits)"));
     }
     out += static_cast<char>(high * 16 + low);
@@ -99,7 +89,7 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
   }
   if (HasLineBreakOrNul(out)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the ", what, " of FTP URL ", Quote(Redacted(url)),
+        absl::StrCat("the ", what, " of FTP URL ", QuoteExcerpt(Redacted(url)),
                      " contains NUL, CR or LF, which would inject FTP "
                      "commands"));
   }
@@ -122,6 +112,128 @@ std::string PercentEncode(absl::string_view text, bool keep_slash) {
     }
   }
   return out;
+}
+
+// An error about |url| (shown redacted): |why|.
+absl::Status UrlError(absl::string_view url, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("FTP URL ", QuoteExcerpt(Redacted(url)), ": ", why));
+}
+
+// The scheme before "://" in |url|: sets |out|'s implicit_tls and default
+// port, and returns what follows "://".
+absl::StatusOr<absl::string_view> ParseScheme(absl::string_view url,
+                                              FtpUrl* out) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) {
+    return UrlError(url, "not a URL (no \"://\"; expected ftp:// or ftps://)");
+  }
+  const std::string scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
+  if (scheme == "ftps") {
+    out->implicit_tls = true;
+  } else if (scheme != "ftp") {
+    // A "scheme" with a ':' is no scheme and may hold a password.
+    return UrlError(
+        url, absl::StrCat("unknown scheme ",
+                          scheme.find(':') == std::string::npos
+                              ? QuoteExcerpt(scheme) + " "
+                              : "",
+                          "(expected ftp or ftps)"));
+  }
+  out->port = out->implicit_tls ? kImplicitFtpsPort : kFtpPort;
+  return url.substr(scheme_end + 3);
+}
+
+// "user[:password]" of |url| into |out|.
+absl::Status ParseUserInfo(absl::string_view userinfo, absl::string_view url,
+                           FtpUrl* out) {
+  const size_t colon = userinfo.find(':');
+  absl::StatusOr<std::string> user =
+      PercentDecode(userinfo.substr(0, colon), "user", url, /*secret=*/false);
+  if (!user.ok()) return user.status();
+  out->user = *std::move(user);
+  if (colon != absl::string_view::npos) {
+    absl::StatusOr<std::string> password = PercentDecode(
+        userinfo.substr(colon + 1), "password", url, /*secret=*/true);
+    if (!password.ok()) return password.status();
+    out->password = *std::move(password);
+  }
+  return absl::OkStatus();
+}
+
+// "[IPv6]" or "[IPv6]:port" of |url| into |out|; |*port_text| gets the port.
+absl::Status ParseBracketedHost(absl::string_view authority,
+                                absl::string_view url, FtpUrl* out,
+                                absl::string_view* port_text) {
+  const size_t close = authority.find(']');
+  if (close == absl::string_view::npos) {
+    return UrlError(url, "unclosed '[' in the host");
+  }
+  out->host = std::string(authority.substr(1, close - 1));
+  const absl::string_view after = authority.substr(close + 1);
+  if (!after.empty()) {
+    if (after[0] != ':') {
+      return UrlError(url, absl::StrCat("unexpected ", QuoteExcerpt(after),
+                                        " after ']' (expected ':port')"));
+    }
+    *port_text = after.substr(1);
+  }
+  in6_addr ignored;
+  const bool hexdigits_colons_dots =
+      out->host.find_first_not_of("0123456789abcdefABCDEF:.") ==
+      std::string::npos;
+  if (out->host.empty()) return UrlError(url, "empty host");
+  if (!hexdigits_colons_dots ||
+      inet_pton(AF_INET6, out->host.c_str(), &ignored) != 1) {
+    return UrlError(url, absl::StrCat("host ", QuoteExcerpt(out->host),
+                                      " in brackets is not an IPv6 address"));
+  }
+  return absl::OkStatus();
+}
+
+// "host[:port]" (or a bracketed IPv6 host) of |url| into |out|; |*port_text|
+// gets the port.
+absl::Status ParseHost(absl::string_view authority, absl::string_view url,
+                       FtpUrl* out, absl::string_view* port_text) {
+  if (!authority.empty() && authority[0] == '[') {
+    return ParseBracketedHost(authority, url, out, port_text);
+  }
+  const size_t colon = authority.find(':');
+  if (colon != absl::string_view::npos &&
+      authority.find(':', colon + 1) != absl::string_view::npos) {
+    return UrlError(url, "an IPv6 address must be enclosed in '[' and ']'");
+  }
+  out->host = std::string(authority.substr(0, colon));
+  if (colon != absl::string_view::npos) *port_text = authority.substr(colon + 1);
+  if (out->host.empty()) return UrlError(url, "empty host");
+  if (!IsHostName(out->host)) {
+    return UrlError(url, absl::StrCat(
+                             "host ", QuoteExcerpt(out->host),
+                             " may hold only ASCII letters, digits, '-', '.' "
+                             "and '_'"));
+  }
+  return absl::OkStatus();
+}
+
+// The port |port_text| of |url| into |out| (nothing for an empty one).
+absl::Status ParsePort(absl::string_view port_text, absl::string_view url,
+                       FtpUrl* out) {
+  if (port_text.empty()) return absl::OkStatus();
+  uint32_t port = 0;
+  for (char c : port_text) {
+    if (!IsDigit(c)) {
+      // Not quoted on its own: a password with an unencoded '/' would
+      // show here ("ftp://user:pass/word@host").
+      return UrlError(url, "the port is not a decimal number");
+    }
+    port = std::min<uint32_t>(port * 10 + (c - '0'), 100000);
+  }
+  if (port == 0 || port > 65535) {
+    return UrlError(url, absl::StrCat("port ", QuoteExcerpt(port_text),
+                                      " is not in 1..65535"));
+  }
+  out->port = static_cast<uint16_t>(port);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -148,115 +260,32 @@ std::string FtpUrl::ToString() const {
 }
 
 absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url) {
-  auto error = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("FTP URL ", Quote(Redacted(url)), ": ", why));
-  };
   FtpUrl out;
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == absl::string_view::npos) {
-    return error("not a URL (no \"://\"; expected ftp:// or ftps://)");
-  }
-  const std::string scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
-  if (scheme == "ftps") {
-    out.implicit_tls = true;
-  } else if (scheme != "ftp") {
-    // A "scheme" with a ':' is no scheme and may hold a password.
-    return error(absl::StrCat(
-        "unknown scheme ",
-        scheme.find(':') == std::string::npos ? Quote(scheme) + " " : "",
-        "(expected ftp or ftps)"));
-  }
-  out.port = out.implicit_tls ? kImplicitFtpsPort : kFtpPort;
-
-  const absl::string_view rest = url.substr(scheme_end + 3);
-  const size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
-  absl::string_view authority = rest.substr(0, authority_end);
-  const absl::string_view tail = rest.substr(authority_end);
-  const size_t query = tail.find_first_of("?#");
-  if (query != absl::string_view::npos) {
+  absl::StatusOr<absl::string_view> rest = ParseScheme(url, &out);
+  if (!rest.ok()) return rest.status();
+  const size_t authority_end =
+      std::min(rest->find_first_of("/?#"), rest->size());
+  absl::string_view authority = rest->substr(0, authority_end);
+  const absl::string_view tail = rest->substr(authority_end);
+  if (tail.find_first_of("?#") != absl::string_view::npos) {
     // Not quoted on its own: a password with an unencoded '/' would show.
-    return error(
+    return UrlError(
+        url,
         "has a query or fragment ('?' or '#'), which FTP URLs do not take "
         "(encode '?' as %3F and '#' as %23)");
   }
-
   if (const size_t at = authority.rfind('@'); at != absl::string_view::npos) {
-    const absl::string_view userinfo = authority.substr(0, at);
+    if (absl::Status s = ParseUserInfo(authority.substr(0, at), url, &out);
+        !s.ok()) {
+      return s;
+    }
     authority = authority.substr(at + 1);
-    const size_t colon = userinfo.find(':');
-    absl::StatusOr<std::string> user =
-        PercentDecode(userinfo.substr(0, colon), "user", url, /*secret=*/false);
-    if (!user.ok()) return user.status();
-    out.user = *std::move(user);
-    if (colon != absl::string_view::npos) {
-      absl::StatusOr<std::string> password = PercentDecode(
-          userinfo.substr(colon + 1), "password", url, /*secret=*/true);
-      if (!password.ok()) return password.status();
-      out.password = *std::move(password);
-    }
   }
-
   absl::string_view port_text;
-  if (!authority.empty() && authority[0] == '[') {
-    const size_t close = authority.find(']');
-    if (close == absl::string_view::npos) {
-      return error("unclosed '[' in the host");
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    const absl::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') {
-        return error(absl::StrCat("unexpected ", Quote(after),
-                                  " after ']' (expected ':port')"));
-      }
-      port_text = after.substr(1);
-    }
-    in6_addr ignored;
-    const bool hexdigits_colons_dots =
-        out.host.find_first_not_of("0123456789abcdefABCDEF:.") ==
-        std::string::npos;
-    if (out.host.empty()) return error("empty host");
-    if (!hexdigits_colons_dots ||
-        inet_pton(AF_INET6, out.host.c_str(), &ignored) != 1) {
-      return error(absl::StrCat("host ", Quote(out.host),
-                                " in brackets is not an IPv6 address"));
-    }
-  } else {
-    const size_t colon = authority.find(':');
-    if (colon != absl::string_view::npos &&
-        authority.find(':', colon + 1) != absl::string_view::npos) {
-      return error("an IPv6 address must be enclosed in '[' and ']'");
-    }
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != absl::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-    }
-    if (out.host.empty()) return error("empty host");
-    if (!IsHostName(out.host)) {
-      return error(absl::StrCat(
-          "host ", Quote(out.host),
-          " may hold only ASCII letters, digits, '-', '.' and '_'"));
-    }
+  if (absl::Status s = ParseHost(authority, url, &out, &port_text); !s.ok()) {
+    return s;
   }
-
-  if (!port_text.empty()) {
-    uint32_t port = 0;
-    for (char c : port_text) {
-      if (!IsDigit(c)) {
-        // Not quoted on its own: a password with an unencoded '/' would
-        // show here ("ftp://user:pass/word@host").
-        return error("the port is not a decimal number");
-      }
-      port = std::min<uint32_t>(port * 10 + (c - '0'), 100000);
-    }
-    if (port == 0 || port > 65535) {
-      return error(
-          absl::StrCat("port ", Quote(port_text), " is not in 1..65535"));
-    }
-    out.port = static_cast<uint16_t>(port);
-  }
-
+  if (absl::Status s = ParsePort(port_text, url, &out); !s.ok()) return s;
   if (!tail.empty()) {
     absl::StatusOr<std::string> path =
         PercentDecode(tail.substr(1), "path", url, /*secret=*/false);

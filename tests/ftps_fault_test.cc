@@ -6,8 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "ftp_adapter/error_category.h"
 #include "ftp_adapter/ftps_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -261,6 +266,7 @@ TEST_F(FaultTest, A522OnEveryDataConnection) {
       absl::Status s = (*client)->DownloadFile("f", Local("f"));
       ASSERT_FALSE(s.ok());
       EXPECT_TRUE(ftp::IsSessionReuseRefusal(s)) << s;
+      EXPECT_EQ(ftp::CategoryOf(s), ftp::ErrorCategory::kReuseRequired);
       EXPECT_THAT(Msg(s), HasSubstr("522 SSL connection failed"));
       EXPECT_FALSE(Exists(Local("f")));
     }
@@ -313,6 +319,84 @@ TEST_F(FaultTest, WrongHostCertificate) {
   EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(Msg(client.status()), HasSubstr("Hostname mismatch"));
   client = absl::InternalError("released");
+  ExpectNoFdLeak();
+}
+
+TEST_F(FaultTest, PlaintextWhenAllowedWarnsBeforeThePasswordAndStillWorks) {
+  // The server looks, when PASS arrives, at the warnings so far.
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  std::vector<std::string> warnings_at_pass;
+  HostileOptions ho;
+  ho.fault = Fault::kRefuseAuthTls;
+  ho.on_command = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (absl::StartsWith(line, "PASS ")) warnings_at_pass = warnings;
+  };
+  Start(ho);
+  ClientOptions o = Options();
+  o.allow_plaintext = true;
+  o.warn = [&](absl::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    warnings.emplace_back(line);
+  };
+  {
+    auto client = Login(o);
+    ASSERT_TRUE(client.ok()) << client.status();
+    // The same code path as under TLS moves the bytes, in clear.
+    ASSERT_TRUE((*client)->DownloadFile("f", Local("f")).ok());
+    EXPECT_EQ(Sha256Hex(ReadFileOrEmpty(Local("f"))), Sha256Hex(Payload()));
+    WriteFileOrDie(Local("u"), Payload());
+    absl::Status up = (*client)->UploadFile(Local("u"), "u");
+    ASSERT_TRUE(up.ok()) << up;
+    EXPECT_EQ(Sha256Hex(server_->uploaded()), Sha256Hex(Payload()));
+    auto listing = (*client)->List();
+    ASSERT_TRUE(listing.ok()) << listing.status();
+    EXPECT_EQ(*listing, "file.txt\r\n");
+    for (const auto& d : (*client)->data_connections()) EXPECT_FALSE(d.tls);
+    EXPECT_THAT((*client)->commands_sent(),
+                ::testing::Not(::testing::Contains("PBSZ 0")));
+    ASSERT_TRUE((*client)->Quit().ok());
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(warnings_at_pass.size(), 1u);
+  EXPECT_THAT(warnings_at_pass[0], HasSubstr("refused AUTH TLS"));
+  EXPECT_THAT(warnings_at_pass[0], HasSubstr("in clear"));
+  ExpectNoFdLeak();
+}
+
+TEST_F(FaultTest, ProtCMovesDataInClearUnderATlsControlConnection) {
+  Start({Fault::kNone});
+  ClientOptions o = Options();
+  o.protect_data = false;
+  auto client = Login(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->DownloadFile("f", Local("f")).ok());
+  EXPECT_EQ(Sha256Hex(ReadFileOrEmpty(Local("f"))), Sha256Hex(Payload()));
+  EXPECT_THAT((*client)->commands_sent(), ::testing::Contains("PROT C"));
+  ASSERT_EQ((*client)->data_connections().size(), 1u);
+  EXPECT_FALSE((*client)->data_connections()[0].tls);
+  ASSERT_TRUE((*client)->Quit().ok());
+}
+
+TEST_F(FaultTest, ADataCertificateWeRefuseIsNotASessionReuseRefusal) {
+  HostileOptions ho;
+  ho.fault = Fault::kBadDataCertificate;
+  Start(ho);
+  {
+    auto client = Login(Options());
+    ASSERT_TRUE(client.ok());
+    absl::Status s = (*client)->DownloadFile("f", Local("f"));
+    ASSERT_FALSE(s.ok());
+    EXPECT_FALSE(ftp::IsSessionReuseRefusal(s)) << s;
+    EXPECT_EQ(ftp::CategoryOf(s), ftp::ErrorCategory::kConnection) << s;
+    EXPECT_THAT(Msg(s), HasSubstr("data connection 1"));
+    EXPECT_THAT(Msg(s), HasSubstr("certificate verification failed"));
+    EXPECT_THAT(Msg(s), HasSubstr("425 TLS handshake failed"));
+    EXPECT_FALSE(Exists(Local("f")));
+    // The control connection is still in step.
+    EXPECT_TRUE((*client)->Size("f").ok());
+  }
   ExpectNoFdLeak();
 }
 

@@ -21,8 +21,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/files.h"
 #include "tests/testing/data.h"
 #include "tests/testing/ftp_servers.h"
+#include "tests/testing/ftps_tool.h"
 #include "tests/testing/subprocess.h"
 
 namespace tlsession::testing {
@@ -34,76 +36,7 @@ using ::testing::Not;
 // Every child gets this long; the slowest command moves 5 MB on loopback.
 constexpr absl::Duration kChildTimeout = absl::Seconds(60);
 
-// The tool's exit codes (its usage text).
-constexpr int kExitOk = 0;
-constexpr int kExitUsage = 2;
-constexpr int kExitConnection = 3;
-constexpr int kExitLogin = 4;
-constexpr int kExitRefused = 5;
-constexpr int kExitLocalFile = 6;
-constexpr int kExitReuseRequired = 7;
-
 using ServerCase = FtpServerCase;
-
-bool PathExists(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0;
-}
-
-// The names in |dir| (without "." and "..").
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string name = e->d_name;
-      if (name != "." && name != "..") names.push_back(name);
-    }
-    closedir(d);
-  }
-  return names;
-}
-
-// The tool, from the test's runfiles.
-std::string FtpsBinary() {
-  if (access("ftp_adapter/ftps", X_OK) == 0) {
-    char cwd[4096];
-    if (getcwd(cwd, sizeof(cwd)) != nullptr) {
-      return absl::StrCat(cwd, "/ftp_adapter/ftps");
-    }
-    return "ftp_adapter/ftps";
-  }
-  const char* srcdir = getenv("TEST_SRCDIR");
-  return absl::StrCat(srcdir ? srcdir : ".", "/tlsession/ftp_adapter/ftps");
-}
-
-// The lines of |output| that start with |prefix|.
-std::vector<std::string> LinesStartingWith(const std::string& output,
-                                           absl::string_view prefix) {
-  std::vector<std::string> out;
-  for (absl::string_view line : absl::StrSplit(output, '\n')) {
-    if (absl::StartsWith(line, prefix)) out.emplace_back(line);
-  }
-  return out;
-}
-
-// What one run of the tool did.
-struct ToolRun {
-  int exit_code = -1;  // -1: did not exit normally (see the test failure).
-  std::string output;  // stdout and stderr, or only stdout with split_stderr.
-  std::string err;     // stderr, with split_stderr.
-  std::string command;
-};
-
-std::ostream& operator<<(std::ostream& os, const ToolRun& r) {
-  return os << "$ " << r.command << "\n(exit " << r.exit_code << ")\n"
-            << r.output << (r.err.empty() ? "" : "\n-- stderr --\n") << r.err;
-}
-
-struct RunOptions {
-  std::vector<std::string> env;  // "NAME=value", added to the environment.
-  std::string home;              // $HOME for the child; default: empty dir.
-  bool split_stderr = false;     // stderr to ToolRun::err instead of output.
-};
 
 class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
  protected:
@@ -118,6 +51,7 @@ class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
     empty_home_ = Local("home");
     ASSERT_EQ(mkdir(empty_home_.c_str(), 0700), 0);
     ASSERT_TRUE(PathExists(FtpsBinary())) << FtpsBinary();
+    tool_ = std::make_unique<FtpsTool>(dir_, empty_home_);
   }
 
   bool IsVsftpd() const { return GetParam().kind == FtpServerKind::kVsftpd; }
@@ -141,50 +75,8 @@ class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
 
   // Runs `ftps ARGS...` as a child process and waits for it (bounded).
   ToolRun Ftps(const std::vector<std::string>& args,
-           const RunOptions& options = RunOptions()) {
-    ToolRun run;
-    const std::string n = absl::StrCat(++runs_);
-    const std::string out_path = Local(absl::StrCat("ftps-", n, ".out"));
-    const std::string err_path = Local(absl::StrCat("ftps-", n, ".err"));
-    std::vector<std::string> argv;
-    if (options.split_stderr) {
-      // ChildProcess sends both streams to one file: let a shell part them.
-      argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$FTPS_TEST_STDERR\"",
-              FtpsBinary()};
-    } else {
-      argv = {FtpsBinary()};
-    }
-    argv.insert(argv.end(), args.begin(), args.end());
-    run.command = absl::StrJoin(args, " ");
-    std::vector<std::string> env = options.env;
-    if (options.split_stderr) {
-      env.push_back(absl::StrCat("FTPS_TEST_STDERR=", err_path));
-    }
-    // ChildProcess::Spawn appends |env| after the inherited environment, and
-    // getenv() returns the first match: an inherited HOME (Bazel passes it,
-    // see .bazelrc) would win over "HOME=..." in |env|. So HOME is set in
-    // this process, which the child inherits.
-    const std::string home =
-        options.home.empty() ? empty_home_ : options.home;
-    setenv("HOME", home.c_str(), 1);
-    auto child = ChildProcess::Spawn(argv, out_path, /*stdin_pipe=*/false, env);
-    if (!child.ok()) {
-      ADD_FAILURE() << "cannot run ftps: " << child.status();
-      return run;
-    }
-    absl::StatusOr<int> status = (*child)->Wait(kChildTimeout);
-    if (!status.ok()) {
-      ADD_FAILURE() << status.status();
-      (*child)->Kill();
-    } else if (!WIFEXITED(*status)) {
-      ADD_FAILURE() << "ftps " << run.command << ": "
-                    << DescribeWaitStatus(*status);
-    } else {
-      run.exit_code = WEXITSTATUS(*status);
-    }
-    run.output = ReadFileOrEmpty(out_path);
-    if (options.split_stderr) run.err = ReadFileOrEmpty(err_path);
-    return run;
+               const RunOptions& options = RunOptions()) {
+    return tool_->Run(args, options, kChildTimeout);
   }
 
   // Checks a -v run: the control connection's version line, the password
@@ -228,7 +120,7 @@ class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
   std::string dir_;
   std::string ca_;
   std::string empty_home_;
-  int runs_ = 0;
+  std::unique_ptr<FtpsTool> tool_;
 };
 
 // put, ls, get, size, mv, mkdir, rm, rmdir, each with -v.

@@ -557,6 +557,16 @@ int Connection::NewSessionCallback(SSL* ssl, SSL_SESSION* session) {
   return 1;  // We took ownership of the reference.
 }
 
+bool Connection::HasBufferedInput() {
+  if (!handshake_complete()) return false;
+  if (SSL_pending(ssl_.get()) > 0) return true;
+  // What waits on the socket may be only tickets: process it, then look
+  // again. A failure, or the peer's close_notify, is for Read() to report.
+  if (!ProcessPendingMessages().ok()) return true;
+  return SSL_pending(ssl_.get()) > 0 ||
+         (SSL_get_shutdown(ssl_.get()) & SSL_RECEIVED_SHUTDOWN) != 0;
+}
+
 bool Connection::session_reused() const {
   return handshake_complete() && SSL_session_reused(ssl_.get());
 }

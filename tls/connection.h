@@ -36,6 +36,7 @@
 #include "tls/context.h"
 #include "tls/socket.h"
 #include "tls/socket_bio.h"
+#include "tls/stream.h"
 
 namespace tlsession {
 
@@ -49,7 +50,7 @@ enum class ConnectionState {
   kBroken,       // A fatal error: the handshake failed, or the peer cut it.
 };
 
-class Connection {
+class Connection : public Stream {
  public:
   // Wraps the connected socket |fd| (ownership taken). For a client, |host|
   // is the server's name as the user gave it: it is sent as SNI (unless it is
@@ -108,16 +109,23 @@ class Connection {
   // Reads up to |len| bytes. Returns 0 only when the peer closed cleanly with
   // close_notify; a connection that ends without one is an error (the data
   // may have been truncated).
-  absl::StatusOr<size_t> Read(void* buf, size_t len);
+  absl::StatusOr<size_t> Read(void* buf, size_t len) override;
 
   // Writes all of |data|.
-  absl::Status Write(absl::string_view data);
+  absl::Status Write(absl::string_view data) override;
 
   // Sends close_notify and waits, up to the timeout, for the peer's,
   // discarding application data and processing tickets that arrive first;
   // then the connection has ended cleanly (its sessions go to the cache).
   // Idempotent. Fails on a connection that already failed.
-  absl::Status Shutdown();
+  absl::Status Shutdown() override;
+
+  // True when Read() would not wait for the network: decrypted bytes are
+  // buffered, or records already on the socket hold application data, the
+  // peer's close_notify or an error (post-handshake messages among them,
+  // such as TLS 1.3 tickets, are processed on the way). False before the
+  // handshake. Never waits.
+  bool HasBufferedInput() override;
 
   // Sends close_notify without waiting for the peer's.
   absl::Status SendCloseNotify();
@@ -189,15 +197,15 @@ class Connection {
   bssl::UniquePtr<X509> peer_certificate() const;
 
   // Timeout for each blocking operation; defaults to the Context's.
-  void set_timeout(absl::Duration timeout) { timeout_ = timeout; }
+  void set_timeout(absl::Duration timeout) override { timeout_ = timeout; }
   absl::Duration timeout() const { return timeout_; }
 
   // Bytes this connection has moved on the wire (TLS records included).
   const WireCounters& wire() const { return wire_; }
 
   // "host:port" of the peer, for messages.
-  const std::string& peer_name() const { return peer_name_; }
-  int fd() const { return fd_.get(); }
+  const std::string& peer_name() const override { return peer_name_; }
+  int fd() const override { return fd_.get(); }
   SSL* ssl() const { return ssl_.get(); }
   const std::shared_ptr<const Context>& context() const { return context_; }
 

@@ -2,7 +2,8 @@
 // connection's lines, split on '\n' (a trailing '\r' is kept, as a line reader
 // that failed to strip it would pass it on). Two parsers read the same lines:
 // the default bound, and a bound of 3 lines so that the bound is hit often.
-// Every Reply returned must be well formed.
+// Every Reply returned must be well formed, and its text printable once
+// escaped (ftp_adapter/printable.h).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ftp_adapter/printable.h"
 #include "ftp_adapter/reply.h"
 
 namespace {
@@ -53,13 +55,21 @@ void CheckReply(const Reply& reply, size_t max_lines) {
             reply.is_intermediate() + reply.is_transient_failure() +
             reply.is_permanent_failure() ==
         1);
-  // ToString: bounded and free of control characters.
+  // ToString: bounded and free of control characters, C1 ones (U+0080 to
+  // U+009F, 0xC2 0x80..0x9F in UTF-8) included.
   const std::string s = reply.ToString();
   Check(s.size() <= 512);
-  for (char c : s) {
-    const unsigned char u = static_cast<unsigned char>(c);
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char u = static_cast<unsigned char>(s[i]);
     Check(u >= 0x20 && u != 0x7F);
+    if (u == 0xC2 && i + 1 < s.size()) {
+      const unsigned char next = static_cast<unsigned char>(s[i + 1]);
+      Check(next < 0x80 || next > 0x9F);
+    }
   }
+  // Printable text has nothing left to escape.
+  const std::string printable = tlsession::ftp::Printable(reply.text());
+  Check(tlsession::ftp::Printable(printable) == printable);
   size_t text_size = 0;
   for (const std::string& line : reply.lines) text_size += line.size() + 1;
   Check(reply.text().size() == text_size - 1);

@@ -3,15 +3,23 @@
 // it requires data connections to resume the control session, as vsftpd
 // does). It serves one client at a time on 127.0.0.1 and misbehaves in the
 // one way its Fault says, the first |fault_times| times it can.
+//
+// It accepts any user and password (PASS is recorded, see commands()),
+// serves |file| for RETR of any path that does not contain "missing" (550
+// for those), |listing| for LIST, NLST and MLSD, and keeps what STOR sends.
+// Data connections are TLS, or in clear when the control connection is (see
+// kRefuseAuthTls) or after PROT C.
 #ifndef TLSESSION_TESTS_TESTING_HOSTILE_FTP_SERVER_H_
 #define TLSESSION_TESTS_TESTING_HOSTILE_FTP_SERVER_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tls/context.h"
@@ -33,6 +41,13 @@ enum class Fault {
   kReject522,             // 522 on every data connection.
   kRefuseProtP,           // 536 to PROT P.
   kResetOnQuit,           // A TCP reset instead of 221 to QUIT.
+  kRefuseAuthTls,         // 500 to AUTH TLS: the dialogue goes on in clear.
+  kRejectLogin,           // 530 to PASS.
+  kBadDataCertificate,    // Data connections show a certificate for
+                          // "other.example" (signed by the test CA), then
+                          // |data_handshake_failure_reply| when the handshake
+                          // fails.
+  kHugeListing,           // LIST, NLST and MLSD send 257 MiB.
 };
 
 class ClientHelloRecorder;
@@ -44,6 +59,16 @@ struct HostileOptions {
   std::string cert_pem, key_pem;     // Default: the test PKI's localhost.
   size_t tls13_tickets = 2;          // Tickets after each TLS 1.3 handshake.
   ClientHelloRecorder* recorder = nullptr;  // Records every ClientHello.
+  // The greeting, one or more lines without the final CRLF (a multi-line
+  // one is "220-...\r\n220 ...").
+  std::string greeting = "220 hostile FTPS server";
+  // What LIST, NLST and MLSD send.
+  std::string listing = "file.txt\r\n";
+  // The reply after a data connection's TLS handshake failed.
+  std::string data_handshake_failure_reply = "425 TLS handshake failed";
+  // Called, on the server's thread, with every command line read (PASS with
+  // its password), before the server replies to it.
+  std::function<void(const std::string&)> on_command;
 };
 
 class HostileFtpServer {
@@ -57,23 +82,31 @@ class HostileFtpServer {
   std::string uploaded() const;
   int data_connections_resumed() const { return resumed_; }
   int data_connections() const { return data_connections_; }
+  // Every command line read so far, in order, as received (passwords too).
+  std::vector<std::string> commands() const;
 
  private:
+  class Session;
+
   HostileFtpServer(HostileOptions options, TcpListener listener,
-                   std::shared_ptr<const Context> context);
+                   std::shared_ptr<const Context> context,
+                   std::shared_ptr<const Context> data_context);
   void Run();
-  void Serve(OwnedFd fd);
   bool Strike();  // True when the fault strikes this time.
+  void Record(const std::string& line);
 
   HostileOptions options_;
   TcpListener listener_;
   std::shared_ptr<const Context> context_;
+  // The data connections' Context: |context_|, or another certificate's.
+  std::shared_ptr<const Context> data_context_;
   std::atomic<bool> stop_{false};
   std::atomic<int> strikes_{0};
   std::atomic<int> resumed_{0};
   std::atomic<int> data_connections_{0};
   mutable std::mutex mu_;
   std::string uploaded_;  // Guarded by mu_.
+  std::vector<std::string> commands_;  // Guarded by mu_.
   std::string huge_reply_;  // Made at Start, so tests can measure memory.
   std::thread thread_;
 };

@@ -1,0 +1,193 @@
+#include "ftp_adapter/local_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ftp_adapter/error_category.h"
+
+namespace tlsession::ftp {
+namespace {
+
+// A local-file error: |code|, "|what| '|path|': |why|".
+absl::Status FileError(absl::StatusCode code, absl::string_view what,
+                       const std::string& path, absl::string_view why) {
+  return WithCategory(
+      absl::Status(code, absl::StrCat(what, " '", path, "': ", why)),
+      ErrorCategory::kLocalFile);
+}
+
+// FileError() with strerror(|err|) as the reason.
+absl::Status ErrnoError(absl::string_view what, const std::string& path,
+                        int err) {
+  const absl::StatusCode code = err == ENOENT   ? absl::StatusCode::kNotFound
+                                : err == EACCES ? absl::StatusCode::kPermissionDenied
+                                                : absl::StatusCode::kInternal;
+  return FileError(code, what, path, strerror(err));
+}
+
+// Why the part file |st| may not be continued, or "" when it may: it must be
+// a regular file of ours that no other name links to (a hard link planted
+// in a shared folder would make us write to its other name).
+std::string WhyNotResumable(const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return "it is not a regular file";
+  if (st.st_uid != geteuid()) {
+    return absl::StrCat("it is owned by user ", st.st_uid, ", not by us");
+  }
+  if (st.st_nlink != 1) return "it has other hard links";
+  return "";
+}
+
+// Opens an existing part file for a resume. An invalid OwnedFd when there
+// is none.
+absl::StatusOr<OwnedFd> OpenForResume(const std::string& part,
+                                      uint64_t* size) {
+  // O_NONBLOCK: a FIFO planted in the part file's place must not block us
+  // (it fails here, or at the fstat check).
+  OwnedFd fd(open(part.c_str(),
+                  O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return OwnedFd();
+    if (errno == ELOOP) {
+      return FileError(absl::StatusCode::kFailedPrecondition,
+                       "not resuming into", part,
+                       "it is a symlink (someone else may have planted it)");
+    }
+    return ErrnoError("cannot resume", part, errno);
+  }
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return ErrnoError("cannot resume", part, errno);
+  if (std::string why = WhyNotResumable(st); !why.empty()) {
+    return FileError(absl::StatusCode::kFailedPrecondition,
+                     "not resuming into", part, why);
+  }
+  *size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
+// True when |fd| is the file that |path| names (not a symlink to it, not
+// another file put in its place).
+bool NamesTheSameFile(const std::string& path, int fd) {
+  struct stat by_name, by_fd;
+  return lstat(path.c_str(), &by_name) == 0 && fstat(fd, &by_fd) == 0 &&
+         S_ISREG(by_name.st_mode) && by_name.st_dev == by_fd.st_dev &&
+         by_name.st_ino == by_fd.st_ino;
+}
+
+}  // namespace
+
+PartFile::PartFile(std::string path, OwnedFd fd, uint64_t size)
+    : path_(std::move(path)),
+      part_path_(path_ + ".part"),
+      fd_(std::move(fd)),
+      size_(size) {}
+
+absl::StatusOr<PartFile> PartFile::Open(std::string path, Start start) {
+  uint64_t size = 0;
+  OwnedFd fd;
+  if (start == Start::kResume) {
+    absl::StatusOr<OwnedFd> resumed = OpenForResume(path + ".part", &size);
+    if (!resumed.ok()) return resumed.status();
+    fd = *std::move(resumed);
+  }
+  return PartFile(std::move(path), std::move(fd), size);
+}
+
+absl::Status PartFile::Create() {
+  // Twice at most: once over an old part file (or a planted symlink), which
+  // is unlinked, never followed; a second EEXIST means someone races us.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    fd_.reset(open(part_path_.c_str(),
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0600));
+    if (fd_.valid()) return absl::OkStatus();
+    if (errno != EEXIST) return ErrnoError("cannot create", part_path_, errno);
+    if (unlink(part_path_.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError("cannot replace", part_path_, errno);
+    }
+  }
+  return FileError(absl::StatusCode::kAborted, "cannot create", part_path_,
+                   "something else creates it at the same time");
+}
+
+absl::Status PartFile::Write(absl::string_view bytes) {
+  if (!fd_.valid()) {
+    if (absl::Status s = Create(); !s.ok()) return s;
+  }
+  while (!bytes.empty()) {
+    const ssize_t n = write(fd_.get(), bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("cannot write", part_path_, errno);
+    bytes.remove_prefix(static_cast<size_t>(n));
+    size_ += static_cast<uint64_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PartFile::Restart() {
+  if (fd_.valid() && ftruncate(fd_.get(), 0) != 0) {
+    return ErrnoError("cannot empty", part_path_, errno);
+  }
+  size_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status PartFile::Commit() {
+  if (!fd_.valid()) {
+    if (absl::Status s = Create(); !s.ok()) return s;
+  }
+  OwnedFd fd = std::move(fd_);
+  if (fsync(fd.get()) != 0) return ErrnoError("cannot write", part_path_, errno);
+  if (!NamesTheSameFile(part_path_, fd.get())) {
+    return FileError(absl::StatusCode::kAborted, "not renaming", part_path_,
+                     "it was replaced during the download");
+  }
+  struct stat st;
+  if (lstat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return FileError(absl::StatusCode::kFailedPrecondition, "not replacing",
+                     path_,
+                     S_ISLNK(st.st_mode) ? "it is a symlink"
+                                         : "it is not a regular file");
+  }
+  if (rename(part_path_.c_str(), path_.c_str()) != 0) {
+    return ErrnoError(absl::StrCat("cannot rename '", part_path_, "' to"),
+                      path_, errno);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SourceFile> SourceFile::Open(const std::string& path) {
+  OwnedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("cannot read", path, errno);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return ErrnoError("cannot read", path, errno);
+  if (S_ISDIR(st.st_mode)) {
+    return FileError(absl::StatusCode::kFailedPrecondition, "cannot upload",
+                     path, "it is a folder");
+  }
+  const uint64_t size = S_ISREG(st.st_mode) ? st.st_size : 0;
+  return SourceFile(path, std::move(fd), size);
+}
+
+absl::Status SourceFile::Seek(uint64_t offset) {
+  if (lseek(fd_.get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
+    return ErrnoError(absl::StrCat("cannot continue at byte ", offset, " of"),
+                      path_, errno);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> SourceFile::Read(char* buf, size_t len) {
+  for (;;) {
+    const ssize_t n = read(fd_.get(), buf, len);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return ErrnoError("cannot read", path_, errno);
+  }
+}
+
+}  // namespace tlsession::ftp

@@ -1,0 +1,106 @@
+// Local files of transfers: the part file a download lands in, and the file
+// an upload reads. Safe in folders that others can write to (a shared
+// folder without the sticky bit): no path is followed through a symlink
+// that someone else may have planted, a part file is ours alone (created
+// O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, or continued only when it is a
+// regular file we own), and the finished download never replaces a symlink
+// or anything but a regular file.
+//
+// Errors name the file and why, and carry ErrorCategory::kLocalFile.
+#ifndef TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_
+#define TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "tls/socket.h"
+
+namespace tlsession::ftp {
+
+// Where one download to |path| lands: "<path>.part", renamed to |path| by
+// Commit() once the transfer is known complete, so that a failed download
+// never leaves a file that looks complete, and an interrupted one leaves
+// what arrived for a later resume.
+class PartFile {
+ public:
+  enum class Start {
+    kFresh,   // From byte 0: an existing part file is replaced.
+    kResume,  // Continue an existing part file (or start one if none).
+  };
+
+  // Prepares the download. Fresh, nothing is touched until the first byte
+  // (or Commit()): a refused transfer leaves no file behind. Resume, an
+  // existing part file is opened without following a symlink and used only
+  // when it is a regular file owned by this user with no other hard link;
+  // anything else is an error (never overwritten, never followed).
+  static absl::StatusOr<PartFile> Open(std::string path, Start start);
+
+  PartFile(PartFile&&) = default;
+  PartFile& operator=(PartFile&&) = default;
+  // Closes the part file without renaming it: what arrived stays for a
+  // resume.
+  ~PartFile() = default;
+
+  const std::string& path() const { return path_; }
+  const std::string& part_path() const { return part_path_; }
+  // The bytes in the part file: where a resumed transfer starts, then how
+  // much has arrived.
+  uint64_t size() const { return size_; }
+
+  // Appends |bytes|, creating the part file on the first call of a fresh
+  // download: an existing "<path>.part" (a file, or a symlink planted by
+  // someone else, which is not followed) is unlinked and the part file
+  // created anew with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600.
+  absl::Status Write(absl::string_view bytes);
+
+  // Empties the part file, to download again from byte 0.
+  absl::Status Restart();
+
+  // Makes the download |path|: creates the part file if nothing arrived,
+  // fsyncs it, checks that "<path>.part" is still this very file and that
+  // |path| is not a symlink or anything but a regular file, and renames.
+  // The file keeps mode 0600. The PartFile is finished afterwards.
+  absl::Status Commit();
+
+ private:
+  PartFile(std::string path, OwnedFd fd, uint64_t size);
+  // Creates the part file of a fresh download (see Write()).
+  absl::Status Create();
+
+  std::string path_;
+  std::string part_path_;
+  OwnedFd fd_;  // Invalid until created (fresh) and after Commit().
+  uint64_t size_ = 0;
+};
+
+// The file an upload reads.
+class SourceFile {
+ public:
+  // Opens |path| for reading.
+  static absl::StatusOr<SourceFile> Open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  // Its size when opened (0 for what is not a regular file).
+  uint64_t size() const { return size_; }
+
+  // Continues from byte |offset| (a resumed upload).
+  absl::Status Seek(uint64_t offset);
+  // Reads up to |len| bytes; 0 at the end.
+  absl::StatusOr<size_t> Read(char* buf, size_t len);
+
+ private:
+  SourceFile(std::string path, OwnedFd fd, uint64_t size)
+      : path_(std::move(path)), fd_(std::move(fd)), size_(size) {}
+
+  std::string path_;
+  OwnedFd fd_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace tlsession::ftp
+
+#endif  // TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_

@@ -1,0 +1,225 @@
+// PartFile and SourceFile (ftp_adapter/local_file.h) on the real file
+// system, in a folder anyone may write to, where another user could have
+// planted symlinks and hard links.
+#include "ftp_adapter/local_file.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "ftp_adapter/error_category.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/certs.h"
+#include "tests/testing/files.h"
+#include "tests/testing/subprocess.h"
+
+namespace tlsession::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ftp::ErrorCategory;
+using ftp::PartFile;
+using ftp::SourceFile;
+
+std::string Msg(const absl::Status& s) { return std::string(s.message()); }
+
+class LocalFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    shared_ = dir_ + "/shared";
+    ASSERT_EQ(mkdir(shared_.c_str(), 0777), 0);
+    ASSERT_EQ(chmod(shared_.c_str(), 0777), 0);
+    victim_ = dir_ + "/victim.conf";
+    WriteFileOrDie(victim_, "precious\n");
+    dest_ = shared_ + "/report.txt";
+    part_ = dest_ + ".part";
+  }
+
+  // |status| failed as a local-file error saying |why|.
+  void ExpectLocalError(const absl::Status& status, const std::string& why) {
+    EXPECT_FALSE(status.ok());
+    EXPECT_EQ(ftp::CategoryOf(status), ErrorCategory::kLocalFile) << status;
+    EXPECT_THAT(Msg(status), HasSubstr(why)) << status;
+  }
+
+  void ExpectVictimIntact() {
+    EXPECT_EQ(ReadFileOrEmpty(victim_), "precious\n");
+  }
+
+  std::string dir_, shared_, victim_, dest_, part_;
+};
+
+TEST_F(LocalFileTest, AFreshDownloadCreatesNothingBeforeItsFirstByte) {
+  {
+    auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+    ASSERT_TRUE(part.ok()) << part.status();
+    EXPECT_EQ(part->size(), 0u);
+    EXPECT_EQ(LinkMode(part_), 0u);
+  }
+  EXPECT_EQ(LinkMode(part_), 0u);  // Abandoned before any byte: nothing.
+  auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(part.ok());
+  ASSERT_TRUE(part->Write("abc").ok());
+  ASSERT_TRUE(part->Write("def").ok());
+  EXPECT_EQ(part->size(), 6u);
+  EXPECT_TRUE(S_ISREG(LinkMode(part_)));
+  EXPECT_EQ(LinkMode(part_) & 07777, 0600u);
+  EXPECT_EQ(LinkMode(dest_), 0u);  // Nothing that looks complete yet.
+  ASSERT_TRUE(part->Commit().ok());
+  EXPECT_EQ(ReadFileOrEmpty(dest_), "abcdef");
+  EXPECT_EQ(LinkMode(dest_) & 07777, 0600u);
+  EXPECT_EQ(LinkMode(part_), 0u);
+}
+
+TEST_F(LocalFileTest, AnEmptyDownloadCommitsAnEmptyFile) {
+  auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(part.ok());
+  ASSERT_TRUE(part->Commit().ok());
+  EXPECT_TRUE(S_ISREG(LinkMode(dest_)));
+  EXPECT_EQ(ReadFileOrEmpty(dest_), "");
+}
+
+TEST_F(LocalFileTest, AFreshDownloadReplacesAnOldPartFileOrAPlantedSymlink) {
+  WriteFileOrDie(part_, "old bytes");
+  auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(part.ok());
+  ASSERT_TRUE(part->Write("new").ok());
+  EXPECT_EQ(ReadFileOrEmpty(part_), "new");
+
+  ASSERT_EQ(unlink(part_.c_str()), 0);
+  ASSERT_EQ(symlink(victim_.c_str(), part_.c_str()), 0);
+  auto again = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(again->Write("mine").ok());
+  ASSERT_TRUE(again->Commit().ok());
+  ExpectVictimIntact();
+  EXPECT_TRUE(S_ISREG(LinkMode(dest_)));
+  EXPECT_EQ(ReadFileOrEmpty(dest_), "mine");
+}
+
+TEST_F(LocalFileTest, AResumeContinuesARegularFileOfOurs) {
+  WriteFileOrDie(part_, "abc");
+  ASSERT_EQ(chmod(part_.c_str(), 0600), 0);
+  auto part = PartFile::Open(dest_, PartFile::Start::kResume);
+  ASSERT_TRUE(part.ok()) << part.status();
+  EXPECT_EQ(part->size(), 3u);
+  ASSERT_TRUE(part->Write("def").ok());
+  EXPECT_EQ(part->size(), 6u);
+  ASSERT_TRUE(part->Commit().ok());
+  EXPECT_EQ(ReadFileOrEmpty(dest_), "abcdef");
+}
+
+TEST_F(LocalFileTest, AResumeWithoutAPartFileStartsFromZero) {
+  auto part = PartFile::Open(dest_, PartFile::Start::kResume);
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(part->size(), 0u);
+  EXPECT_EQ(LinkMode(part_), 0u);
+}
+
+TEST_F(LocalFileTest, RestartEmptiesThePartFile) {
+  WriteFileOrDie(part_, "stale");
+  auto part = PartFile::Open(dest_, PartFile::Start::kResume);
+  ASSERT_TRUE(part.ok());
+  ASSERT_TRUE(part->Restart().ok());
+  EXPECT_EQ(part->size(), 0u);
+  ASSERT_TRUE(part->Write("x").ok());
+  ASSERT_TRUE(part->Commit().ok());
+  EXPECT_EQ(ReadFileOrEmpty(dest_), "x");
+}
+
+TEST_F(LocalFileTest, AResumeRefusesWhatIsNotARegularFileOfOursAlone) {
+  ASSERT_EQ(symlink(victim_.c_str(), part_.c_str()), 0);
+  ExpectLocalError(PartFile::Open(dest_, PartFile::Start::kResume).status(),
+                   "symlink");
+  ASSERT_EQ(unlink(part_.c_str()), 0);
+
+  ASSERT_EQ(link(victim_.c_str(), part_.c_str()), 0);
+  ExpectLocalError(PartFile::Open(dest_, PartFile::Start::kResume).status(),
+                   "other hard links");
+  ASSERT_EQ(unlink(part_.c_str()), 0);
+
+  WriteFileOrDie(part_, "theirs");
+  ASSERT_EQ(chown(part_.c_str(), 12345, 12345), 0);
+  ExpectLocalError(PartFile::Open(dest_, PartFile::Start::kResume).status(),
+                   "owned by user 12345");
+  ASSERT_EQ(unlink(part_.c_str()), 0);
+
+  // A FIFO without a reader would block a plain open for writing forever.
+  ASSERT_EQ(mkfifo(part_.c_str(), 0600), 0);
+  ExpectLocalError(PartFile::Open(dest_, PartFile::Start::kResume).status(),
+                   "report.txt.part");
+  ASSERT_EQ(unlink(part_.c_str()), 0);
+
+  ASSERT_EQ(mkdir(part_.c_str(), 0700), 0);
+  ExpectLocalError(PartFile::Open(dest_, PartFile::Start::kResume).status(),
+                   "report.txt.part");
+  ExpectVictimIntact();
+}
+
+TEST_F(LocalFileTest, CommitNeverReplacesASymlinkOrAFolder) {
+  ASSERT_EQ(symlink(victim_.c_str(), dest_.c_str()), 0);
+  auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(part.ok());
+  ASSERT_TRUE(part->Write("data").ok());
+  ExpectLocalError(part->Commit(), "is a symlink");
+  ExpectVictimIntact();
+  EXPECT_TRUE(S_ISLNK(LinkMode(dest_)));
+  EXPECT_EQ(ReadFileOrEmpty(part_), "data");  // Kept.
+
+  const std::string folder = shared_ + "/folder";
+  ASSERT_EQ(mkdir(folder.c_str(), 0700), 0);
+  auto into_folder = PartFile::Open(folder, PartFile::Start::kFresh);
+  ASSERT_TRUE(into_folder.ok());
+  ExpectLocalError(into_folder->Commit(), "not a regular file");
+  EXPECT_TRUE(S_ISDIR(LinkMode(folder)));
+}
+
+TEST_F(LocalFileTest, CommitRefusesAPartFileSwappedDuringTheDownload) {
+  auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(part.ok());
+  ASSERT_TRUE(part->Write("ours").ok());
+  // Someone moves ours away and puts theirs (or a symlink) in its place.
+  ASSERT_EQ(rename(part_.c_str(), (shared_ + "/moved").c_str()), 0);
+  ASSERT_EQ(symlink(victim_.c_str(), part_.c_str()), 0);
+  ExpectLocalError(part->Commit(), "replaced during the download");
+  EXPECT_EQ(LinkMode(dest_), 0u);
+  ExpectVictimIntact();
+}
+
+TEST_F(LocalFileTest, AnAbandonedDownloadKeepsItsPartFile) {
+  {
+    auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+    ASSERT_TRUE(part.ok());
+    ASSERT_TRUE(part->Write("half").ok());
+  }
+  EXPECT_EQ(ReadFileOrEmpty(part_), "half");
+  EXPECT_EQ(LinkMode(dest_), 0u);
+}
+
+TEST_F(LocalFileTest, SourceFileReadsFromAnyOffset) {
+  const std::string path = dir_ + "/up.bin";
+  WriteFileOrDie(path, "0123456789");
+  auto file = SourceFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->size(), 10u);
+  ASSERT_TRUE(file->Seek(4).ok());
+  char buf[16];
+  absl::StatusOr<size_t> n = file->Read(buf, sizeof(buf));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buf, *n), "456789");
+  n = file->Read(buf, sizeof(buf));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+
+  ExpectLocalError(SourceFile::Open(dir_ + "/nope").status(), "nope");
+  EXPECT_EQ(SourceFile::Open(dir_ + "/nope").status().code(),
+            absl::StatusCode::kNotFound);
+  ExpectLocalError(SourceFile::Open(dir_).status(), "folder");
+}
+
+}  // namespace
+}  // namespace tlsession::testing
