@@ -287,6 +287,55 @@ SessionCacheFile::ReadEntries() const {
   return std::make_optional(*std::move(entries));
 }
 
+absl::StatusOr<std::string> SessionCacheFile::OpenPlain(
+    const std::string& data) const {
+  if (encrypted()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "session cache '", path_,
+        "' is not encrypted but a key file was given; refusing it"));
+  }
+  if (data.size() < kHeaderSize + SHA256_DIGEST_LENGTH) {
+    return Corrupt(path_, "too short");
+  }
+  const size_t body_end = data.size() - SHA256_DIGEST_LENGTH;
+  if (Sha256(absl::string_view(data).substr(0, body_end)) !=
+      data.substr(body_end)) {
+    return Corrupt(path_, "checksum mismatch");
+  }
+  return data.substr(kHeaderSize, body_end - kHeaderSize);
+}
+
+absl::StatusOr<std::string> SessionCacheFile::OpenSealed(
+    const std::string& data) const {
+  if (!encrypted()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "session cache '", path_,
+        "' is encrypted; give the key file it was written with"));
+  }
+  if (data.size() < kHeaderSize + kNonceSize) {
+    return Corrupt(path_, "too short");
+  }
+  bssl::ScopedEVP_AEAD_CTX aead;
+  if (!EVP_AEAD_CTX_init(aead.get(), EVP_aead_aes_256_gcm(), aead_key_.data(),
+                         32, EVP_AEAD_DEFAULT_TAG_LENGTH, nullptr)) {
+    return absl::InternalError("AEAD init failed: " + DrainSslErrors());
+  }
+  const auto* in = reinterpret_cast<const uint8_t*>(data.data());
+  const size_t sealed_len = data.size() - kHeaderSize - kNonceSize;
+  std::string body(sealed_len, '\0');
+  size_t body_len = 0;
+  if (!EVP_AEAD_CTX_open(aead.get(), reinterpret_cast<uint8_t*>(&body[0]),
+                         &body_len, body.size(), in + kHeaderSize, kNonceSize,
+                         in + kHeaderSize + kNonceSize, sealed_len, in,
+                         kHeaderSize)) {
+    ERR_clear_error();
+    return Corrupt(path_,
+                   "decryption failed: wrong key file or damaged content");
+  }
+  body.resize(body_len);
+  return body;
+}
+
 absl::StatusOr<std::vector<StoreEntry>> SessionCacheFile::Decode(
     std::string data) const {
   if (data.size() < kHeaderSize || !absl::StartsWith(data, kMagicFamily)) {
@@ -299,57 +348,14 @@ absl::StatusOr<std::vector<StoreEntry>> SessionCacheFile::Decode(
         ", which this version does not read; it is left as it is"));
   }
   const uint8_t mode = static_cast<uint8_t>(data[kMagic.size()]);
-  const absl::string_view header(data.data(), kHeaderSize);
-  std::string body;
-  if (mode == kPlain) {
-    if (encrypted()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "session cache '", path_,
-          "' is not encrypted but a key file was given; refusing it"));
-    }
-    if (data.size() < kHeaderSize + SHA256_DIGEST_LENGTH) {
-      return Corrupt(path_, "too short");
-    }
-    const size_t body_end = data.size() - SHA256_DIGEST_LENGTH;
-    if (Sha256(absl::string_view(data).substr(0, body_end)) !=
-        data.substr(body_end)) {
-      return Corrupt(path_, "checksum mismatch");
-    }
-    body = data.substr(kHeaderSize, body_end - kHeaderSize);
-  } else if (mode == kEncrypted) {
-    if (!encrypted()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "session cache '", path_,
-          "' is encrypted; give the key file it was written with"));
-    }
-    if (data.size() < kHeaderSize + kNonceSize) {
-      return Corrupt(path_, "too short");
-    }
-    bssl::ScopedEVP_AEAD_CTX aead;
-    if (!EVP_AEAD_CTX_init(aead.get(), EVP_aead_aes_256_gcm(),
-                           aead_key_.data(), 32, EVP_AEAD_DEFAULT_TAG_LENGTH,
-                           nullptr)) {
-      return absl::InternalError("AEAD init failed: " + DrainSslErrors());
-    }
-    const auto* in = reinterpret_cast<const uint8_t*>(data.data());
-    const size_t sealed_len = data.size() - kHeaderSize - kNonceSize;
-    body.resize(sealed_len);
-    size_t body_len = 0;
-    if (!EVP_AEAD_CTX_open(aead.get(), reinterpret_cast<uint8_t*>(&body[0]),
-                           &body_len, body.size(), in + kHeaderSize,
-                           kNonceSize, in + kHeaderSize + kNonceSize,
-                           sealed_len, in, header.size())) {
-      ERR_clear_error();
-      return Corrupt(path_,
-                     "decryption failed: wrong key file or damaged content");
-    }
-    body.resize(body_len);
-  } else {
-    return Corrupt(path_, absl::StrCat("unknown mode ", mode));
-  }
+  absl::StatusOr<std::string> body =
+      mode == kPlain       ? OpenPlain(data)
+      : mode == kEncrypted ? OpenSealed(data)
+                           : Corrupt(path_, absl::StrCat("unknown mode ", mode));
   Secret::Wipe(data);
-  absl::StatusOr<std::vector<StoreEntry>> entries = DecodeBody(body, path_);
-  Secret::Wipe(body);
+  if (!body.ok()) return body.status();
+  absl::StatusOr<std::vector<StoreEntry>> entries = DecodeBody(*body, path_);
+  Secret::Wipe(*body);
   return entries;
 }
 

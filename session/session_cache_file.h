@@ -81,6 +81,9 @@ class SessionCacheFile {
   // could not be read.
   absl::StatusOr<std::optional<std::vector<StoreEntry>>> ReadEntries() const;
   absl::StatusOr<std::vector<StoreEntry>> Decode(std::string data) const;
+  // The body of a plain (checksummed) or sealed (AES-256-GCM) file.
+  absl::StatusOr<std::string> OpenPlain(const std::string& data) const;
+  absl::StatusOr<std::string> OpenSealed(const std::string& data) const;
   absl::StatusOr<std::string> Encode(
       const std::vector<StoreEntry>& entries) const;
   absl::Status Write(const std::vector<StoreEntry>& entries) const;

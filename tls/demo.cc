@@ -44,78 +44,69 @@ absl::StatusOr<Result> Handshake(const std::shared_ptr<const Context>& client,
   return r;
 }
 
-int Run() {
+// A client Context for |version| that verifies the demo server and fills
+// |cache| itself.
+absl::StatusOr<std::shared_ptr<const Context>> ClientContext(
+    uint16_t version, std::shared_ptr<ClientSessionCache> cache) {
+  ContextOptions options;
+  options.ca_pem = testing::GetTestPki().ca.cert_pem;  // The demo server's.
+  options.max_version = version;
+  options.keylog_file = KeyLogFileFromEnvironment();
+  options.session_cache = std::move(cache);
+  return Context::Create(options);
+}
+
+// A full, a resumed (session passed by hand) and a cached handshake against
+// a server of |version|; true when the last two resumed.
+absl::StatusOr<bool> RunVersion(uint16_t version) {
   const testing::TestPki& pki = testing::GetTestPki();
+  ContextOptions server_options;
+  server_options.role = Role::kServer;
+  server_options.certificate_chain_pem = pki.server.cert_pem;
+  server_options.private_key_pem = pki.server.key_pem;
+  server_options.max_version = version;
+  auto server_ctx = Context::Create(server_options);
+  if (!server_ctx.ok()) return server_ctx.status();
+  auto server = testing::TestTlsServer::Start(*server_ctx);
+  if (!server.ok()) return server.status();
+  auto cache = std::make_shared<ClientSessionCache>();
+  auto client = ClientContext(version, cache);
+  if (!client.ok()) return client.status();
+  const uint16_t port = (*server)->port();
+  absl::PrintF("%s server on 127.0.0.1:%d\n",
+               version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2", port);
+  // A first connection warms up code paths; the next ones are measured.
+  if (auto warm = Connection::Connect(*client, "localhost", port); warm.ok()) {
+    (void)(*warm)->Shutdown();
+  }
+  cache->Flush();
+  auto full = Handshake(*client, port, Session(), "full:");
+  if (!full.ok()) return full.status();
+  auto resumed = Handshake(*client, port, full->session, "resumed:");
+  if (!resumed.ok()) return resumed.status();
+  // No session passed by hand: the cache offers one.
+  auto cached = Handshake(*client, port, Session(), "cached:");
+  if (!cached.ok()) return cached.status();
+  const ClientSessionCache::Metrics m = cache->metrics();
+  absl::PrintF(
+      "  cache: %d hits, %d misses, %d insertions, %d evictions, "
+      "%d expirations, %d sessions held\n",
+      m.hits, m.misses, m.insertions, m.evictions, m.expirations,
+      cache->session_count());
+  absl::PrintF("  resumed handshake took %.1f%% of the full one\n\n",
+               100.0 * absl::FDivDuration(resumed->took, full->took));
+  return resumed->reused && cached->reused && !full->reused;
+}
+
+int Run() {
   bool all_resumed = true;
   for (uint16_t version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
-    ContextOptions server_options;
-    server_options.role = Role::kServer;
-    server_options.certificate_chain_pem = pki.server.cert_pem;
-    server_options.private_key_pem = pki.server.key_pem;
-    server_options.max_version = version;
-    auto server_ctx = Context::Create(server_options);
-    if (!server_ctx.ok()) {
-      absl::FPrintF(stderr, "server context: %s\n",
-                    server_ctx.status().ToString());
-      return 1;
-    }
-    auto server = testing::TestTlsServer::Start(*server_ctx);
-    if (!server.ok()) {
-      absl::FPrintF(stderr, "server: %s\n", server.status().ToString());
-      return 1;
-    }
-    ContextOptions client_options;
-    client_options.ca_pem = pki.ca.cert_pem;  // Verify the demo server.
-    client_options.max_version = version;
-    client_options.keylog_file = KeyLogFileFromEnvironment();
-    // A session cache: connections made from this context look it up and
-    // fill it themselves.
-    auto cache = std::make_shared<ClientSessionCache>();
-    client_options.session_cache = cache;
-    auto client = Context::Create(client_options);
-    if (!client.ok()) {
-      absl::FPrintF(stderr, "client context: %s\n",
-                    client.status().ToString());
-      return 1;
-    }
-    absl::PrintF("%s server on 127.0.0.1:%d\n",
-                 version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2",
-                 (*server)->port());
-    // A first connection warms up code paths; the next ones are measured.
-    if (auto warm = Connection::Connect(*client, "localhost", (*server)->port());
-        warm.ok()) {
-      (void)(*warm)->Shutdown();
-    }
-    cache->Flush();
-    auto full = Handshake(*client, (*server)->port(), Session(), "full:");
-    if (!full.ok()) {
-      absl::FPrintF(stderr, "full handshake: %s\n", full.status().ToString());
-      return 1;
-    }
-    auto resumed =
-        Handshake(*client, (*server)->port(), full->session, "resumed:");
+    absl::StatusOr<bool> resumed = RunVersion(version);
     if (!resumed.ok()) {
-      absl::FPrintF(stderr, "resumed handshake: %s\n",
-                    resumed.status().ToString());
+      absl::FPrintF(stderr, "demo: %s\n", resumed.status().ToString());
       return 1;
     }
-    // No session passed by hand: the cache offers one.
-    auto cached = Handshake(*client, (*server)->port(), Session(), "cached:");
-    if (!cached.ok()) {
-      absl::FPrintF(stderr, "cached handshake: %s\n",
-                    cached.status().ToString());
-      return 1;
-    }
-    const ClientSessionCache::Metrics m = cache->metrics();
-    absl::PrintF(
-        "  cache: %d hits, %d misses, %d insertions, %d evictions, "
-        "%d expirations, %d sessions held\n",
-        m.hits, m.misses, m.insertions, m.evictions, m.expirations,
-        cache->session_count());
-    all_resumed = all_resumed && resumed->reused && cached->reused &&
-                  !full->reused;
-    absl::PrintF("  resumed handshake took %.1f%% of the full one\n\n",
-                 100.0 * absl::FDivDuration(resumed->took, full->took));
+    all_resumed = all_resumed && *resumed;
   }
   if (!all_resumed) {
     absl::FPrintF(stderr, "a second handshake did not resume\n");
