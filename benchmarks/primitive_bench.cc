@@ -306,7 +306,7 @@ void WriteReport(const std::map<std::string, Cell>& cells,
       flags->measure_seconds,
       " s of CPU time (operations per CPU second, as `openssl speed` "
       "counts). \"this build\": BoringSSL from source as tlsession links it "
-      "(`-c opt`); \"OPENSSL_SMALL\": the same source with -DOPENSSL_SMALL, "
+      "(run.sh builds with `-c opt`); \"OPENSSL_SMALL\": the same source with -DOPENSSL_SMALL, "
       "as Debian builds android-libboringssl; OpenSSL: ",
       openssl, ", `openssl speed -mr`.\n\n",
       "| operation | this build | OPENSSL_SMALL | OpenSSL 3 | this / OpenSSL "
