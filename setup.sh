@@ -7,9 +7,10 @@ set -euo pipefail
 packages=(
   # Build: Bazel 4.2.3 with its platforms and skylib, offline.
   bazel-bootstrap bazel-platforms bazel-skylib
-  # Libraries: BoringSSL, Abseil, GoogleTest, Google Benchmark.
-  android-libboringssl-dev libabsl-dev libgtest-dev libbenchmark-dev
-  g++
+  # Libraries: Abseil, GoogleTest, Google Benchmark. (BoringSSL is built
+  # from Debian's source package, unpacked below; dpkg-dev unpacks it.)
+  libabsl-dev libgtest-dev libbenchmark-dev
+  g++ dpkg-dev
   # Tests: the system trust store and TLS/FTPS peers we did not write.
   ca-certificates openssl curl lftp vsftpd
   # Benchmarks: plots.
@@ -54,6 +55,86 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
     --no-install-recommends "${missing[@]}"
   [ "$had_policy" = yes ] || $SUDO rm -f "$policy"
+fi
+
+# BoringSSL's source, from Debian's source package
+# android-platform-external-boringssl (the source of the android-libboringssl
+# binaries, BoringSSL at the revision in its BORINGSSL_REVISION), built by
+# Bazel as the workspace's @boringssl repository (see WORKSPACE). Debian's own
+# binaries are built with -DOPENSSL_SMALL, which drops BoringSSL's fast P-256.
+# Fetched once and unpacked into a folder outside the work tree; a stamp with
+# the pinned version makes later runs do nothing.
+boringssl_src=/opt/tlsession/boringssl-src
+boringssl_package=android-platform-external-boringssl
+boringssl_version=13.0.0+r24-2
+# The .dsc's SHA-256 (it lists the tarballs' checksums, which dpkg-source
+# checks): apt checks it against the mirror's signed Sources index, and this
+# pin against a different upload of the same version.
+boringssl_dsc_sha256=7da1c07f669b05f417cbf3e0a784a1a9d844ce138616e02b3a228fc20645ef37
+boringssl_stamp="$boringssl_src/.tlsession-source"
+if [ "$(cat "$boringssl_stamp" 2>/dev/null)" != "$boringssl_package $boringssl_version" ]; then
+  echo "setup: fetching $boringssl_package $boringssl_version (source) into $boringssl_src" >&2
+  # 'apt-get source' needs a deb-src entry: add one for the Debian mirror
+  # that this machine's own 'deb' entries already name, never another host.
+  . /etc/os-release
+  src_list=/etc/apt/sources.list.d/tlsession-deb-src.sources
+  has_src=$(apt-get indextargets --format '$(REPO_URI)' \
+    "Identifier: Sources" "Codename: $VERSION_CODENAME" "Component: main" \
+    "Origin: Debian" 2>/dev/null | head -1)
+  if [ -z "$has_src" ]; then
+    mirror=$(apt-get indextargets --format '$(REPO_URI)' \
+      "Identifier: Packages" "Target-Of: deb" "Codename: $VERSION_CODENAME" \
+      "Component: main" "Origin: Debian" 2>/dev/null | head -1)
+    if [ -z "$mirror" ]; then
+      # No list downloaded yet: read the mirror from the entries themselves.
+      apt_update
+      mirror=$(apt-get indextargets --format '$(REPO_URI)' \
+        "Identifier: Packages" "Target-Of: deb" "Codename: $VERSION_CODENAME" \
+        "Component: main" "Origin: Debian" 2>/dev/null | head -1)
+    fi
+    if [ -z "$mirror" ]; then
+      echo "setup: no 'deb' entry for Debian $VERSION_CODENAME main found in /etc/apt/sources.list{,.d}" >&2
+      exit 1
+    fi
+    keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    {
+      echo "# Added by tlsession's setup.sh: Debian's source packages from the"
+      echo "# mirror this machine's 'deb' entries name (for BoringSSL's source)."
+      echo "Types: deb-src"
+      echo "URIs: $mirror"
+      echo "Suites: $VERSION_CODENAME"
+      echo "Components: main"
+      [ -e "$keyring" ] && echo "Signed-By: $keyring"
+    } | $SUDO tee "$src_list" >/dev/null
+    updated=no
+  fi
+  if ! apt-cache showsrc --only-source "$boringssl_package" 2>/dev/null |
+      grep -qx "Version: $boringssl_version"; then
+    apt_update
+  fi
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"
+  # apt downloads as its unprivileged user _apt when it can write there.
+  id _apt >/dev/null 2>&1 && $SUDO chown _apt "$tmp"
+  (cd "$tmp" && $SUDO apt-get source -q --download-only \
+    "$boringssl_package=$boringssl_version")
+  dsc="$tmp/${boringssl_package}_${boringssl_version}.dsc"
+  if ! echo "$boringssl_dsc_sha256  $dsc" | sha256sum --check --quiet; then
+    echo "setup: $dsc does not match the pinned SHA-256" >&2
+    exit 1
+  fi
+  # dpkg-source checks the tarballs against the .dsc and applies Debian's
+  # patches: the tree Debian builds from.
+  $SUDO rm -rf "$boringssl_src.new"
+  $SUDO mkdir -p "$(dirname "$boringssl_src")"
+  $SUDO dpkg-source --no-copy -x "$dsc" "$boringssl_src.new" >&2
+  # The tree ships BUILD and BUILD.generated.bzl; a WORKSPACE file makes it
+  # a repository that WORKSPACE's local_repository can name.
+  echo 'workspace(name = "boringssl")' | $SUDO tee "$boringssl_src.new/WORKSPACE" >/dev/null
+  echo "$boringssl_package $boringssl_version" | $SUDO tee "$boringssl_src.new/.tlsession-source" >/dev/null
+  $SUDO rm -rf "$boringssl_src"
+  $SUDO mv "$boringssl_src.new" "$boringssl_src"
+  $SUDO rm -rf "$tmp"
 fi
 
 # ProFTPD (with mod_tls from proftpd-mod-crypto) conflicts with vsftpd as a

@@ -12,8 +12,17 @@
 // verifies the server's certificate in every cell. A resumed cell in which a
 // handshake did not resume fails instead of reporting a fast number.
 //
+// handshake/build/{this|small}/memory/{tls12_sid|tls12_ticket|tls13}/ecdsa/full
+//           with --small_bench=PATH (another build of this binary; run.sh:
+//           BoringSSL with -DOPENSSL_SMALL, as Debian ships it): library
+//           handshakes in memory, each repetition a child process of either
+//           build (--measure), so that the two builds are measured alike and
+//           back to back.
+//
 // Flags besides Google Benchmark's: --report_dir=DIR writes handshake.md,
-// handshake.dat and handshake.svg there; --smoke runs each cell briefly.
+// handshake.dat and handshake.svg there; --smoke runs each cell briefly;
+// --measure=MODE/KEY/KIND measures library handshakes in memory in this
+// process and prints their rate.
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -415,6 +424,59 @@ void BM_LibTcp(benchmark::State& state, Mode mode, KeyType key, bool resumed) {
   Finish(state, n, bytes, reused, resumed);
 }
 
+// --measure=MODE/KEY/KIND (say tls13/ecdsa/full): library handshakes per
+// CPU second in memory, in this process.
+absl::StatusOr<double> MeasureHere(const std::string& cell, double seconds) {
+  for (Mode mode : {Mode::kTls12Sid, Mode::kTls12Ticket, Mode::kTls13}) {
+    for (KeyType key : {KeyType::kEcdsaP256, KeyType::kRsa2048}) {
+      for (bool resumed : {false, true}) {
+        if (cell != absl::StrCat(ModeName(mode), "/",
+                                 key == KeyType::kEcdsaP256 ? "ecdsa" : "rsa",
+                                 "/", resumed ? "resumed" : "full")) {
+          continue;
+        }
+        Setup s = MakeSetup(mode, key);
+        Session offer;
+        if (resumed) {
+          LibResult first = LibMemoryHandshake(s, Session(), true);
+          if (!first.ok || !first.session.is_resumable()) {
+            return absl::InternalError("could not get a resumable session");
+          }
+          offer = first.session;
+        }
+        return MeasureRate(
+            [&] {
+              LibResult r = LibMemoryHandshake(s, offer, false);
+              return r.ok && r.resumed == resumed;
+            },
+            seconds);
+      }
+    }
+  }
+  return absl::InvalidArgumentError("unknown cell " + cell);
+}
+
+// The modes whose full ECDSA handshakes compare the two BoringSSL builds.
+constexpr const char* kBuildCells[] = {"tls12_sid/ecdsa/full",
+                                       "tls12_ticket/ecdsa/full",
+                                       "tls13/ecdsa/full"};
+
+// handshake/build/{this|small}/memory/CELL: |binary| --measure=CELL, once per
+// repetition.
+void BM_Build(benchmark::State& state, const std::string& binary,
+              const std::string& cell, double seconds) {
+  double rate = 0;
+  for (auto _ : state) {
+    absl::StatusOr<double> r = MeasureInChild(binary, cell, seconds);
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    rate = *r;
+  }
+  state.counters["handshakes_per_s"] = rate;
+}
+
 std::string CellName(const char* impl, const char* transport, Mode mode,
                      KeyType key, bool resumed) {
   return absl::StrCat("handshake/", impl, "/", transport, "/", ModeName(mode),
@@ -422,7 +484,26 @@ std::string CellName(const char* impl, const char* transport, Mode mode,
                       resumed ? "resumed" : "full");
 }
 
-void RegisterAll(bool smoke) {
+// Registers every cell; the build comparison's when |flags| names a
+// --small_bench.
+void RegisterAll(const SuiteFlags& flags) {
+  const bool smoke = flags.smoke;
+  if (!flags.small_bench.empty()) {
+    const double seconds = smoke ? 0.01 : flags.measure_seconds;
+    for (const char* cell : kBuildCells) {
+      for (const std::string& build : {std::string("this"),
+                                       std::string("small")}) {
+        const std::string binary =
+            build == "this" ? SelfPath() : flags.small_bench;
+        const std::string c = cell;
+        benchmark::RegisterBenchmark(
+            absl::StrCat("handshake/build/", build, "/memory/", c).c_str(),
+            [=](benchmark::State& st) { BM_Build(st, binary, c, seconds); })
+            ->Iterations(1)
+            ->Unit(benchmark::kMillisecond);
+      }
+    }
+  }
   for (Mode mode : {Mode::kTls12Sid, Mode::kTls12Ticket, Mode::kTls13}) {
     for (KeyType key : {KeyType::kEcdsaP256, KeyType::kRsa2048}) {
       for (bool resumed : {false, true}) {
@@ -548,6 +629,26 @@ void WriteReport(const std::map<std::string, Cell>& cells,
                       sp >= 0.9 ? " ✓" : " ✗", " |\n");
     }
   }
+  // This BoringSSL build against the same source with -DOPENSSL_SMALL.
+  bool has_build = false;
+  std::string build_md =
+      "\nThis BoringSSL build against the same source built with "
+      "-DOPENSSL_SMALL (as Debian ships it), back to back: library, full "
+      "ECDSA P-256 handshakes in memory, handshakes per CPU second, each "
+      "repetition a process of its own:\n\n| cell | this build | "
+      "OPENSSL_SMALL | speedup (floor 1.25x) |\n|---|---|---|---|\n";
+  for (const char* cell : kBuildCells) {
+    const Cell* a = get(absl::StrCat("handshake/build/this/memory/", cell));
+    const Cell* b = get(absl::StrCat("handshake/build/small/memory/", cell));
+    if (!a || !b) continue;
+    has_build = true;
+    const double x = a->counters.at("handshakes_per_s");
+    const double y = b->counters.at("handshakes_per_s");
+    absl::StrAppend(&build_md, "| ", cell, " | ", Fmt(x), "/s | ", Fmt(y),
+                    "/s | ", Fmt(x / y), "x", x / y >= 1.25 ? " ✓" : " ✗",
+                    " |\n");
+  }
+  if (has_build) md += build_md;
   for (const auto& [n, c] : cells) {
     if (c.error) absl::StrAppend(&md, "\nFAILED: ", n, ": ", c.error_message);
   }
@@ -576,6 +677,10 @@ void WriteReport(const std::map<std::string, Cell>& cells,
 int main(int argc, char** argv) {
   tlsession::bench::SuiteFlags flags;
   if (!tlsession::bench::ParseSuiteFlags(&argc, argv, &flags)) return 2;
-  tlsession::bench::RegisterAll(flags.smoke);
+  if (!flags.measure.empty()) {
+    return tlsession::bench::PrintMeasurement(tlsession::bench::MeasureHere(
+        flags.measure, flags.measure_seconds));
+  }
+  tlsession::bench::RegisterAll(flags);
   return tlsession::bench::RunSuite(flags, tlsession::bench::WriteReport);
 }

@@ -6,9 +6,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace tlsession::bench {
 
@@ -35,10 +39,18 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   std::map<std::string, std::vector<Run>> runs_;
 };
 
-// The flags both suites take besides Google Benchmark's own.
+// The flags the suites take besides Google Benchmark's own.
 struct SuiteFlags {
   std::string report_dir;  // --report_dir=DIR: write the report there.
   bool smoke = false;      // --smoke: a quick pass so the suite cannot rot.
+  // --small_bench=PATH: another build of the same benchmark binary, measured
+  // in this run beside this one (run.sh: BoringSSL with -DOPENSSL_SMALL).
+  std::string small_bench;
+  // --measure=NAME: measure one operation for --measure_seconds of CPU time
+  // (default 0.5), print "per_s=RATE" and exit. How a suite measures this
+  // build and the --small_bench one alike, each in a process of its own.
+  std::string measure;
+  double measure_seconds = 0.5;
 };
 // Initializes Google Benchmark and parses the rest of argv; false (after a
 // message on stderr) on an unknown flag.
@@ -50,6 +62,31 @@ bool ParseSuiteFlags(int* argc, char** argv, SuiteFlags* flags);
 int RunSuite(const SuiteFlags& flags,
              void (*write_report)(const std::map<std::string, Cell>&,
                                   const std::string& dir));
+
+// Calls |op| until it has used |seconds| of this thread's CPU time and
+// returns its calls per CPU second (OpenSSL's `speed` also divides by CPU
+// time); an error as soon as |op| returns false.
+absl::StatusOr<double> MeasureRate(const std::function<bool()>& op,
+                                   double seconds);
+
+// What --measure prints for |rate| ("per_s=RATE" on stdout, or the error on
+// stderr); returns the process's exit code.
+int PrintMeasurement(const absl::StatusOr<double>& rate);
+
+// Runs `binary --measure=NAME --measure_seconds=SECONDS` and returns the rate
+// it printed; an error quoting its output when it failed.
+absl::StatusOr<double> MeasureInChild(const std::string& binary,
+                                      const std::string& name,
+                                      double seconds);
+
+// This process's executable (/proc/self/exe, resolved), for MeasureInChild.
+std::string SelfPath();
+
+// Runs |argv| to its end (killed after |timeout|) and returns what it wrote
+// to stdout and stderr together; an error naming the command when it could
+// not start, timed out or did not exit with status 0.
+absl::StatusOr<std::string> RunForOutput(const std::vector<std::string>& argv,
+                                         absl::Duration timeout);
 
 // Writes |text| to |path|; false on failure.
 bool WriteText(const std::string& path, const std::string& text);

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Runs both benchmark suites (optimized build) and writes JSON results, Markdown
-# tables and SVG plots into a results folder (default: benchmarks/results).
+# Runs the benchmark suites (optimized build) and writes JSON results, Markdown
+# tables and SVG plots into a results folder (default: benchmarks/results):
+# BoringSSL's primitives beside OpenSSL 3's `openssl speed`, handshakes, FTPS.
+# The primitive and handshake suites also measure, in the same run, the same
+# BoringSSL source built with -DOPENSSL_SMALL (--config=boringssl_small), as
+# Debian ships it.
 #
 #   benchmarks/run.sh [RESULTS_DIR]
 #
@@ -14,12 +18,29 @@ cd "$(dirname "$0")/.."
 out=${1:-benchmarks/results}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-bazel build -c opt //benchmarks:handshake_bench //benchmarks:ftps_bench
+# The OPENSSL_SMALL build first (its outputs have a folder of their own),
+# then the default build, which bazel-bin then names.
+bazel build -c opt --config=boringssl_small \
+  //benchmarks:handshake_bench //benchmarks:primitive_bench
+small=$(bazel info -c opt --config=boringssl_small bazel-bin 2>/dev/null)/benchmarks
+bazel build -c opt //benchmarks:handshake_bench //benchmarks:ftps_bench \
+  //benchmarks:primitive_bench
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
+if [ "$small" = "$bin/benchmarks" ]; then
+  echo "run.sh: the OPENSSL_SMALL build has no output folder of its own" >&2
+  exit 1
+fi
+
+"$bin/benchmarks/primitive_bench" --small_bench="$small/primitive_bench" \
+  --measure_seconds=1 \
+  --benchmark_repetitions=7 --benchmark_enable_random_interleaving=true \
+  --benchmark_out="$out/primitive.json" --benchmark_out_format=json \
+  --report_dir="$out"
 
 "$bin/benchmarks/handshake_bench" \
   --benchmark_repetitions=25 --benchmark_enable_random_interleaving=true \
   --benchmark_min_time=0.05 \
+  --small_bench="$small/handshake_bench" --measure_seconds=0.5 \
   --benchmark_out="$out/handshake.json" --benchmark_out_format=json \
   --report_dir="$out"
 
@@ -32,6 +53,8 @@ bin=$(bazel info -c opt bazel-bin 2>/dev/null)
   echo "# Benchmark results"
   echo
   echo "Made by \`benchmarks/run.sh\` on $(date -u +%Y-%m-%d)."
+  echo
+  sed 's/^# /## /' "$out/primitive.md"
   echo
   sed 's/^# /## /' "$out/handshake.md"
   echo

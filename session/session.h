@@ -26,7 +26,9 @@
 #include "absl/time/time.h"
 
 #if !defined(OPENSSL_IS_BORINGSSL)
-#error "tlsession builds against BoringSSL (/usr/include/android), not OpenSSL"
+// @boringssl//:ssl puts its include directory ahead of /usr/include, where
+// OpenSSL 3's headers live: reaching them means a dependency is missing.
+#error "tlsession needs BoringSSL's headers (@boringssl//:ssl), not OpenSSL's"
 #endif
 
 namespace tlsession {

@@ -25,7 +25,10 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
 fi
 jobs=${FUZZ_JOBS:-2}
 
-bazel_fuzz=(bazel "--output_base=$HOME/.cache/tlsession-fuzz-output")
+# One output base per checkout (as Bazel's own default is), so that
+# checkouts fuzzing at the same time do not take over each other's server.
+checkout_id=$(pwd -P | md5sum | cut -c1-12)
+bazel_fuzz=(bazel "--output_base=$HOME/.cache/tlsession-fuzz-output-$checkout_id")
 # Every tests/fuzz/NAME_fuzzer.cc is a fuzzer (its target lists it in
 # //tests/fuzz:all).
 fuzzers=()
