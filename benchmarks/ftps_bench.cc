@@ -28,9 +28,9 @@
 #include "absl/time/clock.h"
 #include "benchmarks/report.h"
 #include "ftp_adapter/ftps_client.h"
-#include "tests/testing/certs.h"
-#include "tests/testing/ftp_servers.h"
-#include "tests/testing/subprocess.h"
+#include "testbed/certs.h"
+#include "testbed/ftp_servers.h"
+#include "testbed/subprocess.h"
 #include "tls/context.h"
 
 namespace tlsession::bench {

@@ -39,7 +39,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "benchmarks/report.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 #include "tls/socket.h"

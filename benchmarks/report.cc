@@ -20,7 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "tests/testing/subprocess.h"
+#include "testbed/subprocess.h"
 
 namespace tlsession::bench {
 namespace {

@@ -16,10 +16,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "tests/testing/certs.h"
-#include "tests/testing/data.h"
-#include "tests/testing/ftp_servers.h"
-#include "tests/testing/subprocess.h"
+#include "testbed/certs.h"
+#include "testbed/data.h"
+#include "testbed/ftp_servers.h"
+#include "testbed/subprocess.h"
 
 namespace tlsession {
 namespace {

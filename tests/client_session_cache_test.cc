@@ -28,7 +28,7 @@
 #include "session/memory_client_session_store.h"
 #include "session/session_lease.h"
 #include "tests/testing/test_sessions.h"
-#include "tests/testing/tls_server.h"
+#include "testbed/tls_server.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {

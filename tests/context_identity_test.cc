@@ -14,7 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 #include "tests/tls_test_util.h"
 #include "tls/context.h"
 

@@ -15,7 +15,7 @@
 #include "ftp_adapter/error_category.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 
 namespace tlsession::testing {
 namespace {

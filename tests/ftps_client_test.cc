@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/certs.h"
-#include "tests/testing/data.h"
-#include "tests/testing/ftp_servers.h"
+#include "testbed/certs.h"
+#include "testbed/data.h"
+#include "testbed/ftp_servers.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {

@@ -16,10 +16,10 @@
 #include "ftp_adapter/ftps_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/certs.h"
-#include "tests/testing/data.h"
+#include "testbed/certs.h"
+#include "testbed/data.h"
 #include "tests/testing/hostile_ftp_server.h"
-#include "tests/testing/subprocess.h"
+#include "testbed/subprocess.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {

@@ -30,12 +30,12 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 #include "tests/testing/files.h"
-#include "tests/testing/data.h"
+#include "testbed/data.h"
 #include "tests/testing/ftps_tool.h"
 #include "tests/testing/hostile_ftp_server.h"
-#include "tests/testing/subprocess.h"
+#include "testbed/subprocess.h"
 
 namespace tlsession::testing {
 namespace {

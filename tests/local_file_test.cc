@@ -12,9 +12,9 @@
 #include "ftp_adapter/error_category.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 #include "tests/testing/files.h"
-#include "tests/testing/subprocess.h"
+#include "testbed/subprocess.h"
 
 namespace tlsession::testing {
 namespace {

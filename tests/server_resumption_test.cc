@@ -20,7 +20,7 @@
 #include "gtest/gtest.h"
 #include "session/server_session_store.h"
 #include "session/ticket_keys.h"
-#include "tests/testing/tls_server.h"
+#include "testbed/tls_server.h"
 #include "tests/tls_test_util.h"
 #include "tls/connection.h"
 #include "tls/context.h"

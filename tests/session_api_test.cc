@@ -7,7 +7,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/tls_server.h"
+#include "testbed/tls_server.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {

@@ -45,7 +45,7 @@
 #include "session/client_session_cache.h"
 #include "session/client_session_store.h"
 #include "tests/testing/test_sessions.h"
-#include "tests/testing/tls_server.h"
+#include "testbed/tls_server.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {

@@ -24,7 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 
 namespace tlsession {
 namespace {

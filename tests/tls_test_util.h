@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 

@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "tests/testing/certs.h"
-#include "tests/testing/tls_server.h"
+#include "testbed/certs.h"
+#include "testbed/tls_server.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 

@@ -21,8 +21,8 @@
 #include "session/session.h"
 #include "session/session_cache_file.h"
 #include "tests/fuzz/fuzz_common.h"
-#include "tests/testing/certs.h"
-#include "tests/testing/tls_server.h"
+#include "testbed/certs.h"
+#include "testbed/tls_server.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "tests/testing/subprocess.h"
+#include "testbed/subprocess.h"
 
 namespace tlsession::testing {
 

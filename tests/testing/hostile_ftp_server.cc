@@ -10,7 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 #include "tests/testing/client_hello_recorder.h"
 #include "tls/connection.h"
 #include "tls/stream.h"

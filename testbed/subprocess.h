@@ -1,7 +1,7 @@
 // Child processes for tests: real peers (openssl, vsftpd, ProFTPD) started
 // on loopback, with output to a log file, killed and reaped on destruction.
-#ifndef TLSESSION_TESTS_TESTING_SUBPROCESS_H_
-#define TLSESSION_TESTS_TESTING_SUBPROCESS_H_
+#ifndef TLSESSION_TESTBED_SUBPROCESS_H_
+#define TLSESSION_TESTBED_SUBPROCESS_H_
 
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -87,4 +87,4 @@ absl::Status WaitUntilListening(uint16_t port, ChildProcess& child,
 
 }  // namespace tlsession::testing
 
-#endif  // TLSESSION_TESTS_TESTING_SUBPROCESS_H_
+#endif  // TLSESSION_TESTBED_SUBPROCESS_H_

@@ -3,8 +3,8 @@
 // ports with configurations generated into a fresh folder, never as system
 // services. Both require TLS and, by default, TLS session reuse on data
 // connections (vsftpd require_ssl_reuse=YES; ProFTPD's default).
-#ifndef TLSESSION_TESTS_TESTING_FTP_SERVERS_H_
-#define TLSESSION_TESTS_TESTING_FTP_SERVERS_H_
+#ifndef TLSESSION_TESTBED_FTP_SERVERS_H_
+#define TLSESSION_TESTBED_FTP_SERVERS_H_
 
 #include <openssl/ssl.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "tests/testing/subprocess.h"
+#include "testbed/subprocess.h"
 
 namespace tlsession::testing {
 
@@ -76,4 +76,4 @@ class FtpServer {
 
 }  // namespace tlsession::testing
 
-#endif  // TLSESSION_TESTS_TESTING_FTP_SERVERS_H_
+#endif  // TLSESSION_TESTBED_FTP_SERVERS_H_

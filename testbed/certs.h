@@ -1,8 +1,8 @@
 // Test certificates made in memory with BoringSSL at test time: a CA, a
 // server certificate for localhost (and 127.0.0.1), a client certificate, in
 // ECDSA P-256 or RSA-2048. Nothing is fetched or checked in.
-#ifndef TLSESSION_TESTS_TESTING_CERTS_H_
-#define TLSESSION_TESTS_TESTING_CERTS_H_
+#ifndef TLSESSION_TESTBED_CERTS_H_
+#define TLSESSION_TESTBED_CERTS_H_
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -65,4 +65,4 @@ void WriteFileOrDie(const std::string& path, const std::string& contents);
 
 }  // namespace tlsession::testing
 
-#endif  // TLSESSION_TESTS_TESTING_CERTS_H_
+#endif  // TLSESSION_TESTBED_CERTS_H_

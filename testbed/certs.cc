@@ -1,4 +1,4 @@
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>

@@ -1,4 +1,4 @@
-#include "tests/testing/data.h"
+#include "testbed/data.h"
 
 #include <openssl/sha.h>
 

@@ -1,4 +1,4 @@
-#include "tests/testing/ftp_servers.h"
+#include "testbed/ftp_servers.h"
 
 #include <ftw.h>
 #include <pwd.h>
@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "tests/testing/certs.h"
+#include "testbed/certs.h"
 
 namespace tlsession::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/testing/subprocess.h"
+#include "testbed/subprocess.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-#include "tests/testing/tls_server.h"
+#include "testbed/tls_server.h"
 
 #include <chrono>
 

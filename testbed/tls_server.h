@@ -2,8 +2,8 @@
 // Context and Connection. It serves connections one at a time on a thread:
 // handshake, then the handler (by default: echo until close_notify, then
 // close_notify back), and records what each connection negotiated.
-#ifndef TLSESSION_TESTS_TESTING_TLS_SERVER_H_
-#define TLSESSION_TESTS_TESTING_TLS_SERVER_H_
+#ifndef TLSESSION_TESTBED_TLS_SERVER_H_
+#define TLSESSION_TESTBED_TLS_SERVER_H_
 
 #include <atomic>
 #include <cstdint>
@@ -66,4 +66,4 @@ class TestTlsServer {
 
 }  // namespace tlsession::testing
 
-#endif  // TLSESSION_TESTS_TESTING_TLS_SERVER_H_
+#endif  // TLSESSION_TESTBED_TLS_SERVER_H_

@@ -1,7 +1,7 @@
 // Test data: deterministic pseudo-random contents and their SHA-256, so that
 // a transfer can be checked byte for byte and a failure printed briefly.
-#ifndef TLSESSION_TESTS_TESTING_DATA_H_
-#define TLSESSION_TESTS_TESTING_DATA_H_
+#ifndef TLSESSION_TESTBED_DATA_H_
+#define TLSESSION_TESTBED_DATA_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -20,4 +20,4 @@ std::string Sha256Hex(absl::string_view data);
 
 }  // namespace tlsession::testing
 
-#endif  // TLSESSION_TESTS_TESTING_DATA_H_
+#endif  // TLSESSION_TESTBED_DATA_H_
