@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fleet/lockable.h"
 #include "session/secret.h"
 
 namespace tlsession::fleet {
@@ -178,7 +179,7 @@ void RedisServerSessionStore::RunWriter() {
 std::optional<std::vector<RedisServerSessionStore::Write>>
 RedisServerSessionStore::TakeBatch() {
   MutexLock lock(&mu_);
-  Lockable lockable{&mu_};
+  MutexLockable lockable{&mu_};
   wake_.wait(lockable, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return stop_ || !queue_.empty();
   });
@@ -225,7 +226,7 @@ void RedisServerSessionStore::SendBatch(const std::vector<Write>& batch) {
 
 bool RedisServerSessionStore::WaitForWrites(absl::Duration timeout) {
   MutexLock lock(&mu_);
-  Lockable lockable{&mu_};
+  MutexLockable lockable{&mu_};
   return wake_.wait_for(
       lockable, absl::ToChronoNanoseconds(timeout),
       [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {

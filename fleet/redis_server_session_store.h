@@ -111,13 +111,6 @@ class RedisServerSessionStore : public ServerSessionStore {
     std::optional<std::string> value;
     absl::Time expiry;
   };
-  // std::condition_variable_any needs lock()/unlock().
-  struct Lockable {
-    Mutex* mu;
-    void lock() ABSL_NO_THREAD_SAFETY_ANALYSIS { mu->Lock(); }
-    void unlock() ABSL_NO_THREAD_SAFETY_ANALYSIS { mu->Unlock(); }
-  };
-
   void Enqueue(Write write);
   // The writer thread: batches of queued writes, each batch pipelined in one
   // round trip, until the store is destroyed.
