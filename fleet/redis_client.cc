@@ -515,6 +515,28 @@ absl::StatusOr<RedisReply> RedisClient::Command(
   return std::move(reply);
 }
 
+absl::Status RedisClient::Warm(size_t connections) {
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      if (idle_.size() >= connections || open_ >= config_.max_connections) {
+        return absl::OkStatus();
+      }
+      ++open_;
+    }
+    absl::StatusOr<std::unique_ptr<Connection>> c =
+        Connect(absl::Now() + config_.timeout);
+    if (!c.ok()) {
+      RecordResult(c.status(), /*transport_failure=*/true);
+      MutexLock lock(&mu_);
+      --open_;
+      return c.status();
+    }
+    MutexLock lock(&mu_);
+    idle_.push_back(*std::move(c));
+  }
+}
+
 bool RedisClient::backing_off() const {
   MutexLock lock(&mu_);
   return absl::Now() < backoff_until_;

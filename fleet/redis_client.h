@@ -139,6 +139,11 @@ class RedisClient {
       const std::vector<std::vector<std::string>>& commands,
       absl::Duration timeout = absl::ZeroDuration());
 
+  // Opens connections until |connections| are idle in the pool (within the
+  // pool's bound), each within the config's timeout, so that the first calls
+  // on a handshake's path need not connect. The first failure ends it.
+  absl::Status Warm(size_t connections);
+
   // True while calls are being skipped.
   bool backing_off() const;
 

@@ -54,7 +54,11 @@ RedisServerSessionStore::RedisServerSessionStore(
       key_(std::move(key)),
       config_(std::move(config)),
       local_(LocalConfig(config_)) {
-  writer_ = std::thread([this] { RunWriter(); });
+  writer_ = std::thread([this] {
+    // Connections ready before the first handshake needs one.
+    (void)redis_->Warm(2);
+    RunWriter();
+  });
 }
 
 RedisServerSessionStore::~RedisServerSessionStore() {

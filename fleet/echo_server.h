@@ -1,0 +1,91 @@
+// EchoServer: the TLS server behind //fleet:tls_echo_server. It accepts
+// connections on a listener, runs each on a thread of its own (handshake,
+// then every byte received is written back, so lines are echoed as they
+// come), and counts what it served. `openssl s_client` and the library's
+// client both talk to it.
+#ifndef TLSESSION_FLEET_ECHO_SERVER_H_
+#define TLSESSION_FLEET_ECHO_SERVER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "session/mutex.h"
+#include "tls/connection.h"
+#include "tls/context.h"
+#include "tls/socket.h"
+
+namespace tlsession::fleet {
+
+class EchoServer {
+ public:
+  struct Options {
+    // Connections served at once; more wait in the listen backlog.
+    size_t max_connections = 256;
+    // Each blocking operation of a connection (handshake, read, write).
+    absl::Duration io_timeout = absl::Seconds(30);
+    // Called with one line per connection ("127.0.0.1:41234 TLSv1.3
+    // resumed"), from connection threads; may be empty.
+    std::function<void(const std::string&)> log;
+  };
+
+  struct Metrics {
+    uint64_t accepted = 0;
+    uint64_t handshakes = 0;  // Completed handshakes...
+    uint64_t resumed = 0;     // ...of which resumed.
+    uint64_t handshake_failures = 0;
+  };
+
+  // Serves |listener| with |context| (a server Context) on a thread.
+  static absl::StatusOr<std::unique_ptr<EchoServer>> Start(
+      std::shared_ptr<const Context> context, TcpListener listener,
+      Options options);
+
+  // Stops: see Stop().
+  ~EchoServer();
+  EchoServer(const EchoServer&) = delete;
+  EchoServer& operator=(const EchoServer&) = delete;
+
+  // Stops accepting, shuts every open connection's socket down and joins
+  // every thread. Idempotent.
+  void Stop();
+
+  uint16_t port() const { return listener_.port(); }
+  Metrics metrics() const;
+
+ private:
+  EchoServer(std::shared_ptr<const Context> context, TcpListener listener,
+             Options options);
+  void AcceptLoop();
+  // Runs one connection to its end; |id| names it in the registry.
+  void Serve(uint64_t id, OwnedFd fd);
+  // Joins the threads of connections that ended.
+  void ReapFinished();
+
+  const std::shared_ptr<const Context> context_;
+  TcpListener listener_;
+  const Options options_;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+
+  mutable Mutex mu_;
+  Metrics metrics_ ABSL_GUARDED_BY(mu_);
+  // Open connections' sockets, to shut them down on Stop().
+  std::map<uint64_t, int> open_fds_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::list<uint64_t> finished_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace tlsession::fleet
+
+#endif  // TLSESSION_FLEET_ECHO_SERVER_H_
