@@ -91,12 +91,18 @@ void EchoServer::Serve(uint64_t id, OwnedFd fd) {
     (*conn)->set_timeout(options_.io_timeout);
     handshake = (*conn)->Handshake();
   }
+  const bool probe =
+      !handshake.ok() && conn.ok() && (*conn)->wire().bytes_read == 0;
   {
     MutexLock lock(&mu_);
-    ++(handshake.ok() ? metrics_.handshakes : metrics_.handshake_failures);
+    if (probe) {
+      ++metrics_.probes;
+    } else {
+      ++(handshake.ok() ? metrics_.handshakes : metrics_.handshake_failures);
+    }
     if (handshake.ok() && (*conn)->session_reused()) ++metrics_.resumed;
   }
-  if (options_.log) {
+  if (options_.log && !probe) {
     options_.log(handshake.ok()
                      ? absl::StrCat((*conn)->peer_name(), " ",
                                     (*conn)->version_name(), " ",

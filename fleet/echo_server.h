@@ -43,6 +43,9 @@ class EchoServer {
     uint64_t handshakes = 0;  // Completed handshakes...
     uint64_t resumed = 0;     // ...of which resumed.
     uint64_t handshake_failures = 0;
+    // Connections closed before sending a byte (TCP health checks, port
+    // probes): not handshake failures.
+    uint64_t probes = 0;
   };
 
   // Serves |listener| with |context| (a server Context) on a thread.

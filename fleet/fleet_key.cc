@@ -1,6 +1,7 @@
 #include "fleet/fleet_key.h"
 
 #include <openssl/digest.h>
+#include <openssl/err.h>
 #include <openssl/hkdf.h>
 #include <openssl/hmac.h>
 #include <openssl/mem.h>
@@ -114,6 +115,7 @@ std::string FleetKey::Seal(absl::string_view key_name,
                          plaintext.size(),
                          reinterpret_cast<const uint8_t*>(ad.data()),
                          ad.size())) {
+    ERR_clear_error();
     return "";  // Never happens with a valid context; an empty value never opens.
   }
   out.resize(1 + kNonceBytes + sealed_len);
@@ -137,6 +139,10 @@ absl::StatusOr<Secret> FleetKey::Open(absl::string_view key_name,
                          reinterpret_cast<const uint8_t*>(ad.data()),
                          ad.size())) {
     Secret::Wipe(out);
+    // Leave nothing on this thread's error queue: Open runs inside
+    // BoringSSL's session callbacks, and a stale error would fail the
+    // handshake that goes on without the session.
+    ERR_clear_error();
     return absl::DataLossError(absl::StrCat(
         "value under ", key_name,
         " does not open under the fleet key (tampered, moved from another "

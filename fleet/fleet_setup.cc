@@ -73,15 +73,22 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
 
 namespace {
 
+// |value| is one of |keywords| or a well-formed Redis URL.
 absl::Status CheckValue(absl::string_view flag, absl::string_view value,
                         std::initializer_list<absl::string_view> keywords) {
-  if (IsRedisUrl(value)) return absl::OkStatus();
+  if (IsRedisUrl(value)) {
+    absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(value);
+    if (endpoint.ok()) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", endpoint.status().message()));
+  }
   for (absl::string_view k : keywords) {
     if (value == k) return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      flag, " must be ", absl::StrJoin(keywords, ", "), " or redis://..., got '",
-      IsRedisUrl(value) ? "redis://..." : value, "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, " must be ", absl::StrJoin(keywords, ", "),
+                   " or redis://[[USER]:PASSWORD@]HOST:PORT, got '", value,
+                   "'"));
 }
 
 }  // namespace

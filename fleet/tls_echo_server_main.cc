@@ -105,7 +105,8 @@ std::string Stats(const std::string& name, const EchoServer& server,
   const EchoServer::Metrics e = server.metrics();
   std::string out = absl::StrCat(name, "stats: handshakes=", e.handshakes,
                                  " resumed=", e.resumed,
-                                 " failed=", e.handshake_failures);
+                                 " failed=", e.handshake_failures,
+                                 " probes=", e.probes);
   if (fleet.session_store) {
     const RedisServerSessionStore::Metrics m = fleet.session_store->metrics();
     absl::StrAppend(&out, " store: hits=", m.hits, " local_hits=",
@@ -190,9 +191,11 @@ int main(int argc, char** argv) {
   const absl::Status parsed = tlsession::fleet::ParseCli(argc, argv, table);
   if (!parsed.ok()) {
     const bool help = absl::IsCancelled(parsed);
-    fprintf(help ? stdout : stderr, "%s%s",
-            help ? "" : absl::StrCat("tls_echo_server: ", parsed.message(),
-                                     "\n").c_str(),
+    if (!help) {
+      fprintf(stderr, "tls_echo_server: %s\n",
+              std::string(parsed.message()).c_str());
+    }
+    fprintf(help ? stdout : stderr, "%s",
             CliUsage("tls_echo_server --cert FILE --key FILE [FLAGS]", table)
                 .c_str());
     return help ? 0 : 2;
