@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs both benchmark suites (optimized build) and writes JSON results, Markdown
+# Runs the benchmark suites (optimized build) and writes JSON results, Markdown
 # tables and SVG plots into a results folder (default: benchmarks/results).
 #
 #   benchmarks/run.sh [RESULTS_DIR]
@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 out=${1:-benchmarks/results}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-bazel build -c opt //benchmarks:handshake_bench //benchmarks:ftps_bench
+bazel build -c opt //benchmarks:handshake_bench //benchmarks:ftps_bench \
+  //benchmarks:fleet_bench
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 
 "$bin/benchmarks/handshake_bench" \
@@ -28,6 +29,13 @@ bin=$(bazel info -c opt bazel-bin 2>/dev/null)
   --benchmark_out="$out/ftps.json" --benchmark_out_format=json \
   --report_dir="$out"
 
+# Starts its own redis-server (loopback, no persistence, a password).
+"$bin/benchmarks/fleet_bench" \
+  --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time=0.2 \
+  --benchmark_out="$out/fleet.json" --benchmark_out_format=json \
+  --report_dir="$out"
+
 {
   echo "# Benchmark results"
   echo
@@ -36,5 +44,7 @@ bin=$(bazel info -c opt bazel-bin 2>/dev/null)
   sed 's/^# /## /' "$out/handshake.md"
   echo
   sed 's/^# /## /' "$out/ftps.md"
+  echo
+  sed 's/^# /## /' "$out/fleet.md"
 } > "$out/README.md"
 echo "results in $out (README.md, *.json, *.svg)"
