@@ -1,5 +1,8 @@
 #include "fleet/echo_server.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <utility>
@@ -15,10 +18,23 @@ absl::StatusOr<std::unique_ptr<EchoServer>> EchoServer::Start(
   if (context == nullptr || context->role() != Role::kServer) {
     return absl::InvalidArgumentError("EchoServer needs a server Context");
   }
+  if (options.workers == 0) {
+    return absl::InvalidArgumentError("EchoServer needs at least one worker");
+  }
+  // Workers block in accept(2) on the listener: the kernel wakes one of
+  // them per connection (polling workers would all wake: a thundering
+  // herd). Stop() shuts the listener down to wake them all.
+  if (absl::Status s = SetNonBlocking(listener.fd(), false); !s.ok()) return s;
   std::unique_ptr<EchoServer> server(new EchoServer(
       std::move(context), std::move(listener), std::move(options)));
+  {
+    MutexLock lock(&server->mu_);
+    server->open_fds_.assign(server->options_.workers, -1);
+  }
   EchoServer* raw = server.get();
-  server->acceptor_ = std::thread([raw] { raw->AcceptLoop(); });
+  for (size_t i = 0; i < server->options_.workers; ++i) {
+    server->workers_.emplace_back([raw, i] { raw->Work(i); });
+  }
   return server;
 }
 
@@ -32,58 +48,41 @@ EchoServer::~EchoServer() { Stop(); }
 
 void EchoServer::Stop() {
   if (stop_.exchange(true)) return;
-  if (acceptor_.joinable()) acceptor_.join();
-  std::map<uint64_t, std::thread> threads;
+  // Wakes every worker blocked in accept(2) (it fails with EINVAL).
+  shutdown(listener_.fd(), SHUT_RDWR);
   {
     MutexLock lock(&mu_);
-    for (const auto& [id, fd] : open_fds_) shutdown(fd, SHUT_RDWR);
-    threads.swap(threads_);
-    finished_.clear();
-  }
-  for (auto& [id, t] : threads) t.join();
-}
-
-void EchoServer::ReapFinished() {
-  std::vector<std::thread> done;
-  {
-    MutexLock lock(&mu_);
-    for (uint64_t id : finished_) {
-      auto it = threads_.find(id);
-      if (it == threads_.end()) continue;
-      done.push_back(std::move(it->second));
-      threads_.erase(it);
+    for (int fd : open_fds_) {
+      if (fd >= 0) shutdown(fd, SHUT_RDWR);
     }
-    finished_.clear();
   }
-  for (std::thread& t : done) t.join();
+  for (std::thread& t : workers_) t.join();
 }
 
-void EchoServer::AcceptLoop() {
+void EchoServer::Work(size_t worker) {
   while (!stop_) {
-    ReapFinished();
-    bool full = false;
-    {
-      MutexLock lock(&mu_);
-      full = threads_.size() >= options_.max_connections;
-    }
-    if (full) {
-      absl::SleepFor(absl::Milliseconds(5));
+    OwnedFd fd(accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!fd.valid()) {
+      // Stopping, or a transient error (a connection reset before accept,
+      // out of descriptors): never spin.
+      if (!stop_ && errno != EINTR && errno != ECONNABORTED) {
+        absl::SleepFor(absl::Milliseconds(10));
+      }
       continue;
     }
-    absl::StatusOr<OwnedFd> fd = listener_.Accept(absl::Milliseconds(100));
-    if (!fd.ok()) continue;
-    MutexLock lock(&mu_);
-    ++metrics_.accepted;
-    const uint64_t id = next_id_++;
-    open_fds_[id] = fd->get();
-    threads_[id] = std::thread(
-        [this, id, f = std::make_shared<OwnedFd>(*std::move(fd))]() mutable {
-          Serve(id, std::move(*f));
-        });
+    const int one = 1;  // Small TLS records must not wait for Nagle.
+    setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    {
+      MutexLock lock(&mu_);
+      ++metrics_.accepted;
+      if (stop_) continue;  // Stop() already shut the others down.
+      open_fds_[worker] = fd.get();
+    }
+    Serve(worker, std::move(fd));
   }
 }
 
-void EchoServer::Serve(uint64_t id, OwnedFd fd) {
+void EchoServer::Serve(size_t worker, OwnedFd fd) {
   absl::StatusOr<std::unique_ptr<Connection>> conn =
       Connection::Create(context_, std::move(fd), "client");
   absl::Status handshake = conn.status();
@@ -122,8 +121,7 @@ void EchoServer::Serve(uint64_t id, OwnedFd fd) {
   MutexLock lock(&mu_);
   // The socket closes with the Connection (destroyed below, after the lock
   // is released); forget it first so Stop() never shuts a reused number.
-  open_fds_.erase(id);
-  finished_.push_back(id);
+  open_fds_[worker] = -1;
 }
 
 EchoServer::Metrics EchoServer::metrics() const {

@@ -1,8 +1,10 @@
-// EchoServer: the TLS server behind //fleet:tls_echo_server. It accepts
-// connections on a listener, runs each on a thread of its own (handshake,
-// then every byte received is written back, so lines are echoed as they
-// come), and counts what it served. `openssl s_client` and the library's
-// client both talk to it.
+// EchoServer: the TLS server behind //fleet:tls_echo_server. A fixed set of
+// worker threads accept connections on one listener (each worker accepts,
+// then serves that connection to its end: handshake, then every byte
+// received is written back, so lines are echoed as they come), and counts
+// what it served. No thread is made per connection and no accepted socket
+// changes threads, so a handshake's latency is the handshake's. `openssl
+// s_client` and the library's client both talk to it.
 #ifndef TLSESSION_FLEET_ECHO_SERVER_H_
 #define TLSESSION_FLEET_ECHO_SERVER_H_
 
@@ -10,11 +12,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <list>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -29,8 +30,9 @@ namespace tlsession::fleet {
 class EchoServer {
  public:
   struct Options {
-    // Connections served at once; more wait in the listen backlog.
-    size_t max_connections = 256;
+    // Worker threads: connections served at once; more wait in the listen
+    // backlog.
+    size_t workers = 32;
     // Each blocking operation of a connection (handshake, read, write).
     absl::Duration io_timeout = absl::Seconds(30);
     // Called with one line per connection ("127.0.0.1:41234 TLSv1.3
@@ -68,25 +70,22 @@ class EchoServer {
  private:
   EchoServer(std::shared_ptr<const Context> context, TcpListener listener,
              Options options);
-  void AcceptLoop();
-  // Runs one connection to its end; |id| names it in the registry.
-  void Serve(uint64_t id, OwnedFd fd);
-  // Joins the threads of connections that ended.
-  void ReapFinished();
+  // A worker: accepts and serves connections until Stop().
+  void Work(size_t worker);
+  // Runs one connection to its end on worker |worker|.
+  void Serve(size_t worker, OwnedFd fd);
 
   const std::shared_ptr<const Context> context_;
   TcpListener listener_;
   const Options options_;
   std::atomic<bool> stop_{false};
-  std::thread acceptor_;
+  std::vector<std::thread> workers_;
 
   mutable Mutex mu_;
   Metrics metrics_ ABSL_GUARDED_BY(mu_);
-  // Open connections' sockets, to shut them down on Stop().
-  std::map<uint64_t, int> open_fds_ ABSL_GUARDED_BY(mu_);
-  std::map<uint64_t, std::thread> threads_ ABSL_GUARDED_BY(mu_);
-  std::list<uint64_t> finished_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  // Each worker's open connection's socket (-1: none), to shut it down on
+  // Stop().
+  std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tlsession::fleet
