@@ -90,36 +90,71 @@ absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline,
   return absl::OkStatus();
 }
 
-RedisReply Convert(const redisReply* r) {
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) {
-        out.elements.push_back(Convert(r->element[i]));
-      }
-      break;
-    default:
-      out.type = RedisReply::Type::kNil;
+// hiredis's reader builds RedisReply objects directly (its default objects
+// would be copied), and refuses arrays beyond kMaxArrayElements: its default
+// would allocate whatever element count a hostile reply names ("*2000000000").
+constexpr int kMaxArrayElements = 1 << 16;
+
+// A reply's node: a new root, or its slot in the parent array (sized when the
+// parent was made, so slots never move).
+RedisReply* NewNode(const redisReadTask* task) {
+  if (task->parent == nullptr) return new RedisReply();
+  auto* parent = static_cast<RedisReply*>(task->parent->obj);
+  return &parent->elements[static_cast<size_t>(task->idx)];
+}
+
+void* CreateString(const redisReadTask* task, char* str, size_t len) {
+  RedisReply* r = NewNode(task);
+  r->type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::kError
+            : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::kStatus
+                                               : RedisReply::Type::kString;
+  r->str.assign(str, len);
+  return r;
+}
+
+void* CreateArray(const redisReadTask* task, int elements) {
+  if (elements < 0 || elements > kMaxArrayElements) return nullptr;  // OOM.
+  RedisReply* r = NewNode(task);
+  r->type = RedisReply::Type::kArray;
+  r->elements.resize(static_cast<size_t>(elements));
+  return r;
+}
+
+void* CreateInteger(const redisReadTask* task, long long value) {
+  RedisReply* r = NewNode(task);
+  r->type = RedisReply::Type::kInteger;
+  r->integer = value;
+  return r;
+}
+
+void* CreateNil(const redisReadTask* task) {
+  RedisReply* r = NewNode(task);
+  r->type = RedisReply::Type::kNil;
+  return r;
+}
+
+// hiredis frees only roots (a partial reply on error, or the reader's).
+void FreeObject(void* reply) { delete static_cast<RedisReply*>(reply); }
+
+redisReplyObjectFunctions kReplyFunctions = {
+    CreateString, CreateArray, CreateInteger, CreateNil, FreeObject};
+
+redisReader* NewReader() {
+  return redisReaderCreateWithFunctions(&kReplyFunctions);
+}
+
+// Takes the next complete reply from |reader| into |out|: true when there
+// was one.
+absl::StatusOr<bool> NextReply(redisReader* reader, RedisReply* out) {
+  void* raw = nullptr;
+  if (redisReaderGetReply(reader, &raw) != REDIS_OK) {
+    return absl::DataLossError(
+        absl::StrCat("protocol error: ", reader->errstr));
   }
-  return out;
+  if (raw == nullptr) return false;
+  std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));
+  *out = std::move(*reply);
+  return true;
 }
 
 // Appends one command in Redis's protocol (RESP) to |out|.
@@ -139,14 +174,14 @@ absl::Status ReadReplies(redisContext* c, size_t count, absl::Time deadline,
                          std::vector<RedisReply>* replies, size_t* received) {
   char buf[16384];
   while (replies->size() < count) {
-    void* raw = nullptr;
-    if (redisReaderGetReply(c->reader, &raw) != REDIS_OK) {
-      return absl::DataLossError(absl::StrCat(
-          "redis ", address, ": protocol error: ", c->reader->errstr));
+    RedisReply reply;
+    absl::StatusOr<bool> got_reply = NextReply(c->reader, &reply);
+    if (!got_reply.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("redis ", address, ": ", got_reply.status().message()));
     }
-    if (raw != nullptr) {
-      replies->push_back(Convert(static_cast<redisReply*>(raw)));
-      freeReplyObject(raw);
+    if (*got_reply) {
+      replies->push_back(std::move(reply));
       continue;
     }
     absl::Status s = WaitFd(c->fd, POLLIN, deadline, "waiting for a reply",
@@ -245,15 +280,15 @@ absl::Status ParseHostPort(absl::string_view hostport, RedisEndpoint* ep) {
   }
   if (host.empty() || absl::StrContains(host, ":") != absl::StartsWith(
                                                            hostport, "[")) {
+    // Never quoted: a mistyped URL may hold a password in any part.
     return absl::InvalidArgumentError(
-        absl::StrCat("Redis URL: bad host in '", hostport, "'"));
+        "Redis URL: bad host (HOST:PORT, or [IPV6]:PORT)");
   }
   ep->host = std::string(host);
   if (port.empty()) return absl::OkStatus();
   int value = 0;
   if (!absl::SimpleAtoi(port, &value) || value < 1 || value > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Redis URL: bad port in '", hostport, "'"));
+    return absl::InvalidArgumentError("Redis URL: bad port (1 to 65535)");
   }
   ep->port = static_cast<uint16_t>(value);
   return absl::OkStatus();
@@ -290,6 +325,24 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   }
   if (absl::Status s = ParseHostPort(rest, &ep); !s.ok()) return s;
   return ep;
+}
+
+absl::StatusOr<std::vector<RedisReply>> ParseRedisReplies(
+    absl::string_view bytes) {
+  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(
+      NewReader(), redisReaderFree);
+  if (reader == nullptr ||
+      redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK) {
+    return absl::ResourceExhaustedError("redis reader: out of memory");
+  }
+  std::vector<RedisReply> replies;
+  for (;;) {
+    RedisReply reply;
+    absl::StatusOr<bool> got = NextReply(reader.get(), &reply);
+    if (!got.ok()) return got.status();
+    if (!*got) return replies;
+    replies.push_back(std::move(reply));
+  }
 }
 
 RedisOutcome RedisOutcomeOf(const absl::Status& status) {
@@ -341,6 +394,10 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Connect(
   if (raw == nullptr) return Broken("connecting", where, "out of memory");
   auto conn = std::make_unique<Connection>(raw);
   if (raw->err) return Broken("connecting", where, raw->errstr);
+  // Our reader: bounded arrays, RedisReply objects.
+  redisReaderFree(raw->reader);
+  raw->reader = NewReader();
+  if (raw->reader == nullptr) return Broken("connecting", where, "out of memory");
   absl::Status s = WaitFd(raw->fd, POLLOUT, deadline, "connecting", where);
   if (!s.ok()) return s;
   int err = 0;

@@ -77,6 +77,12 @@ struct RedisReply {
   bool is_string() const { return type == Type::kString; }
 };
 
+// Parses |bytes| as a sequence of Redis replies (RESP) with the client's own
+// reader and conversion, for tests and fuzzers. DataLoss on a protocol
+// error; a trailing incomplete reply is left out.
+absl::StatusOr<std::vector<RedisReply>> ParseRedisReplies(
+    absl::string_view bytes);
+
 // What a call's Status means to a fail-open store.
 enum class RedisOutcome {
   kOk,

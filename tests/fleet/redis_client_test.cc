@@ -81,6 +81,28 @@ TEST(RedisUrlTest, RefusesBadUrlsWithoutQuotingThePassword) {
   }
 }
 
+TEST(RedisRepliesTest, ParsesRepliesAndRefusesHostileOnes) {
+  auto ok = ParseRedisReplies(
+      "*3\r\n$3\r\nfoo\r\n:42\r\n*2\r\n+OK\r\n-ERR x\r\n$-1\r\n$2\r\nab");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_EQ(ok->size(), 2u);  // The truncated third is left out.
+  EXPECT_EQ((*ok)[0].elements[0].str, "foo");
+  EXPECT_EQ((*ok)[0].elements[1].integer, 42);
+  EXPECT_EQ((*ok)[0].elements[2].elements[1].type, RedisReply::Type::kError);
+  EXPECT_TRUE((*ok)[1].is_nil());
+  // An array that names two billion elements is refused, not allocated.
+  auto huge = ParseRedisReplies("*2000000000\r\n:1\r\n");
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kDataLoss);
+  auto negative = ParseRedisReplies("*-7\r\n");
+  EXPECT_FALSE(negative.ok());
+  // Nesting beyond hiredis's bound, and garbage, are protocol errors.
+  std::string deep;
+  for (int i = 0; i < 20; ++i) deep += "*1\r\n";
+  deep += ":1\r\n";
+  EXPECT_FALSE(ParseRedisReplies(deep).ok());
+  EXPECT_FALSE(ParseRedisReplies("?what\r\n").ok());
+}
+
 TEST(RedisClientTest, CommandsPipelinesAndBinaryValues) {
   auto redis = MustStartRedis();
   ASSERT_NE(redis, nullptr);
