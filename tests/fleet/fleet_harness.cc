@@ -67,6 +67,19 @@ absl::StatusOr<std::unique_ptr<FleetHarness>> FleetHarness::Start() {
 
 absl::StatusOr<size_t> FleetHarness::StartInstance(
     const std::vector<std::string>& flags) {
+  // A port picked free can be taken before the server binds it: retry.
+  absl::Status last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    absl::StatusOr<size_t> index = StartInstanceOnce(flags);
+    if (index.ok()) return index;
+    last = index.status();
+    if (!absl::StrContains(last.message(), "exited before listening")) break;
+  }
+  return last;
+}
+
+absl::StatusOr<size_t> FleetHarness::StartInstanceOnce(
+    const std::vector<std::string>& flags) {
   absl::StatusOr<uint16_t> port = PickFreePort();
   if (!port.ok()) return port.status();
   const TestPki& pki = GetTestPki();
@@ -86,8 +99,18 @@ absl::StatusOr<size_t> FleetHarness::StartInstance(
       argv, absl::StrCat(dir_, "/instance", index + 1, ".log"),
       /*stdin_pipe=*/false);
   if (!process.ok()) return process.status();
-  absl::Status up = WaitUntilListening(*port, **process, absl::Seconds(20));
-  if (!up.ok()) return up;
+  // Its own word that it bound the port: a TCP probe could reach another
+  // process that took the port first.
+  const std::string ready = absl::StrCat("listening on 127.0.0.1:", *port);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!absl::StrContains((*process)->log(), ready)) {
+    if (!(*process)->Running() || absl::Now() >= deadline) {
+      return absl::UnavailableError(absl::StrCat(
+          "tls_echo_server exited before listening on port ", *port,
+          " (or took too long); its output:\n", (*process)->log()));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   instances_.push_back(Instance{*port, *std::move(process)});
   return index;
 }

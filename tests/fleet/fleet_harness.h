@@ -51,6 +51,8 @@ class FleetHarness {
     std::unique_ptr<ChildProcess> process;
   };
   FleetHarness() = default;
+  absl::StatusOr<size_t> StartInstanceOnce(
+      const std::vector<std::string>& flags);
 
   std::unique_ptr<TestRedisServer> redis_;
   std::string dir_;

@@ -157,7 +157,6 @@ TEST(FleetTamperTest, TamperedOrMovedSessionsGiveFullHandshakes) {
   auto stats = (*fleet)->Stats(1);
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ((*stats)["rejected"], 2u) << (*fleet)->process(1).log();
-  // Only WaitUntilListening's probe (a TCP connection that sent nothing).
   EXPECT_EQ((*stats)["failed"], 0u) << (*fleet)->process(1).log();
 }
 

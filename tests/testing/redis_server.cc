@@ -30,6 +30,20 @@ std::string RandomHex(size_t bytes) {
 
 absl::StatusOr<std::unique_ptr<TestRedisServer>> TestRedisServer::Start(
     const std::vector<std::string>& extra_config) {
+  // A port picked free can be taken before redis-server binds it (tests run
+  // in parallel, other users share the machine): try a few.
+  absl::Status last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    absl::StatusOr<std::unique_ptr<TestRedisServer>> server =
+        StartOnFreePort(extra_config);
+    if (server.ok()) return server;
+    last = server.status();
+  }
+  return last;
+}
+
+absl::StatusOr<std::unique_ptr<TestRedisServer>>
+TestRedisServer::StartOnFreePort(const std::vector<std::string>& extra_config) {
   std::unique_ptr<TestRedisServer> server(new TestRedisServer());
   server->dir_ = MakeTempDir();
   server->password_ = RandomHex(16);

@@ -62,6 +62,9 @@ class TestRedisServer {
 
  private:
   TestRedisServer() = default;
+  // One attempt of Start().
+  static absl::StatusOr<std::unique_ptr<TestRedisServer>> StartOnFreePort(
+      const std::vector<std::string>& extra_config);
   absl::Status Launch();
 
   std::string dir_;
