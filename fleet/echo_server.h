@@ -64,10 +64,13 @@ class EchoServer {
   // every thread. Idempotent.
   void Stop();
 
+  // The port it listens on.
   uint16_t port() const { return listener_.port(); }
+  // A copy of the counters.
   Metrics metrics() const;
 
  private:
+  // Does not start the workers: Start() does.
   EchoServer(std::shared_ptr<const Context> context, TcpListener listener,
              Options options);
   // A worker: accepts and serves connections until Stop().

@@ -87,9 +87,11 @@ class FleetKey {
   // ContextOptions::session_id_context).
   std::string SessionIdContext() const;
 
+  // What every Redis key name starts with.
   const std::string& prefix() const { return prefix_; }
 
  private:
+  // Made by FromSecret.
   FleetKey() = default;
 
   std::string prefix_;

@@ -73,7 +73,9 @@ struct RedisReply {
   long long integer = 0;
   std::vector<RedisReply> elements;  // kArray.
 
+  // A nil bulk string (GET of a missing key, LPOP of an empty list).
   bool is_nil() const { return type == Type::kNil; }
+  // A bulk string (a value).
   bool is_string() const { return type == Type::kString; }
 };
 
@@ -91,6 +93,7 @@ enum class RedisOutcome {
   kError,    // Anything else: connection refused, I/O or protocol error,
              // AUTH refused, or an error reply from Redis.
 };
+// The outcome a call's |status| stands for (see RedisOutcome).
 RedisOutcome RedisOutcomeOf(const absl::Status& status);
 
 class RedisClient {
@@ -153,28 +156,35 @@ class RedisClient {
   // True while calls are being skipped.
   bool backing_off() const;
 
+  // A copy of the counters.
   Metrics metrics() const;
   const Config& config() const { return config_; }
   // "host:port", for messages.
   std::string address() const;
 
  private:
+  // One pooled connection (defined in the .cc).
   class Connection;
+  // |ip| is config.endpoint.host resolved.
   explicit RedisClient(Config config, std::string ip);
 
-  // Pool: a free connection, or a fresh one within |deadline|; null Status
-  // Unavailable when the pool is full.
+  // Pool: an idle connection (|*reused| set), or a fresh one made within
+  // |deadline|; Unavailable when the pool is full.
   absl::StatusOr<std::unique_ptr<Connection>> Acquire(absl::Time deadline,
                                                       bool* reused);
+  // Returns |connection| to the pool; null closes the one that was taken.
   void Release(std::unique_ptr<Connection> connection);
+  // Connects (non-blocking, resolved address) and logs in, by |deadline|.
   absl::StatusOr<std::unique_ptr<Connection>> Connect(absl::Time deadline);
   // One exchange on a connection of the pool, retried once on a fresh
   // connection when a reused one turns out to be closed.
   absl::StatusOr<std::vector<RedisReply>> Exchange(
       const std::vector<std::vector<std::string>>& commands,
       absl::Time deadline);
-  // Back-off bookkeeping.
+  // Counts a call; Unavailable while backing off.
   absl::Status CheckBackoff();
+  // Counts a call's outcome; |transport_failure| ones start a back-off
+  // after failures_before_backoff in a row, and a success ends the series.
   void RecordResult(const absl::Status& status, bool transport_failure);
 
   const Config config_;

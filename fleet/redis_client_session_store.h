@@ -111,12 +111,15 @@ class RedisClientSessionStore : public ClientSessionStore {
   std::string TicketListName(absl::string_view key) const;
   std::string SessionName(absl::string_view key) const;
 
+  // A copy of the counters.
   Metrics metrics() const;
 
  private:
   // Counts a failed call by its outcome.
   void CountFailure(const absl::Status& status);
+  // Adds |n| to |counter|.
   void Count(uint64_t Metrics::*counter, uint64_t n = 1);
+  // The Redis name of |peer|'s key set.
   std::string PeerName(absl::string_view peer) const;
   // Opens and parses a value read from |name|; empty when refused.
   Session OpenSession(const std::string& name, const std::string& sealed);

@@ -101,7 +101,9 @@ class RedisServerSessionStore : public ServerSessionStore {
   // The Redis key name of |session_id| (for tests that tamper with it).
   std::string KeyNameFor(absl::string_view session_id) const;
 
+  // A copy of the counters.
   Metrics metrics() const;
+  // The client (for its own counters).
   const RedisClient& redis() const { return *redis_; }
 
  private:
@@ -111,17 +113,21 @@ class RedisServerSessionStore : public ServerSessionStore {
     std::optional<std::string> value;
     absl::Time expiry;
   };
+  // Queues |write| for the writer; drops it (counted) when the queue is
+  // full.
   void Enqueue(Write write);
   // The writer thread: batches of queued writes, each batch pipelined in one
   // round trip, until the store is destroyed.
   void RunWriter();
   // Waits for queued writes and takes up to a batch; nullopt when stopping.
   std::optional<std::vector<Write>> TakeBatch();
+  // Sends |batch| in one pipeline and counts the results.
   void SendBatch(const std::vector<Write>& batch);
   // Opens and checks a value read from Redis: the session and its expiry.
   std::optional<std::string> OpenValue(const std::string& name,
                                        const std::string& sealed,
                                        absl::Time* expiry);
+  // Adds one to |counter|.
   void Count(uint64_t Metrics::*counter);
 
   const std::shared_ptr<RedisClient> redis_;

@@ -132,29 +132,55 @@ class TicketKeySync {
   TicketKeySync(std::shared_ptr<RedisClient> redis,
                 std::shared_ptr<const FleetKey> key, Config config);
 
+  // The epoch that |t| falls in, and when |epoch| starts.
   int64_t EpochAt(absl::Time t) const;
   absl::Time EpochStart(int64_t epoch) const;
+  // When |r| may start issuing: the start of its epoch, but never before
+  // publish_lead after it was published.
   absl::Time IssueFrom(const Record& r) const;
+  // When |r| stops decrypting: grace after it stopped (or was due to stop)
+  // issuing.
   absl::Time DecryptUntil(const Record& r) const;
+  // The Redis key name of |epoch|'s key.
   std::string NameOf(int64_t epoch) const;
+  // A record's plaintext: format, epoch, publication time, key (a secret:
+  // the caller wipes it).
   std::string Encode(const Record& r) const;
+  // Opens and parses a value read from |name| for |epoch|; nullopt when it
+  // is refused (tampered, moved, or for another epoch).
   std::optional<Record> Decode(const std::string& name,
                                const std::string& sealed, int64_t epoch);
 
-  // The round's steps.
+  // One round: lease, read, publish (holder), choose the keys, update the
+  // ring. The error is the read's.
   absl::Status Round() ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // Takes or renews the lease; true when this process holds it.
   bool UpdateLease();
+  // Reads the epochs from the oldest still in grace to the next one, in one
+  // pipeline: epoch -> its record, or nullopt for a refused value; absent
+  // epochs are missing from Redis.
   absl::StatusOr<std::map<int64_t, std::optional<Record>>> FetchWindow(
       int64_t epoch);
+  // Adds the records read to records_ and marks which are in Redis.
   void Merge(std::map<int64_t, std::optional<Record>>& fetched)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // Holder: writes |epoch|'s key (the one held for that epoch, or a new
+  // one) with SET NX, published at |now|.
   void Publish(int64_t epoch, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // Makes a local key when no key is known at all (Redis away at start).
   void EnsureSomeKey(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // Chooses the issuing and decrypt-only keys at |now|, drops keys past
+  // their grace, and hands the ring the result when it changed.
   void UpdateRing(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // The newest key allowed to issue at |now| (or, when none is yet, the
+  // first that will be).
   Record* ChooseIssuing(absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // When the next round is due: the next sync, or the next time a key
+  // starts issuing or stops decrypting.
   absl::Time NextWake(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
+  // The background thread: rounds until destruction.
   void Run();
 
   const std::shared_ptr<RedisClient> redis_;
@@ -162,6 +188,8 @@ class TicketKeySync {
   const Config config_;
   const std::string lease_name_;
   const std::string instance_id_;  // Random: this process's lease value.
+  // Made by the first round, in Start(), before any other thread can see
+  // this object; never replaced (its keys are, by Replace()).
   std::shared_ptr<TicketKeyRing> ring_;
 
   Mutex round_mu_;  // One round at a time.
