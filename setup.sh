@@ -15,6 +15,9 @@ packages=(
   ca-certificates openssl curl lftp vsftpd
   # Benchmarks: plots.
   gnuplot-nox
+  # Resumption across a fleet (fleet/): Redis 7.0 and hiredis 0.14. Tests
+  # start their own redis-server; no system-wide one may keep running.
+  redis-server libhiredis-dev
   # Fuzzing: clang with libFuzzer and the sanitizer runtimes.
   clang clang-14 libclang-rt-14-dev
   # ProFTPD's shared libraries (ProFTPD itself is unpacked below).
@@ -135,6 +138,16 @@ if [ "$(cat "$boringssl_stamp" 2>/dev/null)" != "$boringssl_package $boringssl_v
   $SUDO rm -rf "$boringssl_src"
   $SUDO mv "$boringssl_src.new" "$boringssl_src"
   $SUDO rm -rf "$tmp"
+# Tests and demos start their own redis-server on a free loopback port: the
+# system-wide service that the package installs must never run (it would
+# hold port 6379 with no password). Stop and disable it if it ever started.
+if command -v redis-server >/dev/null 2>&1; then
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/redis-server ]; then
+    $SUDO /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d redis-server disable >/dev/null 2>&1 || true
+  fi
 fi
 
 # ProFTPD (with mod_tls from proftpd-mod-crypto) conflicts with vsftpd as a

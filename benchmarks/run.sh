@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark suites (optimized build) and writes JSON results, Markdown
 # tables and SVG plots into a results folder (default: benchmarks/results):
-# BoringSSL's primitives beside OpenSSL 3's `openssl speed`, handshakes, FTPS.
+# BoringSSL's primitives beside OpenSSL 3's `openssl speed`, handshakes, FTPS, a fleet on Redis.
 # The primitive and handshake suites also measure, in the same run, the same
 # BoringSSL source built with -DOPENSSL_SMALL (--config=boringssl_small), as
 # Debian ships it.
@@ -24,7 +24,7 @@ bazel build -c opt --config=boringssl_small \
   //benchmarks:handshake_bench //benchmarks:primitive_bench
 small=$(bazel info -c opt --config=boringssl_small bazel-bin 2>/dev/null)/benchmarks
 bazel build -c opt //benchmarks:handshake_bench //benchmarks:ftps_bench \
-  //benchmarks:primitive_bench
+  //benchmarks:primitive_bench //benchmarks:fleet_bench
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 if [ "$small" = "$bin/benchmarks" ]; then
   echo "run.sh: the OPENSSL_SMALL build has no output folder of its own" >&2
@@ -49,6 +49,13 @@ fi
   --benchmark_out="$out/ftps.json" --benchmark_out_format=json \
   --report_dir="$out"
 
+# Starts its own redis-server (loopback, no persistence, a password).
+"$bin/benchmarks/fleet_bench" \
+  --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time=0.2 \
+  --benchmark_out="$out/fleet.json" --benchmark_out_format=json \
+  --report_dir="$out"
+
 {
   echo "# Benchmark results"
   echo
@@ -59,5 +66,7 @@ fi
   sed 's/^# /## /' "$out/handshake.md"
   echo
   sed 's/^# /## /' "$out/ftps.md"
+  echo
+  sed 's/^# /## /' "$out/fleet.md"
 } > "$out/README.md"
 echo "results in $out (README.md, *.json, *.svg)"

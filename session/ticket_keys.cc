@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -64,6 +65,19 @@ void TicketKeyRing::Rotate(TicketKey new_current) {
   previous_.push_front(std::move(current_));
   current_ = std::move(new_current);
   while (previous_.size() > max_previous_) previous_.pop_back();
+}
+
+void TicketKeyRing::Replace(TicketKey current,
+                            std::vector<TicketKey> decrypt_only) {
+  MutexLock lock(&mu_);
+  current_ = std::move(current);
+  previous_.assign(std::make_move_iterator(decrypt_only.begin()),
+                   std::make_move_iterator(decrypt_only.end()));
+}
+
+size_t TicketKeyRing::size() const {
+  MutexLock lock(&mu_);
+  return 1 + previous_.size();
 }
 
 TicketKey TicketKeyRing::current() const {

@@ -22,6 +22,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -72,8 +73,18 @@ class TicketKeyRing {
   // previous key, forgetting the oldest previous keys beyond max_previous.
   void Rotate(TicketKey new_current);
 
+  // Replaces every key at once: |current| issues tickets; |decrypt_only|
+  // keys (a key published ahead of its turn to issue, keys in their grace
+  // period) only decrypt, and tickets they decrypt are renewed under
+  // |current|. Keys no longer held are wiped. max_previous does not bound
+  // |decrypt_only|. For rings kept in step with a fleet (fleet/).
+  void Replace(TicketKey current, std::vector<TicketKey> decrypt_only);
+
   // A copy of the current key.
   TicketKey current() const;
+
+  // The number of keys held, the current one included.
+  size_t size() const;
 
   // A copy of the current or a previous key named |name| (16 bytes), or
   // nullopt when no key has that name. When found and |is_current| is not

@@ -1,0 +1,70 @@
+#include "fleet/cli.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace tlsession::fleet {
+
+std::function<bool(absl::string_view)> SetString(std::string* out) {
+  return [out](absl::string_view v) {
+    *out = std::string(v);
+    return true;
+  };
+}
+
+std::function<bool(absl::string_view)> SetInt(int* out) {
+  return [out](absl::string_view v) { return absl::SimpleAtoi(v, out); };
+}
+
+std::function<bool(absl::string_view)> SetDuration(absl::Duration* out) {
+  return [out](absl::string_view v) {
+    return absl::ParseDuration(v, out) && *out >= absl::ZeroDuration();
+  };
+}
+
+absl::Status ParseCli(int argc, char** argv,
+                      const std::vector<CliFlag>& flags) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") return absl::CancelledError("help");
+    absl::string_view name = arg, value;
+    const size_t eq = arg.find('=');
+    const bool inline_value = eq != absl::string_view::npos;
+    if (inline_value) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const CliFlag* flag = nullptr;
+    for (const CliFlag& f : flags) {
+      if (f.name == name) flag = &f;
+    }
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", name));
+    }
+    if (flag->takes_value && !inline_value) {
+      if (i + 1 >= argc) {
+        return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
+      }
+      value = argv[++i];
+    }
+    if (!flag->set(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad value for ", name, " (", flag->help, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string CliUsage(absl::string_view synopsis,
+                     const std::vector<CliFlag>& flags) {
+  std::string out = absl::StrCat("usage: ", synopsis, "\n");
+  for (const CliFlag& f : flags) {
+    absl::StrAppend(&out, absl::StrFormat("  %-24s %s\n",
+                                          f.takes_value ? f.name + " V" : f.name,
+                                          f.help));
+  }
+  return out;
+}
+
+}  // namespace tlsession::fleet

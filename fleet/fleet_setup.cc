@@ -1,0 +1,150 @@
+#include "fleet/fleet_setup.h"
+
+#include <algorithm>
+#include <initializer_list>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "session/private_file.h"
+
+namespace tlsession::fleet {
+
+bool IsRedisUrl(absl::string_view value) {
+  return absl::StartsWith(value, "redis://");
+}
+
+absl::StatusOr<Secret> ReadRedisPasswordFile(const std::string& path) {
+  absl::StatusOr<Secret> file = ReadKeyFile(path, "Redis password file", 1);
+  if (!file.ok()) return file.status();
+  absl::string_view text = file->view();
+  const size_t end = text.find_first_of("\r\n");
+  std::string password(text.substr(0, end));
+  if (password.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Redis password file '", path, "' has an empty first line"));
+  }
+  return Secret(std::move(password));
+}
+
+absl::StatusOr<std::shared_ptr<RedisClient>> MakeRedisClient(
+    absl::string_view url, const std::string& password_file,
+    absl::Duration timeout) {
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(url);
+  if (!endpoint.ok()) return endpoint.status();
+  if (!password_file.empty()) {
+    absl::StatusOr<Secret> password = ReadRedisPasswordFile(password_file);
+    if (!password.ok()) return password.status();
+    endpoint->password = *std::move(password);
+  }
+  RedisClient::Config config;
+  config.endpoint = *std::move(endpoint);
+  config.timeout = timeout;
+  return RedisClient::Create(std::move(config));
+}
+
+absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
+    const SharedClientCacheOptions& options) {
+  if (options.fleet_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "a Redis session store needs a fleet key file (the same on every "
+        "client): everything written to Redis is sealed under it");
+  }
+  absl::StatusOr<std::shared_ptr<const FleetKey>> key =
+      FleetKey::FromFile(options.fleet_key_file, options.namespace_prefix);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::shared_ptr<RedisClient>> redis =
+      MakeRedisClient(options.url, options.password_file, options.timeout);
+  if (!redis.ok()) return redis.status();
+  RedisClientSessionStore::Config store_config;
+  store_config.max_tickets_per_key = options.max_tickets_per_key;
+  SharedClientCache out;
+  out.store = std::make_shared<RedisClientSessionStore>(*redis, *key,
+                                                        store_config);
+  ClientSessionCache::Config cache_config;
+  cache_config.store = out.store;
+  Secret digest = (*key)->ClientDigestKey();
+  cache_config.digest_key = std::string(digest.view());
+  out.cache = std::make_shared<ClientSessionCache>(std::move(cache_config));
+  return out;
+}
+
+namespace {
+
+// |value| is one of |keywords| or a well-formed Redis URL.
+absl::Status CheckValue(absl::string_view flag, absl::string_view value,
+                        std::initializer_list<absl::string_view> keywords) {
+  if (IsRedisUrl(value)) {
+    absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(value);
+    if (endpoint.ok()) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", endpoint.status().message()));
+  }
+  for (absl::string_view k : keywords) {
+    if (value == k) return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, " must be ", absl::StrJoin(keywords, ", "),
+                   " or redis://[[USER]:PASSWORD@]HOST:PORT, got '", value,
+                   "'"));
+}
+
+}  // namespace
+
+absl::StatusOr<FleetServer> ApplyFleetServerConfig(
+    const FleetServerConfig& config, ContextOptions* options) {
+  if (absl::Status s = CheckValue("--session-store", config.session_store,
+                                  {"memory"});
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CheckValue("--ticket-keys", config.ticket_keys, {"local", "off"});
+      !s.ok()) {
+    return s;
+  }
+  FleetServer out;
+  options->session_tickets = config.ticket_keys != "off";
+  if (config.ticket_keys == "local") {
+    options->ticket_keys =
+        std::make_shared<TicketKeyRing>(TicketKey::Generate());
+  }
+  const bool redis_sessions = IsRedisUrl(config.session_store);
+  const bool redis_keys = IsRedisUrl(config.ticket_keys);
+  if (!redis_sessions && !redis_keys) return out;
+  if (config.fleet_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--fleet-key is required with a Redis session store or ticket keys");
+  }
+  absl::StatusOr<std::shared_ptr<const FleetKey>> key =
+      FleetKey::FromFile(config.fleet_key_file);
+  if (!key.ok()) return key.status();
+  options->session_id_context = (*key)->SessionIdContext();
+  if (redis_sessions) {
+    absl::StatusOr<std::shared_ptr<RedisClient>> redis = MakeRedisClient(
+        config.session_store, config.redis_password_file, config.redis_timeout);
+    if (!redis.ok()) return redis.status();
+    RedisServerSessionStore::Config store_config;
+    store_config.local_entries = config.local_entries;
+    out.session_store = std::make_shared<RedisServerSessionStore>(
+        *redis, *key, store_config);
+    options->session_store = out.session_store;
+  }
+  if (redis_keys) {
+    // Off the handshake's path: a more patient timeout.
+    absl::StatusOr<std::shared_ptr<RedisClient>> redis =
+        MakeRedisClient(config.ticket_keys, config.redis_password_file,
+                        std::max(config.redis_timeout, absl::Milliseconds(200)));
+    if (!redis.ok()) return redis.status();
+    absl::StatusOr<std::unique_ptr<TicketKeySync>> sync =
+        TicketKeySync::Start(*redis, *key, config.ticket_sync);
+    if (!sync.ok()) return sync.status();
+    out.ticket_sync = *std::move(sync);
+    options->ticket_keys = out.ticket_sync->ring();
+  }
+  return out;
+}
+
+}  // namespace tlsession::fleet

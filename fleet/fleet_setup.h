@@ -1,0 +1,98 @@
+// Building the fleet stores from what a user types: a Redis URL, a password
+// file, a fleet key file. For tools (tls_echo_server, ftps) and benchmarks.
+//
+// Clients (ftps --session-store redis://..., crawlers):
+//
+//   fleet::SharedClientCacheOptions o;
+//   o.url = "redis://:PASSWORD@10.0.0.5:6379";   // or the password in a file:
+//   o.password_file = "/etc/tlsession/redis.password";
+//   o.fleet_key_file = "/etc/tlsession/fleet.key";
+//   auto shared = fleet::MakeSharedClientSessionCache(o);
+//   context_options.session_cache = shared->cache;
+//
+// Servers: ApplyFleetServerConfig fills a ContextOptions' session store,
+// ticket keys and session-ID context, and returns what must be kept alive.
+#ifndef TLSESSION_FLEET_FLEET_SETUP_H_
+#define TLSESSION_FLEET_FLEET_SETUP_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "fleet/fleet_key.h"
+#include "fleet/redis_client.h"
+#include "fleet/redis_client_session_store.h"
+#include "fleet/redis_server_session_store.h"
+#include "fleet/ticket_key_sync.h"
+#include "session/client_session_cache.h"
+#include "tls/context_options.h"
+
+namespace tlsession::fleet {
+
+// True for "redis://..." (what the --session-store and --ticket-keys flags
+// take besides their keywords).
+bool IsRedisUrl(absl::string_view value);
+
+// Reads a Redis password file: a private file (ReadKeyFile's checks), its
+// first line without the line break.
+absl::StatusOr<Secret> ReadRedisPasswordFile(const std::string& path);
+
+// A RedisClient for |url| (redis://[[USER]:PASSWORD@]HOST:PORT) with
+// |timeout| per call. A non-empty |password_file| gives the password (it
+// overrides one in the URL, which other users can see in `ps`).
+absl::StatusOr<std::shared_ptr<RedisClient>> MakeRedisClient(
+    absl::string_view url, const std::string& password_file,
+    absl::Duration timeout);
+
+struct SharedClientCacheOptions {
+  std::string url;             // redis://[[USER]:PASSWORD@]HOST:PORT
+  std::string password_file;   // Optional; see MakeRedisClient.
+  std::string fleet_key_file;  // Required: the same file on every client.
+  // Clients are less pressed than servers: a slower Redis still helps.
+  absl::Duration timeout = absl::Milliseconds(50);
+  size_t max_tickets_per_key = 4;
+  std::string namespace_prefix = "tlsession:";
+};
+
+struct SharedClientCache {
+  std::shared_ptr<ClientSessionCache> cache;  // For ContextOptions.
+  std::shared_ptr<RedisClientSessionStore> store;  // For its metrics.
+};
+
+// A ClientSessionCache over a RedisClientSessionStore, its digest key
+// derived from the fleet key (so every process names peers alike).
+absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
+    const SharedClientCacheOptions& options);
+
+struct FleetServerConfig {
+  std::string session_store = "memory";  // "memory" or a Redis URL.
+  std::string ticket_keys = "local";     // "local", "off" or a Redis URL.
+  std::string fleet_key_file;            // Required with any Redis URL.
+  std::string redis_password_file;       // Optional; see MakeRedisClient.
+  // The bound of a session lookup on the handshake's path.
+  absl::Duration redis_timeout = absl::Milliseconds(5);
+  // The in-process LRU in front of the Redis session store.
+  size_t local_entries = 4096;
+  TicketKeySync::Config ticket_sync;
+};
+
+// What a fleet server keeps alive beside its Context.
+struct FleetServer {
+  std::shared_ptr<RedisServerSessionStore> session_store;  // Null: memory.
+  std::unique_ptr<TicketKeySync> ticket_sync;  // Null unless Redis keys.
+};
+
+// Sets |options|' session_store, ticket_keys, session_tickets and
+// session_id_context from |config|: "memory" keeps the default in-process
+// store; "local" gives this process its own random ticket key; "off" turns
+// tickets off. With Redis, the session-ID context comes from the fleet key so
+// that every instance accepts every other's sessions.
+absl::StatusOr<FleetServer> ApplyFleetServerConfig(
+    const FleetServerConfig& config, ContextOptions* options);
+
+}  // namespace tlsession::fleet
+
+#endif  // TLSESSION_FLEET_FLEET_SETUP_H_

@@ -1,0 +1,607 @@
+#include "fleet/redis_client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace tlsession::fleet {
+
+// One connection: hiredis's context (the socket, made non-blocking by
+// redisConnectNonBlock, and its reply reader). We write with
+// send(MSG_NOSIGNAL) ourselves, since hiredis's write() would raise SIGPIPE
+// on a connection that Redis closed.
+class RedisClient::Connection {
+ public:
+  explicit Connection(redisContext* context) : context_(context) {}
+  redisContext* get() const { return context_.get(); }
+  int fd() const { return context_->fd; }
+
+ private:
+  struct Free {
+    void operator()(redisContext* c) const { redisFree(c); }
+  };
+  std::unique_ptr<redisContext, Free> context_;
+};
+
+namespace {
+
+// A transport failure that broke the connection: connect refused, reset,
+// closed by Redis.
+absl::Status Broken(absl::string_view what, absl::string_view address,
+                    absl::string_view why) {
+  return absl::AbortedError(
+      absl::StrCat("redis ", address, ": ", what, ": ", why));
+}
+
+absl::Status TimedOut(absl::string_view what, absl::string_view address) {
+  return absl::DeadlineExceededError(
+      absl::StrCat("redis ", address, ": timed out ", what));
+}
+
+// Waits until |fd| is ready for |events| or |deadline| passes.
+absl::Status WaitFd(int fd, short events, absl::Time deadline,
+                    absl::string_view what, absl::string_view address) {
+  for (;;) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return TimedOut(what, address);
+    // Round up so that a sub-millisecond remainder still waits.
+    const int ms = static_cast<int>(
+        std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 60000));
+    pollfd p{fd, events, 0};
+    const int n = poll(&p, 1, ms);
+    if (n > 0) return absl::OkStatus();  // Ready, or an error to discover.
+    if (n < 0 && errno != EINTR) {
+      return Broken(what, address, strerror(errno));
+    }
+  }
+}
+
+// Sends all of |data| before |deadline|.
+absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline,
+                     absl::string_view address) {
+  while (!data.empty()) {
+    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      absl::Status s = WaitFd(fd, POLLOUT, deadline, "sending", address);
+      if (!s.ok()) return s;
+      continue;
+    }
+    return Broken("sending", address, n < 0 ? strerror(errno) : "closed");
+  }
+  return absl::OkStatus();
+}
+
+// hiredis's reader builds RedisReply objects directly (its default objects
+// would be copied), and refuses arrays beyond kMaxArrayElements: its default
+// would allocate whatever element count a hostile reply names ("*2000000000").
+constexpr int kMaxArrayElements = 1 << 16;
+
+// A reply's node: a new root, or its slot in the parent array (sized when the
+// parent was made, so slots never move).
+RedisReply* NewNode(const redisReadTask* task) {
+  if (task->parent == nullptr) return new RedisReply();
+  auto* parent = static_cast<RedisReply*>(task->parent->obj);
+  return &parent->elements[static_cast<size_t>(task->idx)];
+}
+
+void* CreateString(const redisReadTask* task, char* str, size_t len) {
+  RedisReply* r = NewNode(task);
+  r->type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::kError
+            : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::kStatus
+                                               : RedisReply::Type::kString;
+  r->str.assign(str, len);
+  return r;
+}
+
+void* CreateArray(const redisReadTask* task, int elements) {
+  if (elements < 0 || elements > kMaxArrayElements) return nullptr;  // OOM.
+  RedisReply* r = NewNode(task);
+  r->type = RedisReply::Type::kArray;
+  r->elements.resize(static_cast<size_t>(elements));
+  return r;
+}
+
+void* CreateInteger(const redisReadTask* task, long long value) {
+  RedisReply* r = NewNode(task);
+  r->type = RedisReply::Type::kInteger;
+  r->integer = value;
+  return r;
+}
+
+void* CreateNil(const redisReadTask* task) {
+  RedisReply* r = NewNode(task);
+  r->type = RedisReply::Type::kNil;
+  return r;
+}
+
+// hiredis frees only roots (a partial reply on error, or the reader's).
+void FreeObject(void* reply) { delete static_cast<RedisReply*>(reply); }
+
+redisReplyObjectFunctions kReplyFunctions = {
+    CreateString, CreateArray, CreateInteger, CreateNil, FreeObject};
+
+redisReader* NewReader() {
+  return redisReaderCreateWithFunctions(&kReplyFunctions);
+}
+
+// Takes the next complete reply from |reader| into |out|: true when there
+// was one.
+absl::StatusOr<bool> NextReply(redisReader* reader, RedisReply* out) {
+  void* raw = nullptr;
+  if (redisReaderGetReply(reader, &raw) != REDIS_OK) {
+    return absl::DataLossError(
+        absl::StrCat("protocol error: ", reader->errstr));
+  }
+  if (raw == nullptr) return false;
+  std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));
+  *out = std::move(*reply);
+  return true;
+}
+
+// Appends one command in Redis's protocol (RESP) to |out|.
+void AppendCommand(const std::vector<std::string>& args, std::string* out) {
+  absl::StrAppend(out, "*", args.size(), "\r\n");
+  for (const std::string& a : args) {
+    absl::StrAppend(out, "$", a.size(), "\r\n");
+    out->append(a);
+    out->append("\r\n");
+  }
+}
+
+// Reads replies until |count| are parsed (into |replies|) or |deadline|.
+// |*received| counts the bytes read, bounded by |max_bytes|.
+absl::Status ReadReplies(redisContext* c, size_t count, absl::Time deadline,
+                         size_t max_bytes, absl::string_view address,
+                         std::vector<RedisReply>* replies, size_t* received) {
+  char buf[16384];
+  while (replies->size() < count) {
+    RedisReply reply;
+    absl::StatusOr<bool> got_reply = NextReply(c->reader, &reply);
+    if (!got_reply.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("redis ", address, ": ", got_reply.status().message()));
+    }
+    if (*got_reply) {
+      replies->push_back(std::move(reply));
+      continue;
+    }
+    absl::Status s = WaitFd(c->fd, POLLIN, deadline, "waiting for a reply",
+                            address);
+    if (!s.ok()) return s;
+    const ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      continue;
+    }
+    if (n <= 0) {
+      return Broken("reading", address,
+                    n == 0 ? "connection closed" : strerror(errno));
+    }
+    *received += static_cast<size_t>(n);
+    if (*received > max_bytes) {
+      return absl::DataLossError(absl::StrCat(
+          "redis ", address, ": reply larger than ", max_bytes, " bytes"));
+    }
+    if (redisReaderFeed(c->reader, buf, static_cast<size_t>(n)) != REDIS_OK) {
+      return absl::DataLossError(
+          absl::StrCat("redis ", address, ": reader out of memory"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Resolves |host| to a numeric address, once.
+absl::StatusOr<std::string> Resolve(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &result);
+  if (rc != 0 || result == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot resolve Redis host '", host, "': ", gai_strerror(rc)));
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* addr =
+      result->ai_family == AF_INET6
+          ? static_cast<const void*>(
+                &reinterpret_cast<sockaddr_in6*>(result->ai_addr)->sin6_addr)
+          : static_cast<const void*>(
+                &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr);
+  const char* ok = inet_ntop(result->ai_family, addr, text, sizeof(text));
+  freeaddrinfo(result);
+  if (ok == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot resolve Redis host '", host, "'"));
+  }
+  return std::string(text);
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = absl::ascii_tolower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Percent-decodes |in| into |out|; false on a bad escape.
+bool PercentDecode(absl::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int hi = HexValue(in[i + 1]);
+    const int lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+// Splits "HOST:PORT" or "[V6]:PORT" (PORT optional) into |ep|.
+absl::Status ParseHostPort(absl::string_view hostport, RedisEndpoint* ep) {
+  absl::string_view host = hostport, port;
+  if (absl::StartsWith(hostport, "[")) {
+    const size_t close = hostport.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError("Redis URL: unterminated '[' in host");
+    }
+    host = hostport.substr(1, close - 1);
+    absl::string_view after = hostport.substr(close + 1);
+    if (!after.empty() && !absl::ConsumePrefix(&after, ":")) {
+      return absl::InvalidArgumentError("Redis URL: junk after ']'");
+    }
+    port = after;
+  } else if (const size_t colon = hostport.rfind(':');
+             colon != absl::string_view::npos) {
+    host = hostport.substr(0, colon);
+    port = hostport.substr(colon + 1);
+  }
+  if (host.empty() || absl::StrContains(host, ":") != absl::StartsWith(
+                                                           hostport, "[")) {
+    // Never quoted: a mistyped URL may hold a password in any part.
+    return absl::InvalidArgumentError(
+        "Redis URL: bad host (HOST:PORT, or [IPV6]:PORT)");
+  }
+  ep->host = std::string(host);
+  if (port.empty()) return absl::OkStatus();
+  int value = 0;
+  if (!absl::SimpleAtoi(port, &value) || value < 1 || value > 65535) {
+    return absl::InvalidArgumentError("Redis URL: bad port (1 to 65535)");
+  }
+  ep->port = static_cast<uint16_t>(value);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
+  absl::string_view rest = url;
+  if (!absl::ConsumePrefix(&rest, "redis://")) {
+    return absl::InvalidArgumentError(
+        "a Redis URL has the form redis://[[USER]:PASSWORD@]HOST:PORT");
+  }
+  RedisEndpoint ep;
+  const size_t at = rest.rfind('@');
+  if (at != absl::string_view::npos) {
+    const absl::string_view userinfo = rest.substr(0, at);
+    rest.remove_prefix(at + 1);
+    const size_t colon = userinfo.find(':');
+    std::string password;
+    if (colon == absl::string_view::npos ||
+        !PercentDecode(userinfo.substr(0, colon), &ep.user) ||
+        !PercentDecode(userinfo.substr(colon + 1), &password)) {
+      Secret::Wipe(password);
+      // Never quote the credentials.
+      return absl::InvalidArgumentError(
+          "Redis URL: credentials must be [USER]:PASSWORD@ (percent-encoded)");
+    }
+    ep.password = Secret(std::move(password));
+  }
+  if (rest.find_first_of("/?#@") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "Redis URL: no path, query or fragment allowed after HOST:PORT");
+  }
+  if (absl::Status s = ParseHostPort(rest, &ep); !s.ok()) return s;
+  return ep;
+}
+
+absl::StatusOr<std::vector<RedisReply>> ParseRedisReplies(
+    absl::string_view bytes) {
+  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(
+      NewReader(), redisReaderFree);
+  if (reader == nullptr ||
+      redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK) {
+    return absl::ResourceExhaustedError("redis reader: out of memory");
+  }
+  std::vector<RedisReply> replies;
+  for (;;) {
+    RedisReply reply;
+    absl::StatusOr<bool> got = NextReply(reader.get(), &reply);
+    if (!got.ok()) return got.status();
+    if (!*got) return replies;
+    replies.push_back(std::move(reply));
+  }
+}
+
+RedisOutcome RedisOutcomeOf(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return RedisOutcome::kOk;
+    case absl::StatusCode::kUnavailable:
+      return RedisOutcome::kSkipped;
+    case absl::StatusCode::kDeadlineExceeded:
+      return RedisOutcome::kTimeout;
+    default:
+      return RedisOutcome::kError;
+  }
+}
+
+absl::StatusOr<std::shared_ptr<RedisClient>> RedisClient::Create(
+    Config config) {
+  if (config.endpoint.host.empty() || config.endpoint.port == 0) {
+    return absl::InvalidArgumentError("Redis host and port must be set");
+  }
+  if (config.timeout <= absl::ZeroDuration() || config.max_connections == 0 ||
+      config.failures_before_backoff < 1) {
+    return absl::InvalidArgumentError(
+        "Redis timeout, max_connections and failures_before_backoff must be "
+        "positive");
+  }
+  absl::StatusOr<std::string> ip = Resolve(config.endpoint.host);
+  if (!ip.ok()) return ip.status();
+  return std::shared_ptr<RedisClient>(
+      new RedisClient(std::move(config), *std::move(ip)));
+}
+
+RedisClient::RedisClient(Config config, std::string ip)
+    : config_(std::move(config)), ip_(std::move(ip)) {
+  MutexLock lock(&mu_);
+  current_backoff_ = config_.backoff;
+}
+
+RedisClient::~RedisClient() = default;
+
+std::string RedisClient::address() const {
+  return absl::StrCat(config_.endpoint.host, ":", config_.endpoint.port);
+}
+
+absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Connect(
+    absl::Time deadline) {
+  const std::string where = address();
+  redisContext* raw = redisConnectNonBlock(ip_.c_str(), config_.endpoint.port);
+  if (raw == nullptr) return Broken("connecting", where, "out of memory");
+  auto conn = std::make_unique<Connection>(raw);
+  if (raw->err) return Broken("connecting", where, raw->errstr);
+  // Our reader: bounded arrays, RedisReply objects.
+  redisReaderFree(raw->reader);
+  raw->reader = NewReader();
+  if (raw->reader == nullptr) return Broken("connecting", where, "out of memory");
+  absl::Status s = WaitFd(raw->fd, POLLOUT, deadline, "connecting", where);
+  if (!s.ok()) return s;
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(raw->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) return Broken("connecting", where, strerror(err));
+  const RedisEndpoint& ep = config_.endpoint;
+  if (!ep.password.empty()) {
+    std::vector<std::string> auth = {"AUTH"};
+    if (!ep.user.empty()) auth.push_back(ep.user);
+    auth.emplace_back(ep.password.view());
+    std::string request;
+    AppendCommand(auth, &request);
+    for (std::string& a : auth) Secret::Wipe(a);
+    s = SendAll(raw->fd, request, deadline, where);
+    Secret::Wipe(request);
+    if (!s.ok()) return s;
+    std::vector<RedisReply> replies;
+    size_t received = 0;
+    s = ReadReplies(raw, 1, deadline, config_.max_reply_bytes, where,
+                    &replies, &received);
+    if (!s.ok()) return s;
+    if (replies[0].type != RedisReply::Type::kStatus) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "redis ", where, ": AUTH refused: ", replies[0].str));
+    }
+  }
+  MutexLock lock(&mu_);
+  ++metrics_.connects;
+  return conn;
+}
+
+absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire(
+    absl::Time deadline, bool* reused) {
+  {
+    MutexLock lock(&mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<Connection> c = std::move(idle_.back());
+      idle_.pop_back();
+      *reused = true;
+      return c;
+    }
+    if (open_ >= config_.max_connections) {
+      return absl::UnavailableError(absl::StrCat(
+          "redis ", address(), ": all ", config_.max_connections,
+          " connections busy"));
+    }
+    ++open_;  // Reserved for the connection we are about to make.
+  }
+  *reused = false;
+  absl::StatusOr<std::unique_ptr<Connection>> c = Connect(deadline);
+  if (!c.ok()) {
+    MutexLock lock(&mu_);
+    --open_;
+  }
+  return c;
+}
+
+void RedisClient::Release(std::unique_ptr<Connection> connection) {
+  MutexLock lock(&mu_);
+  if (connection == nullptr) {
+    --open_;  // Closed: it failed.
+    return;
+  }
+  idle_.push_back(std::move(connection));
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Exchange(
+    const std::vector<std::vector<std::string>>& commands,
+    absl::Time deadline) {
+  std::string request;
+  for (const auto& c : commands) AppendCommand(c, &request);
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    absl::StatusOr<std::unique_ptr<Connection>> conn =
+        Acquire(deadline, &reused);
+    if (!conn.ok()) return conn.status();
+    std::vector<RedisReply> replies;
+    size_t received = 0;
+    absl::Status s = SendAll((*conn)->fd(), request, deadline, address());
+    if (s.ok()) {
+      s = ReadReplies((*conn)->get(), commands.size(), deadline,
+                      config_.max_reply_bytes, address(), &replies, &received);
+    }
+    {
+      MutexLock lock(&mu_);
+      ++metrics_.round_trips;
+    }
+    if (s.ok()) {
+      Release(*std::move(conn));
+      return replies;
+    }
+    Release(nullptr);  // Closes it: a late reply would desynchronize it.
+    // A pooled connection that Redis closed while idle (a restart): the
+    // request never ran; try once more on a fresh connection.
+    const bool stale = reused && received == 0 &&
+                       s.code() == absl::StatusCode::kAborted;
+    if (!stale || attempt > 0) return s;
+  }
+}
+
+absl::Status RedisClient::CheckBackoff() {
+  MutexLock lock(&mu_);
+  ++metrics_.calls;
+  if (absl::Now() < backoff_until_) {
+    ++metrics_.skipped;
+    return absl::UnavailableError(absl::StrCat(
+        "redis ", address(), ": skipped, backing off after ",
+        consecutive_failures_, " consecutive failures"));
+  }
+  return absl::OkStatus();
+}
+
+void RedisClient::RecordResult(const absl::Status& status,
+                               bool transport_failure) {
+  MutexLock lock(&mu_);
+  switch (RedisOutcomeOf(status)) {
+    case RedisOutcome::kOk:
+      ++metrics_.ok;
+      break;
+    case RedisOutcome::kSkipped:
+      ++metrics_.skipped;
+      break;
+    case RedisOutcome::kTimeout:
+      ++metrics_.timeouts;
+      break;
+    case RedisOutcome::kError:
+      ++metrics_.errors;
+      break;
+  }
+  if (!transport_failure) {
+    if (status.ok()) {
+      consecutive_failures_ = 0;
+      current_backoff_ = config_.backoff;
+    }
+    return;
+  }
+  if (++consecutive_failures_ < config_.failures_before_backoff) return;
+  backoff_until_ = absl::Now() + current_backoff_;
+  current_backoff_ = std::min(current_backoff_ * 2, config_.max_backoff);
+  ++metrics_.backoffs;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
+    const std::vector<std::vector<std::string>>& commands,
+    absl::Duration timeout) {
+  if (commands.empty()) return std::vector<RedisReply>();
+  if (absl::Status s = CheckBackoff(); !s.ok()) return s;
+  const absl::Time deadline =
+      absl::Now() + (timeout > absl::ZeroDuration() ? timeout
+                                                     : config_.timeout);
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      Exchange(commands, deadline);
+  const absl::StatusCode code = replies.status().code();
+  // A full pool (Unavailable) says nothing about Redis's health.
+  const bool transport_failure =
+      !replies.ok() && code != absl::StatusCode::kUnavailable;
+  RecordResult(replies.status(), transport_failure);
+  return replies;
+}
+
+absl::StatusOr<RedisReply> RedisClient::Command(
+    const std::vector<std::string>& args, absl::Duration timeout) {
+  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline({args}, timeout);
+  if (!replies.ok()) return replies.status();
+  RedisReply& reply = replies->front();
+  if (reply.type == RedisReply::Type::kError) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "redis ", address(), ": ", args.empty() ? "" : args[0], ": ",
+        reply.str));
+  }
+  return std::move(reply);
+}
+
+absl::Status RedisClient::Warm(size_t connections) {
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      if (idle_.size() >= connections || open_ >= config_.max_connections) {
+        return absl::OkStatus();
+      }
+      ++open_;
+    }
+    absl::StatusOr<std::unique_ptr<Connection>> c =
+        Connect(absl::Now() + config_.timeout);
+    if (!c.ok()) {
+      RecordResult(c.status(), /*transport_failure=*/true);
+      MutexLock lock(&mu_);
+      --open_;
+      return c.status();
+    }
+    MutexLock lock(&mu_);
+    idle_.push_back(*std::move(c));
+  }
+}
+
+bool RedisClient::backing_off() const {
+  MutexLock lock(&mu_);
+  return absl::Now() < backoff_until_;
+}
+
+RedisClient::Metrics RedisClient::metrics() const {
+  MutexLock lock(&mu_);
+  return metrics_;
+}
+
+}  // namespace tlsession::fleet

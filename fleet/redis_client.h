@@ -1,0 +1,203 @@
+// RedisClient: a small, bounded, fail-open Redis client over hiredis 0.14,
+// for the fleet stores (server sessions, ticket keys, client sessions).
+//
+// What it promises:
+// - Every call is bounded by a deadline: connecting, AUTH and the command's
+//   round trip together never take longer than the call's timeout. hiredis
+//   runs in non-blocking mode and each wait is a poll() up to the deadline.
+//   (redisSetTimeout would bound each read or write system call, not the
+//   command: a Redis that trickles its reply could stretch a call to many
+//   timeouts. A connect timeout alone would not bound the reply either.)
+// - Connections are pooled (up to Config::max_connections, each used by one
+//   call at a time) and re-made as needed: a connection that failed or timed
+//   out is closed (a late reply would desynchronize it), and the next call
+//   connects afresh. A pooled connection that Redis closed meanwhile (it
+//   restarted) is retried once on a fresh one within the same deadline.
+// - Fail-open error mapping: calls return a Status whose code says what
+//   happened (see RedisOutcomeOf); the fleet stores turn every failure into
+//   "no session" and go on. Nothing aborts on what Redis sends: replies are
+//   parsed by hiredis's reader and bounded by Config::max_reply_bytes.
+// - Back-off: after Config::failures_before_backoff consecutive transport
+//   failures (connect, I/O, timeout, protocol), calls are skipped without
+//   touching the network for a back-off period (doubling up to max_backoff),
+//   so that a dead Redis does not add the timeout to every handshake. The
+//   first call after the period probes Redis again.
+// - Single-key commands only, by convention of its callers: every command
+//   names at most one key, so a Redis Cluster proxy can route each. Pipelines
+//   send several such commands in one round trip.
+// - The password is a Secret; the AUTH command is formatted into a buffer
+//   that is wiped once sent, never into hiredis's output buffer.
+//
+// Thread-safe: any number of threads may call it at once.
+#ifndef TLSESSION_FLEET_REDIS_CLIENT_H_
+#define TLSESSION_FLEET_REDIS_CLIENT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "session/mutex.h"
+#include "session/secret.h"
+
+namespace tlsession::fleet {
+
+// Where a Redis server is, and how to log in.
+struct RedisEndpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 6379;
+  // An ACL user name (AUTH user password); empty logs in with the password
+  // alone (requirepass, or the ACL user "default").
+  std::string user;
+  // Empty: no AUTH.
+  Secret password;
+};
+
+// Parses "redis://[[USER]:PASSWORD@]HOST:PORT" (PORT defaults to 6379; HOST
+// may be a bracketed IPv6 literal; USER and PASSWORD are percent-decoded).
+// Anything else (another scheme, a path, a query, a bad port) is an
+// InvalidArgument error that never quotes the password.
+absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url);
+
+// A reply, copied out of hiredis's reply object.
+struct RedisReply {
+  enum class Type { kNil, kString, kInteger, kArray, kStatus, kError };
+  Type type = Type::kNil;
+  std::string str;  // kString, kStatus, kError.
+  long long integer = 0;
+  std::vector<RedisReply> elements;  // kArray.
+
+  // A nil bulk string (GET of a missing key, LPOP of an empty list).
+  bool is_nil() const { return type == Type::kNil; }
+  // A bulk string (a value).
+  bool is_string() const { return type == Type::kString; }
+};
+
+// Parses |bytes| as a sequence of Redis replies (RESP) with the client's own
+// reader and conversion, for tests and fuzzers. DataLoss on a protocol
+// error; a trailing incomplete reply is left out.
+absl::StatusOr<std::vector<RedisReply>> ParseRedisReplies(
+    absl::string_view bytes);
+
+// What a call's Status means to a fail-open store.
+enum class RedisOutcome {
+  kOk,
+  kSkipped,  // Unavailable: not attempted (backing off, or no free connection).
+  kTimeout,  // DeadlineExceeded: the call ran out of time.
+  kError,    // Anything else: connection refused, I/O or protocol error,
+             // AUTH refused, or an error reply from Redis.
+};
+// The outcome a call's |status| stands for (see RedisOutcome).
+RedisOutcome RedisOutcomeOf(const absl::Status& status);
+
+class RedisClient {
+ public:
+  struct Config {
+    RedisEndpoint endpoint;
+    // The default bound of one call: connecting and AUTH (when no pooled
+    // connection is free) plus the command's round trip.
+    absl::Duration timeout = absl::Milliseconds(5);
+    // The most connections open at once; a call that finds none free and the
+    // pool full is skipped (Unavailable) rather than queued.
+    size_t max_connections = 16;
+    // Consecutive transport failures that start a back-off.
+    int failures_before_backoff = 3;
+    absl::Duration backoff = absl::Milliseconds(500);
+    absl::Duration max_backoff = absl::Seconds(5);
+    // A reply larger than this is an error (and its connection is closed).
+    size_t max_reply_bytes = 1 << 20;
+  };
+
+  // Counters since construction.
+  struct Metrics {
+    uint64_t calls = 0;       // Command() and Pipeline() calls.
+    uint64_t ok = 0;          // Calls that got their replies.
+    uint64_t skipped = 0;     // Calls not attempted.
+    uint64_t timeouts = 0;    // Calls that ran out of time.
+    uint64_t errors = 0;      // Calls that failed otherwise.
+    uint64_t connects = 0;    // Connections opened (and logged in).
+    uint64_t backoffs = 0;    // Back-off periods started.
+    uint64_t round_trips = 0; // Request/reply exchanges (a pipeline is one).
+  };
+
+  // Validates |config| and resolves the host once, now (a handshake never
+  // waits on DNS). Does not connect: Redis may be down at start-up.
+  static absl::StatusOr<std::shared_ptr<RedisClient>> Create(Config config);
+
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // Runs one command (its arguments, binary-safe) within |timeout| (the
+  // config's when zero). Error replies from Redis are FailedPrecondition
+  // errors quoting Redis's message.
+  absl::StatusOr<RedisReply> Command(const std::vector<std::string>& args,
+                                     absl::Duration timeout =
+                                         absl::ZeroDuration());
+
+  // Sends |commands| in one round trip on one connection and returns their
+  // replies in order (error replies included, as kError replies). Fails as a
+  // whole on a transport failure or timeout.
+  absl::StatusOr<std::vector<RedisReply>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands,
+      absl::Duration timeout = absl::ZeroDuration());
+
+  // Opens connections until |connections| are idle in the pool (within the
+  // pool's bound), each within the config's timeout, so that the first calls
+  // on a handshake's path need not connect. The first failure ends it.
+  absl::Status Warm(size_t connections);
+
+  // True while calls are being skipped.
+  bool backing_off() const;
+
+  // A copy of the counters.
+  Metrics metrics() const;
+  const Config& config() const { return config_; }
+  // "host:port", for messages.
+  std::string address() const;
+
+ private:
+  // One pooled connection (defined in the .cc).
+  class Connection;
+  // |ip| is config.endpoint.host resolved.
+  explicit RedisClient(Config config, std::string ip);
+
+  // Pool: an idle connection (|*reused| set), or a fresh one made within
+  // |deadline|; Unavailable when the pool is full.
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire(absl::Time deadline,
+                                                      bool* reused);
+  // Returns |connection| to the pool; null closes the one that was taken.
+  void Release(std::unique_ptr<Connection> connection);
+  // Connects (non-blocking, resolved address) and logs in, by |deadline|.
+  absl::StatusOr<std::unique_ptr<Connection>> Connect(absl::Time deadline);
+  // One exchange on a connection of the pool, retried once on a fresh
+  // connection when a reused one turns out to be closed.
+  absl::StatusOr<std::vector<RedisReply>> Exchange(
+      const std::vector<std::vector<std::string>>& commands,
+      absl::Time deadline);
+  // Counts a call; Unavailable while backing off.
+  absl::Status CheckBackoff();
+  // Counts a call's outcome; |transport_failure| ones start a back-off
+  // after failures_before_backoff in a row, and a success ends the series.
+  void RecordResult(const absl::Status& status, bool transport_failure);
+
+  const Config config_;
+  const std::string ip_;  // Resolved once by Create.
+  mutable Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  size_t open_ ABSL_GUARDED_BY(mu_) = 0;  // Idle and in use.
+  int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration current_backoff_ ABSL_GUARDED_BY(mu_);
+  absl::Time backoff_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  Metrics metrics_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tlsession::fleet
+
+#endif  // TLSESSION_FLEET_REDIS_CLIENT_H_

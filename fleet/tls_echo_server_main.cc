@@ -1,0 +1,204 @@
+// tls_echo_server: a TLS server that echoes what it receives, for running a
+// fleet of instances that resume each other's sessions through Redis.
+//
+//   tls_echo_server --port 8443 --cert server.pem --key server.key
+//       --session-store redis://127.0.0.1:6379
+//       --ticket-keys redis://127.0.0.1:6379
+//       --redis-password-file redis.password --fleet-key fleet.key
+//   (one command line)
+//
+// --session-store memory|redis://[[USER]:PASSWORD@]HOST:PORT
+//     where TLS 1.2 session IDs are kept (default memory: this process).
+// --ticket-keys local|off|redis://...
+//     local: a random ticket key of this process's own; off: no tickets;
+//     redis: the fleet's keys, rotated through Redis (TicketKeySync).
+// --fleet-key FILE: required with Redis (0600, 32 bytes or more): every
+//     value written to Redis is sealed under it.
+// Prints "listening on ADDRESS:PORT" once it accepts connections, one line
+// per connection on stderr, and its counters on SIGUSR1 and at exit
+// (SIGTERM, SIGINT).
+#include <signal.h>
+#include <stdio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "fleet/cli.h"
+#include "fleet/echo_server.h"
+#include "fleet/fleet_setup.h"
+#include "tls/context.h"
+#include "tls/socket.h"
+
+namespace tlsession::fleet {
+namespace {
+
+// Everything the command line sets.
+struct Flags {
+  std::string address = "127.0.0.1";
+  int port = 0;
+  std::string cert, key;
+  std::string max_version = "1.3";
+  absl::Duration session_timeout = absl::Hours(2);
+  std::string name;
+  FleetServerConfig fleet;
+};
+
+std::vector<CliFlag> FlagTable(Flags* f) {
+  TicketKeySync::Config& t = f->fleet.ticket_sync;
+  return {
+      {"--address", "address to listen on (127.0.0.1)", SetString(&f->address)},
+      {"--port", "port to listen on (0: any free port)", SetInt(&f->port)},
+      {"--cert", "certificate chain file (PEM, leaf first)", SetString(&f->cert)},
+      {"--key", "private key file (PEM)", SetString(&f->key)},
+      {"--max-version", "highest TLS version: 1.2 or 1.3 (1.3)",
+       SetString(&f->max_version)},
+      {"--session-store", "memory | redis://[[USER]:PASSWORD@]HOST:PORT",
+       SetString(&f->fleet.session_store)},
+      {"--ticket-keys", "local | off | redis://[[USER]:PASSWORD@]HOST:PORT",
+       SetString(&f->fleet.ticket_keys)},
+      {"--fleet-key", "fleet key file, 0600 (required with Redis)",
+       SetString(&f->fleet.fleet_key_file)},
+      {"--redis-password-file", "the Redis password (overrides the URL's)",
+       SetString(&f->fleet.redis_password_file)},
+      {"--redis-timeout", "bound of a session lookup in Redis (5ms)",
+       SetDuration(&f->fleet.redis_timeout)},
+      {"--session-timeout", "how long sessions and tickets resume (2h)",
+       SetDuration(&f->session_timeout)},
+      {"--ticket-rotation", "Redis ticket keys: each key issues this long (1h)",
+       SetDuration(&t.rotation_period)},
+      {"--ticket-lead", "Redis ticket keys: a new key only decrypts first (1m)",
+       SetDuration(&t.publish_lead)},
+      {"--ticket-grace", "Redis ticket keys: an old key still decrypts (2h)",
+       SetDuration(&t.grace)},
+      {"--ticket-sync", "Redis ticket keys: how often to read them (10s)",
+       SetDuration(&t.sync_interval)},
+      {"--name", "a name for this instance in its output", SetString(&f->name)},
+  };
+}
+
+absl::StatusOr<ContextOptions> BaseOptions(const Flags& f) {
+  ContextOptions o;
+  o.role = Role::kServer;
+  o.certificate_chain_file = f.cert;
+  o.private_key_file = f.key;
+  if (o.certificate_chain_file.empty() || o.private_key_file.empty()) {
+    return absl::InvalidArgumentError("--cert and --key are required");
+  }
+  if (f.max_version != "1.2" && f.max_version != "1.3") {
+    return absl::InvalidArgumentError("--max-version must be 1.2 or 1.3");
+  }
+  o.max_version = f.max_version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
+  o.session_timeout = f.session_timeout;
+  if (f.port < 0 || f.port > 65535) {
+    return absl::InvalidArgumentError("--port must be 0 to 65535");
+  }
+  return o;
+}
+
+std::string Stats(const std::string& name, const EchoServer& server,
+                  const FleetServer& fleet) {
+  const EchoServer::Metrics e = server.metrics();
+  std::string out = absl::StrCat(name, "stats: handshakes=", e.handshakes,
+                                 " resumed=", e.resumed,
+                                 " failed=", e.handshake_failures,
+                                 " probes=", e.probes);
+  if (fleet.session_store) {
+    const RedisServerSessionStore::Metrics m = fleet.session_store->metrics();
+    absl::StrAppend(&out, " store: hits=", m.hits, " local_hits=",
+                    m.local_hits, " misses=", m.misses, " errors=", m.errors,
+                    " rejected=", m.rejected, " timeouts=", m.timeouts,
+                    " skipped=", m.skipped, " redis_gets=", m.redis_gets,
+                    " writes=", m.writes, " write_failures=",
+                    m.write_failures, " dropped_writes=", m.dropped_writes);
+  }
+  if (fleet.ticket_sync) {
+    const TicketKeySync::Metrics t = fleet.ticket_sync->metrics();
+    absl::StrAppend(&out, " tickets: syncs=", t.syncs, " sync_failures=",
+                    t.sync_failures, " published=", t.published,
+                    " rejected=", t.rejected, " holder=", t.holder,
+                    " keys=", t.keys, " epoch=", t.issuing_epoch,
+                    " local_key=", t.issuing_local);
+  }
+  return out;
+}
+
+int Run(Flags& flags) {
+  flags.fleet.ticket_sync.lease = 3 * flags.fleet.ticket_sync.sync_interval;
+  absl::StatusOr<ContextOptions> options = BaseOptions(flags);
+  if (!options.ok()) {
+    fprintf(stderr, "tls_echo_server: %s\n",
+            std::string(options.status().message()).c_str());
+    return 2;
+  }
+  // Signals are taken by sigwait below, never by the threads started next.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::StatusOr<FleetServer> fleet =
+      ApplyFleetServerConfig(flags.fleet, &*options);
+  absl::StatusOr<std::shared_ptr<const Context>> context =
+      fleet.ok() ? Context::Create(*std::move(options))
+                 : absl::StatusOr<std::shared_ptr<const Context>>(
+                       fleet.status());
+  absl::StatusOr<TcpListener> listener =
+      context.ok() ? TcpListener::Listen(flags.address,
+                                         static_cast<uint16_t>(flags.port), 512)
+                   : absl::StatusOr<TcpListener>(context.status());
+  if (!listener.ok()) {
+    fprintf(stderr, "tls_echo_server: %s\n",
+            std::string(listener.status().message()).c_str());
+    return 1;
+  }
+  const std::string name =
+      flags.name.empty() ? "" : absl::StrCat(flags.name, ": ");
+  EchoServer::Options server_options;
+  server_options.log = [name](const std::string& line) {
+    fprintf(stderr, "%s%s\n", name.c_str(), line.c_str());
+  };
+  auto server = EchoServer::Start(*context, *std::move(listener),
+                                  server_options);
+  if (!server.ok()) {
+    fprintf(stderr, "tls_echo_server: %s\n",
+            std::string(server.status().message()).c_str());
+    return 1;
+  }
+  printf("%slistening on %s:%u\n", name.c_str(),
+         flags.address.c_str(), (*server)->port());
+  fflush(stdout);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    fprintf(stderr, "%s\n", Stats(name, **server, *fleet).c_str());
+    if (sig != SIGUSR1) break;
+  }
+  (*server)->Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace tlsession::fleet
+
+int main(int argc, char** argv) {
+  using tlsession::fleet::CliUsage;
+  tlsession::fleet::Flags flags;
+  const auto table = tlsession::fleet::FlagTable(&flags);
+  const absl::Status parsed = tlsession::fleet::ParseCli(argc, argv, table);
+  if (!parsed.ok()) {
+    const bool help = absl::IsCancelled(parsed);
+    if (!help) {
+      fprintf(stderr, "tls_echo_server: %s\n",
+              std::string(parsed.message()).c_str());
+    }
+    fprintf(help ? stdout : stderr, "%s",
+            CliUsage("tls_echo_server --cert FILE --key FILE [FLAGS]", table)
+                .c_str());
+    return help ? 0 : 2;
+  }
+  return tlsession::fleet::Run(flags);
+}

@@ -1,0 +1,80 @@
+// A real redis-server for tests and benchmarks: started on a free loopback
+// port in a fresh temporary folder, persistence off (no RDB snapshots, no
+// AOF), a random password (requirepass, from a 0600 config file, never on
+// the command line), killed at the end. It can be killed (SIGKILL), hung
+// (SIGSTOP) and resumed (SIGCONT), and started again on the same port.
+#ifndef TLSESSION_TESTBED_REDIS_SERVER_H_
+#define TLSESSION_TESTBED_REDIS_SERVER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "fleet/redis_client.h"
+#include "testbed/subprocess.h"
+
+namespace tlsession::testing {
+
+class TestRedisServer {
+ public:
+  // Starts /usr/bin/redis-server and waits until it answers PING.
+  // |extra_config| lines are appended to its config file.
+  static absl::StatusOr<std::unique_ptr<TestRedisServer>> Start(
+      const std::vector<std::string>& extra_config = {});
+  ~TestRedisServer();
+
+  uint16_t port() const { return port_; }
+  const std::string& password() const { return password_; }
+  // redis://:PASSWORD@127.0.0.1:PORT
+  std::string url() const;
+  // redis://127.0.0.1:PORT (the password is in password_file()).
+  std::string url_without_password() const;
+  // A file (mode 0600) holding the password.
+  std::string password_file() const { return dir_ + "/redis.password"; }
+  const std::string& dir() const { return dir_; }
+
+  // SIGKILL; the port is free again. Idempotent.
+  void Kill();
+  // SIGSTOP / SIGCONT: Redis hangs, holding its connections, then goes on.
+  void Pause();
+  void Resume();
+  // Starts redis-server again on the same port (after Kill), empty.
+  absl::Status Restart();
+
+  // A client (1 s timeout, no back-off to speak of) for the test's own
+  // commands: checks and tampering.
+  fleet::RedisClient& client() { return *client_; }
+  // Runs one command; error replies are errors.
+  absl::StatusOr<fleet::RedisReply> Command(
+      const std::vector<std::string>& args);
+  // INFO |section| as name -> value.
+  absl::StatusOr<std::map<std::string, std::string>> Info(
+      const std::string& section);
+  // The number of calls of |command| (lower case, e.g. "get") since the last
+  // CONFIG RESETSTAT, from INFO commandstats.
+  absl::StatusOr<uint64_t> CommandCalls(const std::string& command);
+  // Every key matching |pattern| (KEYS: tests only).
+  absl::StatusOr<std::vector<std::string>> Keys(const std::string& pattern);
+
+ private:
+  TestRedisServer() = default;
+  // One attempt of Start().
+  static absl::StatusOr<std::unique_ptr<TestRedisServer>> StartOnFreePort(
+      const std::vector<std::string>& extra_config);
+  absl::Status Launch();
+
+  std::string dir_;
+  std::string password_;
+  uint16_t port_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+  std::shared_ptr<fleet::RedisClient> client_;
+  int launches_ = 0;
+};
+
+}  // namespace tlsession::testing
+
+#endif  // TLSESSION_TESTBED_REDIS_SERVER_H_

@@ -1,0 +1,162 @@
+// Redis killed (SIGKILL) and hung (SIGSTOP) in the middle of a run of
+// handshakes against two tls_echo_server processes sharing TLS 1.2 session
+// IDs through Redis: every handshake completes (as a full one), none waits
+// longer than the Redis timeout plus a margin, no error reaches the client,
+// and resumption comes back by itself once Redis does.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "fleet/fleet_key.h"
+#include "tests/fleet/fleet_harness.h"
+#include "testbed/certs.h"
+#include "tls/connection.h"
+#include "tls/context.h"
+
+namespace tlsession::testing {
+namespace {
+
+// The instances' --redis-timeout, and the bound every handshake must meet:
+// the timeout plus a generous margin for the handshake itself (a
+// correctness bound: no handshake waits on a dead Redis, not a speed
+// measurement; sanitizer builds included).
+constexpr absl::Duration kRedisTimeout = absl::Milliseconds(50);
+const absl::Duration kBound = kRedisTimeout + absl::Milliseconds(200);
+
+class FleetFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto fleet = FleetHarness::Start();
+    ASSERT_TRUE(fleet.ok()) << fleet.status();
+    fleet_ = *std::move(fleet);
+    const std::vector<std::string> flags = {
+        "--session-store", "redis", "--ticket-keys", "off",
+        "--max-version", "1.2", "--redis-timeout",
+        absl::StrCat(absl::ToInt64Milliseconds(kRedisTimeout), "ms")};
+    ASSERT_TRUE(fleet_->StartInstance(flags).ok());
+    ASSERT_TRUE(fleet_->StartInstance(flags).ok());
+    auto key = fleet::FleetKey::FromFile(fleet_->fleet_key_file());
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = *key;
+    ContextOptions o;
+    o.ca_pem = GetTestPki().ca.cert_pem;
+    o.max_version = TLS1_2_VERSION;
+    o.io_timeout = absl::Seconds(10);
+    client_ = *Context::Create(std::move(o));
+  }
+
+  // One handshake with instance |i| offering |offer|; records its time.
+  struct Result {
+    bool ok = false;
+    bool resumed = false;
+    absl::Duration took;
+    Session session;
+    std::string error;
+  };
+  Result Handshake(size_t i, const Session& offer) {
+    Result r;
+    const absl::Time start = absl::Now();
+    auto conn = Connection::Connect(client_, "localhost", fleet_->port(i), offer);
+    r.took = absl::Now() - start;
+    if (!conn.ok()) {
+      r.error = std::string(conn.status().message());
+      return r;
+    }
+    r.ok = true;
+    r.resumed = (*conn)->session_reused();
+    r.session = (*conn)->session();
+    (void)(*conn)->Shutdown();
+    return r;
+  }
+
+  // Waits until instance 1's background writer stored |session| in Redis.
+  bool WaitStored(const Session& session) {
+    const std::string name = key_->KeyName("s", session.id());
+    const absl::Time deadline = absl::Now() + absl::Seconds(2);
+    while (absl::Now() < deadline) {
+      auto exists = fleet_->redis().Command({"EXISTS", name});
+      if (exists.ok() && exists->integer == 1) return true;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return false;
+  }
+
+  // A full handshake on instance 1, then a resumption attempt on instance
+  // 2; both must complete within kBound. Returns whether 2 resumed.
+  bool Round(bool wait_stored) {
+    Result full = Handshake(0, Session());
+    EXPECT_TRUE(full.ok) << full.error;
+    EXPECT_LT(full.took, kBound) << "full handshake";
+    if (!full.ok) return false;
+    if (wait_stored) WaitStored(full.session);
+    Result again = Handshake(1, full.session);
+    EXPECT_TRUE(again.ok) << again.error;
+    EXPECT_LT(again.took, kBound) << "resumption attempt";
+    ++rounds_;
+    return again.ok && again.resumed;
+  }
+
+  // Rounds until instance 2 resumes again (the back-off ends by itself).
+  void ExpectResumptionReturns() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    bool resumed = false;
+    while (!resumed && absl::Now() < deadline) {
+      resumed = Round(/*wait_stored=*/true);
+      if (!resumed) absl::SleepFor(absl::Milliseconds(100));
+    }
+    EXPECT_TRUE(resumed) << "resumption did not come back";
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(Round(true)) << "round " << i;
+  }
+
+  // Runs |n| rounds while |fault| happens after |delay| on another thread.
+  void RoundsDuring(int n, absl::Duration delay,
+                    const std::function<void()>& fault) {
+    std::thread t([&] {
+      absl::SleepFor(delay);
+      fault();
+    });
+    for (int i = 0; i < n; ++i) Round(/*wait_stored=*/false);
+    t.join();
+    for (int i = 0; i < n; ++i) EXPECT_FALSE(Round(false)) << "round " << i;
+  }
+
+  std::unique_ptr<FleetHarness> fleet_;
+  std::shared_ptr<const fleet::FleetKey> key_;
+  std::shared_ptr<const Context> client_;
+  int rounds_ = 0;
+};
+
+TEST_F(FleetFaultTest, HungRedisThenKilledRedis) {
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(Round(true)) << "healthy " << i;
+
+  // SIGSTOP in the middle of a run: Redis holds its connections and never
+  // answers; every lookup gives up at the timeout, then the back-off skips.
+  RoundsDuring(10, absl::Milliseconds(20), [&] { fleet_->redis().Pause(); });
+  fleet_->redis().Resume();
+  ExpectResumptionReturns();
+
+  // SIGKILL in the middle of a run: connections are refused at once.
+  RoundsDuring(10, absl::Milliseconds(20), [&] { fleet_->redis().Kill(); });
+  ASSERT_TRUE(fleet_->redis().Restart().ok());  // Empty, same port.
+  ExpectResumptionReturns();
+
+  auto stats = fleet_->Stats(1);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ((*stats)["failed"], 0u) << fleet_->process(1).log();
+  EXPECT_GE((*stats)["timeouts"], 1u) << fleet_->process(1).log();
+  EXPECT_GE((*stats)["skipped"], 1u) << fleet_->process(1).log();
+  EXPECT_GE((*stats)["errors"], 1u) << fleet_->process(1).log();
+  EXPECT_EQ((*stats)["handshakes"], static_cast<uint64_t>(rounds_));
+  auto first = fleet_->Stats(0);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ((*first)["failed"], 0u) << fleet_->process(0).log();
+}
+
+}  // namespace
+}  // namespace tlsession::testing

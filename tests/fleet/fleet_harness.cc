@@ -1,0 +1,205 @@
+#include "tests/fleet/fleet_harness.h"
+
+#include <openssl/rand.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "testbed/certs.h"
+
+namespace tlsession::testing {
+namespace {
+
+constexpr char kOpenssl[] = "/usr/bin/openssl";
+
+// The last line of |log| that contains "stats:", or "".
+std::string LastStatsLine(const std::string& log) {
+  const size_t at = log.rfind("stats:");
+  if (at == std::string::npos) return "";
+  const size_t end = log.find('\n', at);
+  return log.substr(at, end == std::string::npos ? std::string::npos
+                                                 : end - at);
+}
+
+// How many stats lines |log| holds.
+size_t CountStats(const std::string& log) {
+  size_t n = 0;
+  for (size_t at = log.find("stats:"); at != std::string::npos;
+       at = log.find("stats:", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string RunfilesBinary(const std::string& workspace_path) {
+  if (access(workspace_path.c_str(), X_OK) == 0) {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) != nullptr) {
+      return absl::StrCat(cwd, "/", workspace_path);
+    }
+  }
+  const char* srcdir = getenv("TEST_SRCDIR");
+  return absl::StrCat(srcdir ? srcdir : ".", "/tlsession/", workspace_path);
+}
+
+absl::StatusOr<std::unique_ptr<FleetHarness>> FleetHarness::Start() {
+  std::unique_ptr<FleetHarness> h(new FleetHarness());
+  auto redis = TestRedisServer::Start();
+  if (!redis.ok()) return redis.status();
+  h->redis_ = *std::move(redis);
+  h->dir_ = MakeTempDir();
+  h->fleet_key_file_ = h->dir_ + "/fleet.key";
+  std::string key(32, '\0');
+  RAND_bytes(reinterpret_cast<uint8_t*>(&key[0]), key.size());
+  WriteFileOrDie(h->fleet_key_file_, key);
+  chmod(h->fleet_key_file_.c_str(), 0600);
+  return h;
+}
+
+absl::StatusOr<size_t> FleetHarness::StartInstance(
+    const std::vector<std::string>& flags) {
+  // A port picked free can be taken before the server binds it: retry.
+  absl::Status last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    absl::StatusOr<size_t> index = StartInstanceOnce(flags);
+    if (index.ok()) return index;
+    last = index.status();
+    if (!absl::StrContains(last.message(), "exited before listening")) break;
+  }
+  return last;
+}
+
+absl::StatusOr<size_t> FleetHarness::StartInstanceOnce(
+    const std::vector<std::string>& flags) {
+  absl::StatusOr<uint16_t> port = PickFreePort();
+  if (!port.ok()) return port.status();
+  const TestPki& pki = GetTestPki();
+  const size_t index = instances_.size();
+  std::vector<std::string> argv = {
+      RunfilesBinary("fleet/tls_echo_server"),
+      "--port", absl::StrCat(*port),
+      "--cert", pki.server_cert_file(),
+      "--key", pki.server_key_file(),
+      "--fleet-key", fleet_key_file_,
+      "--redis-password-file", redis_->password_file(),
+      "--name", absl::StrCat("instance", index + 1)};
+  for (const std::string& f : flags) {
+    argv.push_back(f == "redis" ? redis_->url_without_password() : f);
+  }
+  auto process = ChildProcess::Spawn(
+      argv, absl::StrCat(dir_, "/instance", index + 1, ".log"),
+      /*stdin_pipe=*/false);
+  if (!process.ok()) return process.status();
+  // Its own word that it bound the port: a TCP probe could reach another
+  // process that took the port first.
+  const std::string ready = absl::StrCat("listening on 127.0.0.1:", *port);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!absl::StrContains((*process)->log(), ready)) {
+    if (!(*process)->Running() || absl::Now() >= deadline) {
+      return absl::UnavailableError(absl::StrCat(
+          "tls_echo_server exited before listening on port ", *port,
+          " (or took too long); its output:\n", (*process)->log()));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  instances_.push_back(Instance{*port, *std::move(process)});
+  return index;
+}
+
+absl::StatusOr<std::map<std::string, uint64_t>> FleetHarness::Stats(
+    size_t i) {
+  ChildProcess& p = *instances_[i].process;
+  const size_t before = CountStats(p.log());
+  kill(p.pid(), SIGUSR1);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  std::string line;
+  while (line.empty() && absl::Now() < deadline) {
+    const std::string log = p.log();
+    if (CountStats(log) > before &&
+        log.find('\n', log.rfind("stats:")) != std::string::npos) {
+      line = LastStatsLine(log);
+    } else {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+  if (line.empty()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("no stats from instance ", i + 1, ":\n", p.log()));
+  }
+  std::map<std::string, uint64_t> out;
+  for (absl::string_view field : absl::StrSplit(line, ' ')) {
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(field, absl::MaxSplits('=', 1));
+    uint64_t value = 0;
+    if (!kv.second.empty() && absl::SimpleAtoi(kv.second, &value)) {
+      out[kv.first] = value;
+    }
+  }
+  return out;
+}
+
+bool SClientRun::new_session() const {
+  return absl::StrContains(output, "\nNew, TLSv1.");
+}
+
+bool SClientRun::reused() const {
+  return absl::StrContains(output, "\nReused, TLSv1.");
+}
+
+absl::StatusOr<SClientRun> RunSClient(
+    uint16_t port, const std::vector<std::string>& extra,
+    const std::string& log_path,
+    const std::function<bool(const std::string& output)>& ready) {
+  const TestPki& pki = GetTestPki();
+  std::vector<std::string> argv = {
+      kOpenssl, "s_client", "-connect", absl::StrCat("127.0.0.1:", port),
+      "-CAfile", pki.ca_file(), "-verify_return_error", "-servername",
+      "localhost", "-verify_hostname", "localhost"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/true);
+  if (!child.ok()) return child.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  while (!ready((*child)->log()) && (*child)->Running()) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "s_client did not get ready within 15s:\n", (*child)->log()));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  (*child)->CloseStdin();
+  absl::StatusOr<int> status = (*child)->Wait(absl::Seconds(10));
+  if (!status.ok()) return status.status();
+  SClientRun run;
+  run.wait_status = *status;
+  run.output = (*child)->log();
+  return run;
+}
+
+absl::StatusOr<SClientRun> SClientHandshake(
+    uint16_t port, const std::vector<std::string>& extra,
+    const std::string& log_path, const std::string& sess_out) {
+  std::vector<std::string> args = extra;
+  if (!sess_out.empty()) {
+    args.push_back("-sess_out");
+    args.push_back(sess_out);
+  }
+  return RunSClient(port, args, log_path, [&](const std::string& output) {
+    const bool summary = absl::StrContains(output, "\nNew, ") ||
+                         absl::StrContains(output, "\nReused, ");
+    return summary &&
+           (sess_out.empty() ||
+            absl::StrContains(ReadFileOrEmpty(sess_out),
+                              "-----END SSL SESSION PARAMETERS-----"));
+  });
+}
+
+}  // namespace tlsession::testing

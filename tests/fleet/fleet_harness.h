@@ -1,0 +1,87 @@
+// A fleet for process-level tests: one real redis-server and real
+// tls_echo_server processes (the binary from the test's runfiles), a fleet
+// key file, the test PKI; and `openssl s_client` runs against them.
+#ifndef TLSESSION_TESTS_FLEET_FLEET_HARNESS_H_
+#define TLSESSION_TESTS_FLEET_FLEET_HARNESS_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "testbed/redis_server.h"
+#include "testbed/subprocess.h"
+
+namespace tlsession::testing {
+
+// A binary of this workspace from the test's runfiles ("fleet/tls_echo_server").
+std::string RunfilesBinary(const std::string& workspace_path);
+
+class FleetHarness {
+ public:
+  // Starts Redis; writes the fleet key file (0600) in a fresh folder.
+  static absl::StatusOr<std::unique_ptr<FleetHarness>> Start();
+
+  // Starts one tls_echo_server with the test PKI's server certificate, the
+  // Redis password file and fleet key, and |flags| (for example
+  // {"--session-store", "redis", "--ticket-keys", "off"}: the word "redis" is
+  // replaced by this Redis's URL). Returns its index.
+  absl::StatusOr<size_t> StartInstance(const std::vector<std::string>& flags);
+
+  uint16_t port(size_t i) const { return instances_[i].port; }
+  ChildProcess& process(size_t i) { return *instances_[i].process; }
+  size_t size() const { return instances_.size(); }
+
+  // Asks instance |i| for its counters (SIGUSR1) and parses its stats line:
+  // "handshakes", "resumed", "hits", "timeouts", "skipped", ...
+  absl::StatusOr<std::map<std::string, uint64_t>> Stats(size_t i);
+
+  TestRedisServer& redis() { return *redis_; }
+  const std::string& fleet_key_file() const { return fleet_key_file_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Instance {
+    uint16_t port = 0;
+    std::unique_ptr<ChildProcess> process;
+  };
+  FleetHarness() = default;
+  absl::StatusOr<size_t> StartInstanceOnce(
+      const std::vector<std::string>& flags);
+
+  std::unique_ptr<TestRedisServer> redis_;
+  std::string dir_;
+  std::string fleet_key_file_;
+  std::vector<Instance> instances_;
+};
+
+// One `openssl s_client` run.
+struct SClientRun {
+  int wait_status = -1;
+  std::string output;
+  bool new_session() const;  // "New, TLSv1.x," in the output.
+  bool reused() const;       // "Reused, TLSv1.x,".
+};
+
+// Runs /usr/bin/openssl s_client against 127.0.0.1:|port| (verifying the
+// test PKI's "localhost" certificate) with |extra| arguments, closes its
+// stdin once |ready| holds for its output (or it exited), and waits for it.
+absl::StatusOr<SClientRun> RunSClient(
+    uint16_t port, const std::vector<std::string>& extra,
+    const std::string& log_path,
+    const std::function<bool(const std::string& output)>& ready);
+
+// s_client until its handshake summary ("New, " or "Reused, "), plus the
+// session file when |sess_out| is not empty.
+absl::StatusOr<SClientRun> SClientHandshake(
+    uint16_t port, const std::vector<std::string>& extra,
+    const std::string& log_path, const std::string& sess_out = "");
+
+}  // namespace tlsession::testing
+
+#endif  // TLSESSION_TESTS_FLEET_FLEET_HARNESS_H_

@@ -1,0 +1,256 @@
+// RedisClientSessionStore against a real redis-server, with real sessions
+// from real handshakes: TLS 1.3 tickets are popped atomically (each handed
+// out once across stores, even from many threads), TLS 1.2 sessions are
+// shared, lists are bounded and expire, values are sealed under digest names
+// (no host names), tampered values are refused, a dead Redis is a miss.
+#include "fleet/redis_client_session_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "fleet/fleet_key.h"
+#include "fleet/redis_client.h"
+#include "session/client_session_cache.h"
+#include "testbed/certs.h"
+#include "testbed/redis_server.h"
+#include "testbed/tls_server.h"
+#include "tls/connection.h"
+#include "tls/context.h"
+
+namespace tlsession::fleet {
+namespace {
+
+using testing::TestRedisServer;
+using testing::TestTlsServer;
+
+std::shared_ptr<const Context> MustContext(ContextOptions o) {
+  auto c = Context::Create(std::move(o));
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+ContextOptions Server(bool tls13, size_t tickets) {
+  const testing::TestPki& pki = testing::GetTestPki();
+  ContextOptions o;
+  o.role = Role::kServer;
+  o.certificate_chain_pem = pki.server.cert_pem;
+  o.private_key_pem = pki.server.key_pem;
+  o.tls13_tickets = tickets;
+  if (!tls13) {
+    o.max_version = TLS1_2_VERSION;
+    o.session_tickets = false;
+  }
+  return o;
+}
+
+class RedisClientSessionStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = TestRedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    key_ = *FleetKey::FromSecret(Secret(std::string(32, 'c')));
+  }
+  std::shared_ptr<RedisClientSessionStore> Store(size_t max_tickets = 4) {
+    RedisClient::Config config;
+    config.endpoint.port = redis_->port();
+    config.endpoint.password = Secret(std::string(redis_->password()));
+    config.timeout = absl::Seconds(1);
+    RedisClientSessionStore::Config store;
+    store.max_tickets_per_key = max_tickets;
+    return std::make_shared<RedisClientSessionStore>(
+        *RedisClient::Create(std::move(config)), key_, store);
+  }
+  // A cache over |store|, as one client process would have.
+  std::shared_ptr<ClientSessionCache> Cache(
+      std::shared_ptr<RedisClientSessionStore> store) {
+    ClientSessionCache::Config config;
+    config.store = std::move(store);
+    config.digest_key = std::string(key_->ClientDigestKey().view());
+    return std::make_shared<ClientSessionCache>(std::move(config));
+  }
+  std::shared_ptr<const Context> Client(
+      std::shared_ptr<ClientSessionCache> cache) {
+    ContextOptions o;
+    o.ca_pem = testing::GetTestPki().ca.cert_pem;
+    o.session_cache = std::move(cache);
+    return MustContext(std::move(o));
+  }
+  // One connection through |client|'s cache; waits for |tickets| sessions
+  // and ends cleanly (the sessions go to the store). Returns whether it
+  // resumed.
+  bool Connect(const std::shared_ptr<const Context>& client, uint16_t port,
+               int tickets = 1) {
+    auto conn = Connection::Connect(client, "localhost", port);
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    if (!conn.ok()) return false;
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while ((*conn)->sessions_received() < tickets && absl::Now() < deadline) {
+      EXPECT_TRUE((*conn)->WaitForSession(absl::Seconds(1)).ok());
+      EXPECT_TRUE((*conn)->ProcessPendingMessages().ok());
+    }
+    const bool reused = (*conn)->session_reused();
+    EXPECT_TRUE((*conn)->Shutdown().ok());
+    return reused;
+  }
+
+  std::unique_ptr<TestRedisServer> redis_;
+  std::shared_ptr<const FleetKey> key_;
+};
+
+TEST_F(RedisClientSessionStoreTest, TicketsCrossProcessesAndEachIsUsedOnce) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 2)));
+  ASSERT_TRUE(server.ok());
+  auto store_a = Store();
+  auto store_b = Store();
+  auto a = Client(Cache(store_a));
+  auto b = Client(Cache(store_b));
+  EXPECT_FALSE(Connect(a, (*server)->port(), 2));  // Two tickets to Redis.
+  EXPECT_EQ(store_a->metrics().puts, 2u);
+  const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
+  const std::string list =
+      store_a->TicketListName(Cache(store_a)->Digests(key).key);
+  auto len = redis_->Command({"LLEN", list});
+  ASSERT_TRUE(len.ok());
+  EXPECT_EQ(len->integer, 2);
+  // Another process resumes with one of them, and puts its new tickets.
+  EXPECT_TRUE(Connect(b, (*server)->port(), 2));
+  EXPECT_EQ(store_b->metrics().ticket_hits, 1u);
+  len = redis_->Command({"LLEN", list});
+  EXPECT_EQ(len->integer, 3);
+  // The list expires with the tickets (the server's 2 h session timeout).
+  auto pttl = redis_->Command({"PTTL", list});
+  ASSERT_TRUE(pttl.ok());
+  EXPECT_GT(pttl->integer, 0);
+  EXPECT_LE(pttl->integer, 2 * 3600 * 1000);
+  // Names and values say nothing of "localhost".
+  auto keys = redis_->Keys("*");
+  ASSERT_TRUE(keys.ok());
+  for (const std::string& k : *keys) {
+    EXPECT_FALSE(absl::StrContains(k, "localhost")) << k;
+  }
+}
+
+TEST_F(RedisClientSessionStoreTest, ConcurrentTakesNeverShareATicket) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 8)));
+  ASSERT_TRUE(server.ok());
+  auto store_a = Store(/*max_tickets=*/64);
+  auto a = Client(Cache(store_a));
+  for (int i = 0; i < 4; ++i) Connect(a, (*server)->port(), 8);
+  const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
+  const std::string digest = Cache(store_a)->Digests(key).key;
+  // 4 stores (processes) x 4 threads take until the list is empty.
+  std::vector<std::shared_ptr<RedisClientSessionStore>> stores;
+  for (int i = 0; i < 4; ++i) stores.push_back(Store(64));
+  std::mutex mu;
+  std::vector<std::string> ids;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (;;) {
+        Session s = stores[t % 4]->Take(digest);
+        if (s.empty()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        ids.push_back(s.id());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(ids.size(), 25u);  // 4 connections x 8 tickets, some resumed.
+  std::set<std::string> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size()) << "a ticket was handed out twice";
+}
+
+TEST_F(RedisClientSessionStoreTest, ListsAreBounded) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 6)));
+  ASSERT_TRUE(server.ok());
+  auto store = Store(/*max_tickets=*/4);
+  auto a = Client(Cache(store));
+  Connect(a, (*server)->port(), 6);
+  EXPECT_EQ(store->metrics().puts, 6u);
+  EXPECT_EQ(store->evictions(), 2u);
+  const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
+  auto len = redis_->Command(
+      {"LLEN", store->TicketListName(Cache(store)->Digests(key).key)});
+  ASSERT_TRUE(len.ok());
+  EXPECT_EQ(len->integer, 4);
+}
+
+TEST_F(RedisClientSessionStoreTest, Tls12SessionsAreSharedAndStay) {
+  auto server = TestTlsServer::Start(MustContext(Server(false, 0)));
+  ASSERT_TRUE(server.ok());
+  auto a = Client(Cache(Store()));
+  auto b = Client(Cache(Store()));
+  // TLS 1.2: a resumed connection receives no new session.
+  EXPECT_FALSE(Connect(a, (*server)->port(), 0));
+  EXPECT_TRUE(Connect(b, (*server)->port(), 0));
+  EXPECT_TRUE(Connect(a, (*server)->port(), 0));
+  EXPECT_TRUE(Connect(b, (*server)->port(), 0));
+}
+
+TEST_F(RedisClientSessionStoreTest, TamperedValuesAreRefused) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 2)));
+  ASSERT_TRUE(server.ok());
+  auto store = Store();
+  auto a = Client(Cache(store));
+  Connect(a, (*server)->port(), 2);
+  const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
+  const std::string list = store->TicketListName(Cache(store)->Digests(key).key);
+  // Flip a bit in the newest ticket; move the other to another key's list.
+  auto newest = redis_->Command({"LINDEX", list, "0"});
+  auto oldest = redis_->Command({"LINDEX", list, "1"});
+  ASSERT_TRUE(newest.ok() && oldest.ok());
+  std::string flipped = newest->str;
+  flipped[20] ^= 0x04;
+  ASSERT_TRUE(redis_->Command({"LSET", list, "0", flipped}).ok());
+  ASSERT_TRUE(redis_->Command({"LSET", list, "1", "not sealed"}).ok());
+  auto other = Store();
+  EXPECT_TRUE(other->Take(Cache(store)->Digests(key).key).empty());
+  EXPECT_EQ(other->metrics().rejected, 2u);
+  ASSERT_TRUE(redis_->Command({"RPUSH", store->TicketListName("elsewhere"),
+                               oldest->str}).ok());
+  EXPECT_TRUE(other->Take("elsewhere").empty());
+  EXPECT_EQ(other->metrics().rejected, 3u);
+  // The connection then makes a full handshake: no crash, no error.
+  EXPECT_FALSE(Connect(Client(Cache(other)), (*server)->port()));
+}
+
+TEST_F(RedisClientSessionStoreTest, RemovePeerAndClear) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 2)));
+  ASSERT_TRUE(server.ok());
+  auto store = Store();
+  auto cache = Cache(store);
+  auto a = Client(cache);
+  Connect(a, (*server)->port(), 2);
+  cache->FlushForPeer("localhost", (*server)->port());
+  auto keys = redis_->Keys("*");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->empty());
+  Connect(a, (*server)->port(), 2);
+  cache->Flush();
+  keys = redis_->Keys("*");
+  EXPECT_TRUE(keys->empty());
+}
+
+TEST_F(RedisClientSessionStoreTest, DeadRedisIsAMissNotAnError) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 2)));
+  ASSERT_TRUE(server.ok());
+  auto store = Store();
+  auto a = Client(Cache(store));
+  Connect(a, (*server)->port(), 2);
+  redis_->Kill();
+  EXPECT_FALSE(Connect(a, (*server)->port(), 2));  // Full, and fine.
+  const RedisClientSessionStore::Metrics m = store->metrics();
+  EXPECT_GE(m.errors + m.skipped, 1u);
+}
+
+}  // namespace
+}  // namespace tlsession::fleet

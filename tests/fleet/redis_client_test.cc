@@ -1,0 +1,284 @@
+// RedisClient against a real redis-server: commands, AUTH, the per-call
+// deadline when Redis hangs (SIGSTOP) or dies (SIGKILL), back-off, reconnects
+// after a restart, bounded replies; and the Redis URL parser.
+#include "fleet/redis_client.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "testbed/redis_server.h"
+
+namespace tlsession::fleet {
+namespace {
+
+using testing::TestRedisServer;
+
+// A generous bound over the call's timeout: a correctness bound (the call
+// does not wait for Redis), not a speed measurement.
+constexpr absl::Duration kMargin = absl::Milliseconds(200);
+
+std::unique_ptr<TestRedisServer> MustStartRedis() {
+  auto redis = TestRedisServer::Start();
+  EXPECT_TRUE(redis.ok()) << redis.status();
+  return redis.ok() ? *std::move(redis) : nullptr;
+}
+
+std::shared_ptr<RedisClient> MustClient(const TestRedisServer& redis,
+                                        absl::Duration timeout,
+                                        bool with_password = true) {
+  RedisClient::Config config;
+  config.endpoint.port = redis.port();
+  if (with_password) config.endpoint.password = Secret(std::string(redis.password()));
+  config.timeout = timeout;
+  config.backoff = absl::Milliseconds(300);
+  config.max_backoff = absl::Milliseconds(600);
+  auto client = RedisClient::Create(std::move(config));
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *client : nullptr;
+}
+
+TEST(RedisUrlTest, ParsesHostPortAndCredentials) {
+  auto a = ParseRedisUrl("redis://:s3cr%40t@10.0.0.7:6380");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->host, "10.0.0.7");
+  EXPECT_EQ(a->port, 6380);
+  EXPECT_EQ(a->user, "");
+  EXPECT_EQ(a->password.view(), "s3cr@t");
+
+  auto b = ParseRedisUrl("redis://fleet:pw@cache.example:7000");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->user, "fleet");
+  EXPECT_EQ(b->password.view(), "pw");
+  EXPECT_EQ(b->host, "cache.example");
+
+  auto c = ParseRedisUrl("redis://[::1]:6379");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->host, "::1");
+  EXPECT_TRUE(c->password.empty());
+
+  auto d = ParseRedisUrl("redis://localhost");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->port, 6379);
+}
+
+TEST(RedisUrlTest, RefusesBadUrlsWithoutQuotingThePassword) {
+  for (const char* bad :
+       {"http://h:1", "redis://", "redis://h:0", "redis://h:70000",
+        "redis://h:1/0", "redis://h:1?x=1", "redis://pw-only@h:1",
+        "redis://:bad%zzescape@h:1", "redis://::1:6379", "redis://[::1:6379",
+        "redis://h:port"}) {
+    auto r = ParseRedisUrl(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().message().find("escape"), std::string::npos) << bad;
+    EXPECT_EQ(r.status().message().find("pw-only"), std::string::npos) << bad;
+  }
+}
+
+TEST(RedisRepliesTest, ParsesRepliesAndRefusesHostileOnes) {
+  auto ok = ParseRedisReplies(
+      "*3\r\n$3\r\nfoo\r\n:42\r\n*2\r\n+OK\r\n-ERR x\r\n$-1\r\n$2\r\nab");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_EQ(ok->size(), 2u);  // The truncated third is left out.
+  EXPECT_EQ((*ok)[0].elements[0].str, "foo");
+  EXPECT_EQ((*ok)[0].elements[1].integer, 42);
+  EXPECT_EQ((*ok)[0].elements[2].elements[1].type, RedisReply::Type::kError);
+  EXPECT_TRUE((*ok)[1].is_nil());
+  // An array that names two billion elements is refused, not allocated.
+  auto huge = ParseRedisReplies("*2000000000\r\n:1\r\n");
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kDataLoss);
+  auto negative = ParseRedisReplies("*-7\r\n");
+  EXPECT_FALSE(negative.ok());
+  // Nesting beyond hiredis's bound, and garbage, are protocol errors.
+  std::string deep;
+  for (int i = 0; i < 20; ++i) deep += "*1\r\n";
+  deep += ":1\r\n";
+  EXPECT_FALSE(ParseRedisReplies(deep).ok());
+  EXPECT_FALSE(ParseRedisReplies("?what\r\n").ok());
+}
+
+TEST(RedisClientTest, CommandsPipelinesAndBinaryValues) {
+  auto redis = MustStartRedis();
+  ASSERT_NE(redis, nullptr);
+  auto client = MustClient(*redis, absl::Seconds(1));
+  ASSERT_NE(client, nullptr);
+  const std::string binary("a\0b\r\n$3\r\nc", 11);
+  auto set = client->Command({"SET", "k", binary});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->type, RedisReply::Type::kStatus);
+  auto get = client->Command({"GET", "k"});
+  ASSERT_TRUE(get.ok()) << get.status();
+  EXPECT_EQ(get->str, binary);
+  auto nil = client->Command({"GET", "missing"});
+  ASSERT_TRUE(nil.ok());
+  EXPECT_TRUE(nil->is_nil());
+
+  auto replies = client->Pipeline(
+      {{"RPUSH", "l", "x", "y"}, {"LPOP", "l"}, {"LPOP", "k"}, {"LLEN", "l"}});
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 4u);
+  EXPECT_EQ((*replies)[0].integer, 2);
+  EXPECT_EQ((*replies)[1].str, "x");
+  EXPECT_EQ((*replies)[2].type, RedisReply::Type::kError);  // WRONGTYPE.
+  EXPECT_EQ((*replies)[3].integer, 1);
+
+  auto wrong = client->Command({"LPOP", "k"});
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RedisOutcomeOf(wrong.status()), RedisOutcome::kError);
+  // An error reply is Redis answering: it never starts a back-off.
+  for (int i = 0; i < 5; ++i) (void)client->Command({"LPOP", "k"});
+  EXPECT_FALSE(client->backing_off());
+  EXPECT_TRUE(client->Command({"PING"}).ok());
+}
+
+TEST(RedisClientTest, WrongOrMissingPasswordIsAnError) {
+  auto redis = MustStartRedis();
+  ASSERT_NE(redis, nullptr);
+  RedisClient::Config config;
+  config.endpoint.port = redis->port();
+  config.endpoint.password = Secret(std::string("not the password"));
+  config.timeout = absl::Seconds(1);
+  auto client = RedisClient::Create(std::move(config));
+  ASSERT_TRUE(client.ok());
+  auto r = (*client)->Command({"PING"});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied)
+      << r.status();
+  EXPECT_EQ(r.status().message().find("not the password"), std::string::npos);
+
+  auto anonymous = MustClient(*redis, absl::Seconds(1), false);
+  auto noauth = anonymous->Command({"GET", "k"});
+  EXPECT_EQ(RedisOutcomeOf(noauth.status()), RedisOutcome::kError)
+      << noauth.status();
+}
+
+TEST(RedisClientTest, HungRedisTimesOutWithinTheBoundThenRecovers) {
+  auto redis = MustStartRedis();
+  ASSERT_NE(redis, nullptr);
+  const absl::Duration timeout = absl::Milliseconds(50);
+  auto client = MustClient(*redis, timeout);
+  ASSERT_TRUE(client->Command({"SET", "k", "v"}).ok());
+  redis->Pause();
+  for (int i = 0; i < 6; ++i) {
+    const absl::Time start = absl::Now();
+    auto r = client->Command({"GET", "k"});
+    const absl::Duration took = absl::Now() - start;
+    EXPECT_FALSE(r.ok());
+    EXPECT_LT(took, timeout + kMargin) << "call " << i;
+    if (i < 3) {
+      EXPECT_EQ(RedisOutcomeOf(r.status()), RedisOutcome::kTimeout)
+          << r.status();
+    } else {
+      // Three consecutive failures: skipped without touching the network.
+      EXPECT_EQ(RedisOutcomeOf(r.status()), RedisOutcome::kSkipped)
+          << r.status();
+    }
+  }
+  EXPECT_TRUE(client->backing_off());
+  redis->Resume();
+  // After the back-off, the next call probes and succeeds.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  absl::StatusOr<RedisReply> r;
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    r = client->Command({"GET", "k"});
+  } while (!r.ok() && absl::Now() < deadline);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->str, "v");
+  const RedisClient::Metrics m = client->metrics();
+  EXPECT_GE(m.timeouts, 3u);
+  EXPECT_GE(m.skipped, 3u);
+  EXPECT_GE(m.backoffs, 1u);
+}
+
+TEST(RedisClientTest, KilledRedisFailsFastAndRestartReconnects) {
+  auto redis = MustStartRedis();
+  ASSERT_NE(redis, nullptr);
+  const absl::Duration timeout = absl::Milliseconds(50);
+  auto client = MustClient(*redis, timeout);
+  ASSERT_TRUE(client->Command({"SET", "k", "v"}).ok());
+  redis->Kill();
+  const absl::Time start = absl::Now();
+  auto r = client->Command({"GET", "k"});
+  EXPECT_EQ(RedisOutcomeOf(r.status()), RedisOutcome::kError) << r.status();
+  EXPECT_LT(absl::Now() - start, timeout + kMargin);
+  ASSERT_TRUE(redis->Restart().ok());
+  // The restarted Redis is empty (no persistence); the pooled connection is
+  // dead and the client reconnects by itself.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  absl::StatusOr<RedisReply> again;
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    again = client->Command({"GET", "k"});
+  } while (!again.ok() && absl::Now() < deadline);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->is_nil());
+}
+
+TEST(RedisClientTest, StalePooledConnectionIsRetriedOnce) {
+  auto redis = MustStartRedis();
+  ASSERT_NE(redis, nullptr);
+  auto client = MustClient(*redis, absl::Seconds(1));
+  ASSERT_TRUE(client->Command({"PING"}).ok());
+  // Redis closes every client connection; ours sits idle in the pool.
+  ASSERT_TRUE(redis->Command({"CLIENT", "KILL", "TYPE", "normal",
+                              "SKIPME", "yes"}).ok());
+  auto r = client->Command({"PING"});
+  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(client->metrics().errors, 0u);
+}
+
+TEST(RedisClientTest, OversizedReplyIsAnError) {
+  auto redis = MustStartRedis();
+  ASSERT_NE(redis, nullptr);
+  RedisClient::Config config;
+  config.endpoint.port = redis->port();
+  config.endpoint.password = Secret(std::string(redis->password()));
+  config.timeout = absl::Seconds(2);
+  config.max_reply_bytes = 64 * 1024;
+  auto client = RedisClient::Create(std::move(config));
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(redis->Command({"SET", "big", std::string(200000, 'x')}).ok());
+  auto r = (*client)->Command({"GET", "big"});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+  EXPECT_TRUE((*client)->Command({"PING"}).ok());
+}
+
+TEST(RedisClientTest, ManyThreadsShareTheBoundedPool) {
+  auto redis = MustStartRedis();
+  ASSERT_NE(redis, nullptr);
+  RedisClient::Config config;
+  config.endpoint.port = redis->port();
+  config.endpoint.password = Secret(std::string(redis->password()));
+  config.timeout = absl::Seconds(2);
+  config.max_connections = 4;
+  auto client = RedisClient::Create(std::move(config));
+  ASSERT_TRUE(client.ok());
+  std::atomic<int> ok{0}, skipped{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        auto r = (*client)->Command({"INCR", absl::StrCat("n", t)});
+        switch (RedisOutcomeOf(r.status())) {
+          case RedisOutcome::kOk: ++ok; break;
+          case RedisOutcome::kSkipped: ++skipped; break;
+          default: ++other; break;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok + skipped, 800);
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_LE((*client)->metrics().connects, 4u);
+}
+
+}  // namespace
+}  // namespace tlsession::fleet

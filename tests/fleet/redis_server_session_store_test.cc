@@ -1,0 +1,215 @@
+// RedisServerSessionStore against a real redis-server: sessions cross
+// instances, values are sealed under digest names with the session's
+// expiry, tampered or moved values are misses, and a hung Redis costs each
+// lookup at most the timeout, then nothing (back-off), then recovers.
+#include "fleet/redis_server_session_store.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "fleet/fleet_key.h"
+#include "fleet/redis_client.h"
+#include "testbed/redis_server.h"
+
+namespace tlsession::fleet {
+namespace {
+
+using testing::TestRedisServer;
+
+constexpr absl::Duration kMargin = absl::Milliseconds(200);
+
+std::shared_ptr<RedisClient> ClientFor(const TestRedisServer& redis,
+                                       absl::Duration timeout) {
+  RedisClient::Config config;
+  config.endpoint.port = redis.port();
+  config.endpoint.password = Secret(std::string(redis.password()));
+  config.timeout = timeout;
+  config.backoff = absl::Milliseconds(300);
+  config.max_backoff = absl::Milliseconds(300);
+  return *RedisClient::Create(std::move(config));
+}
+
+class RedisServerSessionStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = TestRedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    key_ = *FleetKey::FromSecret(Secret(std::string(40, 'f')));
+  }
+  // One "instance": its own client, LRU and writer.
+  std::unique_ptr<RedisServerSessionStore> Instance(
+      absl::Duration timeout = absl::Milliseconds(500)) {
+    return std::make_unique<RedisServerSessionStore>(ClientFor(*redis_, timeout),
+                                                     key_);
+  }
+
+  std::unique_ptr<TestRedisServer> redis_;
+  std::shared_ptr<const FleetKey> key_;
+};
+
+TEST_F(RedisServerSessionStoreTest, SessionMadeOnOneInstanceResumesOnAnother) {
+  auto a = Instance();
+  auto b = Instance();
+  const std::string id = "session-id-0123456789abcdef";
+  const std::string session = "serialized session with its master secret";
+  a->Put(id, session, absl::Now() + absl::Minutes(10));
+  ASSERT_TRUE(a->WaitForWrites(absl::Seconds(5)));
+  EXPECT_EQ(a->Get(id), session);  // From a's own LRU...
+  EXPECT_EQ(a->metrics().local_hits, 1u);
+  EXPECT_EQ(a->metrics().redis_gets, 0u);
+  EXPECT_EQ(b->Get(id), session);  // ...from Redis, one GET...
+  EXPECT_EQ(b->metrics().redis_gets, 1u);
+  EXPECT_EQ(b->Get(id), session);  // ...then from b's LRU.
+  EXPECT_EQ(b->metrics().redis_gets, 1u);
+  EXPECT_EQ(b->metrics().hits, 2u);
+  EXPECT_EQ(b->Get("another id"), std::nullopt);
+  EXPECT_EQ(b->metrics().misses, 1u);
+}
+
+TEST_F(RedisServerSessionStoreTest, RedisHoldsOnlySealedValuesUnderDigests) {
+  auto a = Instance();
+  const std::string id = "visible-session-id";
+  const std::string session = "MASTER-SECRET-BYTES";
+  const absl::Time expiry = absl::Now() + absl::Seconds(90);
+  a->Put(id, session, expiry);
+  ASSERT_TRUE(a->WaitForWrites(absl::Seconds(5)));
+  auto keys = redis_->Keys("*");
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  const std::string& name = (*keys)[0];
+  EXPECT_EQ(name, a->KeyNameFor(id));
+  EXPECT_FALSE(absl::StrContains(name, id));
+  EXPECT_FALSE(absl::StrContains(name, absl::BytesToHexString(id)));
+  auto value = redis_->Command({"GET", name});
+  ASSERT_TRUE(value.ok());
+  EXPECT_FALSE(absl::StrContains(value->str, session));
+  EXPECT_EQ(value->str.size(),
+            FleetKey::kSealOverhead + 8 + session.size());
+  // SET ... PX: Redis drops it when the session expires.
+  auto pttl = redis_->Command({"PTTL", name});
+  ASSERT_TRUE(pttl.ok());
+  EXPECT_GT(pttl->integer, 80000);
+  EXPECT_LE(pttl->integer, 90000);
+}
+
+TEST_F(RedisServerSessionStoreTest, TamperedMovedOrForeignValuesAreMisses) {
+  auto a = Instance();
+  const absl::Time expiry = absl::Now() + absl::Minutes(5);
+  a->Put("id-1", "session one", expiry);
+  a->Put("id-2", "session two", expiry);
+  ASSERT_TRUE(a->WaitForWrites(absl::Seconds(5)));
+  const std::string n1 = a->KeyNameFor("id-1");
+  const std::string n2 = a->KeyNameFor("id-2");
+  auto v1 = redis_->Command({"GET", n1});
+  ASSERT_TRUE(v1.ok());
+  // id-2's name now holds id-1's (valid) value: moved.
+  ASSERT_TRUE(redis_->Command({"SET", n2, v1->str}).ok());
+  // id-1's value with one bit flipped, in every position class.
+  std::string flipped = v1->str;
+  flipped[flipped.size() - 1] ^= 0x80;
+  ASSERT_TRUE(redis_->Command({"SET", n1, flipped}).ok());
+  // Garbage and an empty value under other names.
+  ASSERT_TRUE(redis_->Command({"SET", a->KeyNameFor("id-3"), "garbage"}).ok());
+  ASSERT_TRUE(redis_->Command({"SET", a->KeyNameFor("id-4"), ""}).ok());
+  auto b = Instance();
+  for (const char* id : {"id-1", "id-2", "id-3", "id-4"}) {
+    EXPECT_EQ(b->Get(id), std::nullopt) << id;
+  }
+  EXPECT_EQ(b->metrics().rejected, 4u);
+  EXPECT_EQ(b->metrics().hits, 0u);
+  // Under another fleet key, nothing opens either.
+  auto other = std::make_unique<RedisServerSessionStore>(
+      ClientFor(*redis_, absl::Seconds(1)),
+      *FleetKey::FromSecret(Secret(std::string(40, 'g'))));
+  a->Put("id-5", "session five", expiry);
+  ASSERT_TRUE(a->WaitForWrites(absl::Seconds(5)));
+  ASSERT_TRUE(redis_->Command({"RENAME", a->KeyNameFor("id-5"),
+                               other->KeyNameFor("id-5")}).ok());
+  EXPECT_EQ(other->Get("id-5"), std::nullopt);
+  EXPECT_EQ(other->metrics().rejected, 1u);
+}
+
+TEST_F(RedisServerSessionStoreTest, RemoveAndExpiry) {
+  auto a = Instance();
+  auto b = Instance();
+  a->Put("gone", "s", absl::Now() + absl::Minutes(5));
+  a->Put("expired", "s", absl::Now() - absl::Seconds(1));
+  ASSERT_TRUE(a->WaitForWrites(absl::Seconds(5)));
+  EXPECT_EQ(b->Get("gone"), "s");
+  a->Remove("gone");
+  ASSERT_TRUE(a->WaitForWrites(absl::Seconds(5)));
+  auto c = Instance();  // b's LRU still has it; a fresh instance does not.
+  EXPECT_EQ(c->Get("gone"), std::nullopt);
+  EXPECT_EQ(c->Get("expired"), std::nullopt);
+  EXPECT_EQ(a->Get("expired"), std::nullopt);
+  auto keys = redis_->Keys("*");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->empty());
+}
+
+TEST_F(RedisServerSessionStoreTest, HungRedisCostsAtMostTheTimeoutThenNothing) {
+  const absl::Duration timeout = absl::Milliseconds(40);
+  auto a = Instance();
+  auto b = Instance(timeout);
+  for (int i = 0; i < 20; ++i) {
+    a->Put("id" + std::to_string(i), "s", absl::Now() + absl::Minutes(5));
+  }
+  ASSERT_TRUE(a->WaitForWrites(absl::Seconds(5)));
+  redis_->Pause();
+  for (int i = 0; i < 10; ++i) {
+    const absl::Time start = absl::Now();
+    EXPECT_EQ(b->Get("id" + std::to_string(i)), std::nullopt);
+    EXPECT_LT(absl::Now() - start, timeout + kMargin) << "lookup " << i;
+  }
+  const RedisServerSessionStore::Metrics m = b->metrics();
+  EXPECT_EQ(m.timeouts, 3u);  // Then back-off: skipped.
+  EXPECT_EQ(m.skipped, 7u);
+  // Puts while Redis hangs never block the caller.
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 100; ++i) {
+    b->Put("new" + std::to_string(i), "s", absl::Now() + absl::Minutes(5));
+  }
+  EXPECT_LT(absl::Now() - start, kMargin);
+  redis_->Resume();
+  // Resumption comes back by itself once the back-off ends.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  std::optional<std::string> got;
+  while (!got && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    got = b->Get("id15");
+  }
+  EXPECT_EQ(got, "s");
+}
+
+TEST_F(RedisServerSessionStoreTest, KilledRedisIsAMissAndARestartRecovers) {
+  auto a = Instance(absl::Milliseconds(40));
+  a->Put("before", "s", absl::Now() + absl::Minutes(5));
+  ASSERT_TRUE(a->WaitForWrites(absl::Seconds(5)));
+  redis_->Kill();
+  auto b = Instance(absl::Milliseconds(40));
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(b->Get("before"), std::nullopt);
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(40) + kMargin);
+  EXPECT_GE(b->metrics().errors + b->metrics().skipped, 1u);
+  ASSERT_TRUE(redis_->Restart().ok());
+  // Everything was lost (no persistence); new sessions cross again.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  std::optional<std::string> got;
+  while (!got && absl::Now() < deadline) {
+    a->Put("after", "s2", absl::Now() + absl::Minutes(5));
+    a->WaitForWrites(absl::Seconds(1));
+    absl::SleepFor(absl::Milliseconds(50));
+    got = b->Get("after");
+  }
+  EXPECT_EQ(got, "s2");
+}
+
+}  // namespace
+}  // namespace tlsession::fleet
