@@ -12,7 +12,7 @@
 # tlsession_x (exported as tlsession::x, archive libtlsession_x.a); the
 # binary //ftp_adapter:ftps is tlsession_ftps (file "ftps"); test helpers
 # //tests/testing:x are tlsession_testing_x; tests //tests:x are
-# tlsession_test_x.
+# tlsession_test_x; //benchmarks:x is tlsession_bench_x.
 
 include_guard(GLOBAL)
 
@@ -59,6 +59,8 @@ function(_tlsession_target_name out label)
     set(${out} "tlsession_testing_${name}" PARENT_SCOPE)
   elseif(pkg STREQUAL "tests")
     set(${out} "tlsession_test_${name}" PARENT_SCOPE)
+  elseif(pkg STREQUAL "benchmarks")
+    set(${out} "tlsession_bench_${name}" PARENT_SCOPE)
   else()
     message(FATAL_ERROR "tlsession: no CMake target naming rule for package '${pkg}' (${label})")
   endif()
@@ -98,7 +100,7 @@ function(_tlsession_dep_targets out pkg)
   set(${out} "${targets}" PARENT_SCOPE)
 endfunction()
 
-# _tlsession_record(<label> <kind> <srcs> <hdrs> <deps>): appends a rule's
+# _tlsession_record(<label> <package> <srcs> <hdrs> <deps>): appends a rule's
 # srcs, hdrs and deps (package-relative names made workspace-relative, deps
 # as full labels) to the manifest that tlsession_write_manifest() writes.
 function(_tlsession_record label pkg srcs hdrs deps)

@@ -31,7 +31,8 @@ trap 'rm -rf "$tmp"' EXIT
 build=${1:-}
 if [ -z "$build" ]; then
   build="$tmp/build"
-  cmake -S . -B "$build" -G Ninja >"$tmp/configure.log" 2>&1 ||
+  cmake -S . -B "$build" -G Ninja -DTLSESSION_BUILD_BENCHMARKS=ON \
+    >"$tmp/configure.log" 2>&1 ||
     { cat "$tmp/configure.log" >&2; fail "cmake configure failed"; }
 fi
 manifest="$build/tlsession-sources.txt"
