@@ -37,6 +37,10 @@ foreach(c IN LISTS TLSESSION_ABSL_COMPONENTS)
   list(APPEND TLSESSION_PC_REQUIRES "absl_${c}")
 endforeach()
 list(JOIN TLSESSION_PC_REQUIRES ", " TLSESSION_PC_REQUIRES)
+# From <prefix>/<libdir>/pkgconfig back to <prefix> ("../.." for lib).
+file(RELATIVE_PATH TLSESSION_PC_TO_PREFIX
+  "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/$" "" TLSESSION_PC_TO_PREFIX "${TLSESSION_PC_TO_PREFIX}")
 configure_file("${PROJECT_SOURCE_DIR}/cmake/tlsession.pc.in"
   "${PROJECT_BINARY_DIR}/tlsession.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/tlsession.pc"

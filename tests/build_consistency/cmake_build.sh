@@ -9,6 +9,8 @@
 # Prints "cmake prefix: <dir>" and ends with one line "cmake: PASSED" or
 # "cmake: FAILED". With --keep (or TLSESSION_CMAKE_KEEP=1) the build folder
 # and the prefix stay for the caller; otherwise both are removed.
+# TLSESSION_CMAKE_BUILD_DIR=<dir> builds in <dir> instead (kept: an
+# incremental rebuild); TLSESSION_CMAKE_JOBS sets the parallelism (2).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
@@ -18,7 +20,7 @@ keep=${TLSESSION_CMAKE_KEEP:-0}
 jobs=${TLSESSION_CMAKE_JOBS:-2}
 
 work=$(mktemp -d /tmp/tlsession-cmake.XXXXXX)
-build="$work/build"
+build=${TLSESSION_CMAKE_BUILD_DIR:-$work/build}
 prefix="$work/prefix"
 [ "$keep" = 1 ] || trap 'rm -rf "$work"' EXIT
 
