@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then 'bazel test //...'
 # plain, under ASan/UBSan/LSan and under TSan, then the libFuzzer targets
-# (clang) for 30 s each.
+# (clang) for 30 s each, then the CMake build (ctest, install) and the check
+# that the CMake and Bazel builds list the same sources.
 # Ends with one line "N passed, M failed" counting test targets, and exits
 # non-zero when any test failed or did not build.
 set -uo pipefail
@@ -49,6 +50,29 @@ if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 echo "== fuzz: $p passed, $f failed"
 passed=$((passed + p))
 failed=$((failed + f))
+
+# A script's stage: it prints one "<name>: PASSED" or "<name>: FAILED" line
+# per check (pattern: the check names' regex); each counts as one target.
+script_stage() {
+  local name=$1 pattern=$2; shift 2
+  echo "== $name: $*"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -cE "^($pattern): PASSED\$" "$log" || true)
+  f=$(grep -cE "^($pattern): FAILED\$" "$log" || true)
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  echo "== $name: $p passed, $f failed"
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+# The CMake build (Ninja, outside the tree): build, ctest, install, and
+# programs built against the install with find_package and pkg-config.
+script_stage cmake 'cmake' tests/build_consistency/cmake_build.sh
+# Both builds list the same sources and deps for every rule.
+script_stage build_consistency 'build_consistency [^ ]+' \
+  tests/build_consistency/compare_sources.sh
 
 rm -f "$log"
 echo "$passed passed, $failed failed"
