@@ -8,7 +8,7 @@ packages=(
   # Build: Bazel 4.2.3 with its platforms and skylib, offline.
   bazel-bootstrap bazel-platforms bazel-skylib
   # Build: the CMake build (CMakeLists.txt) and its install's pkg-config file.
-  cmake ninja-build pkg-config
+  cmake ninja-build pkg-config ccache
   # Libraries: Abseil, GoogleTest, Google Benchmark. (BoringSSL is built
   # from Debian's source package, unpacked below; dpkg-dev unpacks it.)
   libabsl-dev libgtest-dev libbenchmark-dev

@@ -69,7 +69,19 @@ script_stage() {
 
 # The CMake build (Ninja, outside the tree): build, ctest, install, and
 # programs built against the install with find_package and pkg-config.
-script_stage cmake 'cmake' tests/build_consistency/cmake_build.sh
+prefix_file=$(mktemp)
+script_stage cmake 'cmake' env TLSESSION_CMAKE_KEEP=1 \
+  tests/build_consistency/cmake_build.sh
+sed -n 's/^cmake prefix: //p' "$log" >"$prefix_file"
+# The examples built from outside the tree the three ways a project would,
+# each run against `openssl s_server -www`: an external Bazel workspace,
+# CMake find_package against the install above, and pkg-config.
+script_stage consumer_bazel 'consumer bazel' examples/build_as_consumer.sh bazel
+script_stage consumer_cmake 'consumer cmake' \
+  examples/build_as_consumer.sh cmake "$(cat "$prefix_file")"
+script_stage consumer_pkgconfig 'consumer pkgconfig' \
+  examples/build_as_consumer.sh pkgconfig "$(cat "$prefix_file")"
+rm -rf "$(dirname "$(cat "$prefix_file")")" "$prefix_file"
 # Both builds list the same sources and deps for every rule.
 script_stage build_consistency 'build_consistency [^ ]+' \
   tests/build_consistency/compare_sources.sh

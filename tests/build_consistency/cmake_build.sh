@@ -33,8 +33,17 @@ fail() {
 
 start=$(date +%s)
 step "configure into $build"
+# ccache (Debian's) keeps rebuilds from fresh clones cheap: a cache outside
+# the tree, paths taken relative to the checkout so that clones share it.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_DIR="${HOME:-/root}/.cache/tlsession-ccache"
+  export CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=true
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_ASM_COMPILER_LAUNCHER=ccache)
+fi
 cmake -G Ninja -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_INSTALL_PREFIX="$prefix" || fail "configure failed"
+  -DCMAKE_INSTALL_PREFIX="$prefix" "${launcher[@]}" || fail "configure failed"
 step "build (-j$jobs)"
 cmake --build "$build" -j "$jobs" || fail "build failed"
 echo "cmake_build: built in $(( $(date +%s) - start )) s"

@@ -15,7 +15,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 # Bazel rules of the public packages that the CMake build leaves out, on
-# purpose: the demos link the test helpers (tests/testing) and need Bazel's
+# purpose: the demos run vsftpd and a TLS server from testbed/ and need Bazel's
 # runfiles or vsftpd.
 BAZEL_ONLY=(//tls:demo //ftp_adapter:demo)
 
