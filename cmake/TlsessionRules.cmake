@@ -17,7 +17,7 @@
 include_guard(GLOBAL)
 
 # The packages whose libraries are tlsession's installed, exported API.
-set(TLSESSION_PUBLIC_PACKAGES session tls ftp_adapter)
+set(TLSESSION_PUBLIC_PACKAGES session tls fleet ftp_adapter)
 
 # _tlsession_package(<out>): the Bazel package of the current directory
 # ("session", "tests/testing", ...).
@@ -83,6 +83,8 @@ function(_tlsession_dep_targets out pkg)
       list(APPEND targets GTest::gmock GTest::gtest)
     elseif(full STREQUAL "@system//:gtest_main")
       list(APPEND targets GTest::gmock GTest::gtest_main)
+    elseif(full STREQUAL "@system//:hiredis")
+      list(APPEND targets ${TLSESSION_HIREDIS_LIBRARY})
     elseif(full STREQUAL "@system//:benchmark")
       list(APPEND targets benchmark::benchmark)
     elseif(full STREQUAL "@boringssl//:ssl")

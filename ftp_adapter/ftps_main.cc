@@ -37,6 +37,7 @@
 #include "ftp_adapter/ftps_client.h"
 #include "ftp_adapter/local_file.h"
 #include "ftp_adapter/printable.h"
+#include "fleet/fleet_setup.h"
 #include "ftp_adapter/url.h"
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
@@ -110,6 +111,13 @@ options:
   --tls-max 1.2|1.3      highest TLS version (default 1.3)
   --session-cache FILE   keep TLS sessions in FILE across runs (mode 0600)
   --session-cache-key F  encrypt the session cache with the key in F
+  --session-store redis://[:PASSWORD@]HOST:PORT
+                         share TLS sessions with other clients through
+                         Redis (each TLS 1.3 ticket used once fleet-wide);
+                         needs --fleet-key; not with --session-cache
+  --session-store-password-file FILE
+                         the Redis password (mode 0600), instead of the URL
+  --fleet-key FILE       seals what goes to Redis (32+ secret bytes, 0600)
   --password-file FILE   the password: FILE's first line; FILE must be
                          yours and mode 0600, not a symlink
   --password PASS        the password (visible to others in ps: prefer
@@ -150,6 +158,9 @@ struct Options {
   uint16_t tls_max = TLS1_3_VERSION;
   std::string session_cache;
   std::string session_cache_key;
+  std::string session_store;        // redis://...
+  std::string session_store_password_file;
+  std::string fleet_key;
   std::optional<std::string> password;
   std::string password_file;
   bool active = false;
@@ -205,6 +216,9 @@ std::string ParseValue(const std::string& a, const std::string& value,
       {"--cacert", &o->cacert},
       {"--session-cache", &o->session_cache},
       {"--session-cache-key", &o->session_cache_key},
+      {"--session-store", &o->session_store},
+      {"--session-store-password-file", &o->session_store_password_file},
+      {"--fleet-key", &o->fleet_key},
       {"--password-file", &o->password_file},
       {"--output-dir", &o->output_dir}};
   if (auto it = files.find(a); it != files.end()) {
@@ -239,6 +253,7 @@ std::string ParseValue(const std::string& a, const std::string& value,
 bool TakesValue(const std::string& a) {
   for (const char* name :
        {"--cacert", "--session-cache", "--session-cache-key", "--password",
+        "--session-store", "--session-store-password-file", "--fleet-key",
         "--password-file", "--tls-min", "--tls-max", "--timeout",
         "--output-dir", "--parallel"}) {
     if (a == name) return true;
@@ -483,6 +498,29 @@ class Tool {
     return s;
   }
 
+  // --session-store: a cache over the Redis client store that a fleet of
+  // clients shares. Configuration errors are usage errors; a Redis that
+  // cannot be reached only costs full handshakes (the store fails open).
+  absl::StatusOr<std::shared_ptr<ClientSessionCache>> SharedStore() {
+    if (!o_.session_cache.empty() || !fleet::IsRedisUrl(o_.session_store) ||
+        o_.fleet_key.empty()) {
+      return WithCategory(
+          absl::InvalidArgumentError(
+              "--session-store takes a redis:// URL and needs --fleet-key, "
+              "and cannot be combined with --session-cache"),
+          ErrorCategory::kUsage);
+    }
+    fleet::SharedClientCacheOptions options;
+    options.url = o_.session_store;
+    options.password_file = o_.session_store_password_file;
+    options.fleet_key_file = o_.fleet_key;
+    auto shared = fleet::MakeSharedClientSessionCache(options);
+    if (!shared.ok()) {
+      return WithCategory(shared.status(), ErrorCategory::kUsage);
+    }
+    return shared->cache;
+  }
+
   // The TLS context, made once; configuration errors are usage errors.
   absl::Status MakeContext() {
     if (context_) return absl::OkStatus();
@@ -499,7 +537,11 @@ class Tool {
             stderr);
       tls.insecure_skip_verify = true;
     }
-    if (!o_.session_cache.empty()) {
+    if (!o_.session_store.empty()) {
+      auto shared = SharedStore();
+      if (!shared.ok()) return shared.status();
+      tls.session_cache = *shared;
+    } else if (!o_.session_cache.empty()) {
       auto file = SessionCacheFile::Open(o_.session_cache,
                                          o_.session_cache_key);
       if (!file.ok()) {

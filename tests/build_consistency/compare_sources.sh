@@ -17,7 +17,8 @@ cd "$(dirname "$0")/../.."
 # Bazel rules of the public packages that the CMake build leaves out, on
 # purpose: the demos run vsftpd and a TLS server from testbed/ and need Bazel's
 # runfiles or vsftpd.
-BAZEL_ONLY=(//tls:demo //ftp_adapter:demo)
+BAZEL_ONLY=(//tls:demo //ftp_adapter:demo //fleet:tls_echo_server
+  //fleet:tls_fleet_client)
 
 fail() {
   echo "compare_sources: $*" >&2
@@ -42,7 +43,7 @@ manifest="$build/tlsession-sources.txt"
 # query reads their attributes. BoringSSL's crypto selects its assembly by
 # platform: cquery gives the sources configured for this machine.
 labels=$(awk '$1 !~ /^@/ {print $1}' "$manifest" | sort -u | tr '\n' ' ')
-query="kind(rule, //session:all + //tls:all + //ftp_adapter:all) + ${labels// / + }"
+query="kind(rule, //session:all + //tls:all + //fleet:all + //ftp_adapter:all) + ${labels// / + }"
 query=${query% + }
 bazel query --output=xml "$query" >"$tmp/rules.xml" 2>"$tmp/query.log" ||
   { cat "$tmp/query.log" >&2; fail "bazel query failed"; }
@@ -56,7 +57,7 @@ python3 - "$manifest" "$tmp" "${BAZEL_ONLY[@]}" <<'PY' || fail "the CMake and Ba
 import re, sys, xml.etree.ElementTree as ET
 
 manifest, tmp, bazel_only = sys.argv[1], sys.argv[2], set(sys.argv[3:])
-public = ("//session:", "//tls:", "//ftp_adapter:")
+public = ("//session:", "//tls:", "//fleet:", "//ftp_adapter:")
 
 def path_of(label):
     """'//session:a.cc' -> 'session/a.cc'; '@boringssl//:src/x.c' -> 'src/x.c'."""
