@@ -51,13 +51,17 @@ std::string ClientSessionCache::Hmac(
 }
 
 StoreKey ClientSessionCache::Digests(const Key& key) const {
+  return StoreKey{KeyDigest(key), PeerDigest(key.host, key.port)};
+}
+
+std::string ClientSessionCache::KeyDigest(const Key& key) const {
   const auto& [context_id, host, port, alpn] = TieKeyFields(key);
   std::vector<std::string> fields = {context_id, host, absl::StrCat(port)};
   // The ALPN list as one length-prefixed field of length-prefixed names.
   std::string alpn_field;
   for (const std::string& p : alpn) AppendField(&alpn_field, p);
   fields.push_back(std::move(alpn_field));
-  return StoreKey{Hmac("tlsession key v2", fields), PeerDigest(host, port)};
+  return Hmac("tlsession key v2", fields);
 }
 
 std::string ClientSessionCache::PeerDigest(absl::string_view host,
@@ -81,7 +85,7 @@ void ClientSessionCache::Count(uint64_t Metrics::*counter, uint64_t n) {
 }
 
 Session ClientSessionCache::Lookup(const Key& key) {
-  const std::string digest = Digests(key).key;
+  const std::string digest = KeyDigest(key);
   const absl::Time now = clock_();
   // Bounded: a store that failed to drop what it handed out must not spin.
   for (int attempt = 0; attempt < kMaxLookupAttempts; ++attempt) {
@@ -120,7 +124,7 @@ absl::Status ClientSessionCache::Insert(const Key& key,
 }
 
 void ClientSessionCache::Remove(const Key& key, const Session& session) {
-  store_->Remove(Digests(key).key, session);
+  store_->Remove(KeyDigest(key), session);
 }
 
 void ClientSessionCache::Flush() { store_->Clear(); }

@@ -130,6 +130,7 @@ class ClientSessionCache {
   }
   std::string Hmac(absl::string_view label,
                    const std::vector<std::string>& fields) const;
+  std::string KeyDigest(const Key& key) const;
   std::string PeerDigest(absl::string_view host, uint16_t port) const;
   // Whether |session| may be offered for |key| at |now|.
   bool Offerable(const Key& key, const Session& session, absl::Time now) const;
