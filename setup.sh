@@ -140,6 +140,8 @@ if [ "$(cat "$boringssl_stamp" 2>/dev/null)" != "$boringssl_package $boringssl_v
   $SUDO rm -rf "$boringssl_src"
   $SUDO mv "$boringssl_src.new" "$boringssl_src"
   $SUDO rm -rf "$tmp"
+fi
+
 # Tests and demos start their own redis-server on a free loopback port: the
 # system-wide service that the package installs must never run (it would
 # hold port 6379 with no password). Stop and disable it if it ever started.
