@@ -388,18 +388,22 @@ void TicketKeySync::Run() {
     absl::Time wake;
     {
       MutexLock lock(&round_mu_);
-      (void)Round();
-      wake = next_wake_;
+      wake = next_wake_;  // Set by the previous round (Start ran the first).
     }
-    MutexLock lock(&mu_);
-    MutexLockable lockable{&mu_};
-    const auto wait = std::chrono::nanoseconds(
-        std::max<int64_t>(absl::ToInt64Nanoseconds(wake - absl::Now()), 0));
-    if (wake_.wait_for(lockable, wait, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return stop_;
-        })) {
-      return;
+    {
+      MutexLock lock(&mu_);
+      MutexLockable lockable{&mu_};
+      const auto wait = std::chrono::nanoseconds(
+          std::max<int64_t>(absl::ToInt64Nanoseconds(wake - absl::Now()), 0));
+      if (wake_.wait_for(lockable, wait,
+                         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                           return stop_;
+                         })) {
+        return;
+      }
     }
+    MutexLock lock(&round_mu_);
+    (void)Round();
   }
 }
 

@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -97,7 +100,15 @@ absl::Status TestRedisServer::Launch() {
       "); its log:\n", process_->log()));
 }
 
-TestRedisServer::~TestRedisServer() { Kill(); }
+TestRedisServer::~TestRedisServer() {
+  Kill();
+  // Outside a test (a benchmark run), leave no password file behind; under
+  // 'bazel test' the folder stays with the test's logs.
+  if (getenv("TEST_TMPDIR") == nullptr && !dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
 
 std::string TestRedisServer::url() const {
   return absl::StrCat("redis://:", password_, "@127.0.0.1:", port_);

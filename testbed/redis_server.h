@@ -1,8 +1,9 @@
 // A real redis-server for tests and benchmarks: started on a free loopback
 // port in a fresh temporary folder, persistence off (no RDB snapshots, no
 // AOF), a random password (requirepass, from a 0600 config file, never on
-// the command line), killed at the end. It can be killed (SIGKILL), hung
-// (SIGSTOP) and resumed (SIGCONT), and started again on the same port.
+// the command line), killed at the end (and its folder removed, outside
+// 'bazel test'). It can be killed (SIGKILL), hung (SIGSTOP) and resumed
+// (SIGCONT), and started again on the same port.
 #ifndef TLSESSION_TESTBED_REDIS_SERVER_H_
 #define TLSESSION_TESTBED_REDIS_SERVER_H_
 

@@ -208,7 +208,7 @@ TEST(FleetTamperTest, TamperedTicketKeysAreNotLoaded) {
   EXPECT_TRUE(run->new_session()) << run->output;
   auto stats = (*fleet)->Stats(1);
   ASSERT_TRUE(stats.ok());
-  // Refused at every sync, never loaded.
+  // Refused (at every sync), never loaded.
   EXPECT_GE((*stats)["rejected"], 2u) << (*fleet)->process(1).log();
   EXPECT_EQ((*stats)["local_key"], 1u);
 }
