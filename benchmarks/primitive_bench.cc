@@ -79,6 +79,8 @@ struct Material {
   std::vector<uint8_t> sealed;
 };
 
+// Fresh keys, a signature to verify and an AES-128-GCM context; null when
+// BoringSSL refuses one of them.
 std::unique_ptr<Material> MakeMaterial() {
   auto m = std::make_unique<Material>();
   m->p256_key.reset(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));

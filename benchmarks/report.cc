@@ -32,12 +32,14 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// CPU time used so far by the calling thread.
 double ThreadCpuSeconds() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+// Whether |s| starts with |prefix|; if so, |rest| gets what follows it.
 bool StartsWith(const std::string& s, const char* prefix, std::string* rest) {
   const size_t n = strlen(prefix);
   if (s.compare(0, n, prefix) != 0) return false;
