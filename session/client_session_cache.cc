@@ -76,7 +76,7 @@ bool ClientSessionCache::UsesDigestKey(absl::string_view digest_key) const {
 bool ClientSessionCache::Offerable(const Key& key, const Session& session,
                                    absl::Time now) const {
   return session.is_resumable() && session.IsUsableAt(now) &&
-         session.context_id() == key.context_id;
+         session.BelongsTo(key.context_id);
 }
 
 void ClientSessionCache::Count(uint64_t Metrics::*counter, uint64_t n) {
@@ -109,7 +109,7 @@ absl::Status ClientSessionCache::Insert(const Key& key,
     return absl::InvalidArgumentError(
         "refusing to cache a session that is not resumable");
   }
-  if (session.context_id() != key.context_id) {
+  if (!session.BelongsTo(key.context_id)) {
     return absl::InvalidArgumentError(
         "refusing to cache a session under another context's key");
   }

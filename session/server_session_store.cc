@@ -1,10 +1,36 @@
 #include "session/server_session_store.h"
 
+#include <openssl/err.h>
+
 #include <utility>
 
 #include "session/secret.h"
 
 namespace tlsession {
+
+void ServerSessionStore::PutSession(absl::string_view session_id,
+                                    SSL_SESSION* session, absl::Time expiry) {
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  if (!SSL_SESSION_to_bytes(session, &data, &len)) {
+    ERR_clear_error();
+    return;
+  }
+  bssl::UniquePtr<uint8_t> owned(data);  // OPENSSL_free wipes it.
+  Put(session_id, std::string(reinterpret_cast<const char*>(data), len),
+      expiry);
+}
+
+bssl::UniquePtr<SSL_SESSION> ServerSessionStore::GetSession(
+    absl::string_view session_id, const SSL_CTX* ctx) {
+  std::optional<std::string> bytes = Get(session_id);
+  if (!bytes) return nullptr;
+  bssl::UniquePtr<SSL_SESSION> session(SSL_SESSION_from_bytes(
+      reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(), ctx));
+  Secret::Wipe(*bytes);
+  if (!session) ERR_clear_error();  // A damaged entry is a miss.
+  return session;
+}
 
 InMemoryServerSessionStore::InMemoryServerSessionStore()
     : InMemoryServerSessionStore(Config()) {}
@@ -15,10 +41,46 @@ InMemoryServerSessionStore::InMemoryServerSessionStore(Config config)
 InMemoryServerSessionStore::~InMemoryServerSessionStore() {
   MutexLock lock(&mu_);
   entries_.EraseIf([](const std::string&, Entry& e) {
-    // Sessions hold their master secrets: wipe them as they go.
-    Secret::Wipe(e.serialized_session);
+    Clear(e);  // Sessions hold their master secrets: wipe them as they go.
     return true;
   });
+}
+
+void InMemoryServerSessionStore::Clear(Entry& entry) {
+  Secret::Wipe(entry.serialized_session);
+  entry.session.reset();  // BoringSSL wipes the last reference's memory.
+}
+
+InMemoryServerSessionStore::Entry* InMemoryServerSessionStore::Refill(
+    absl::string_view session_id, absl::Time now, absl::Time expiry) {
+  if (now >= expiry) {
+    // Nothing to store; the caller meant to replace any older entry.
+    if (Entry* old = entries_.Find(session_id)) Clear(*old);
+    entries_.Erase(session_id);
+    return nullptr;
+  }
+  Entry* entry = entries_.FindOrCreate(session_id, [this](Entry& victim) {
+    Clear(victim);
+    ++metrics_.evictions;
+  });
+  if (entry == nullptr) return nullptr;  // A store of zero entries.
+  ++metrics_.insertions;
+  Clear(*entry);
+  entry->expiry = expiry;
+  return entry;
+}
+
+InMemoryServerSessionStore::Entry* InMemoryServerSessionStore::FindLive(
+    absl::string_view session_id, absl::Time now) {
+  Entry* entry = entries_.Find(session_id);
+  if (entry != nullptr && now >= entry->expiry) {
+    Clear(*entry);
+    entries_.Erase(session_id);
+    ++metrics_.expirations;
+    entry = nullptr;
+  }
+  ++(entry != nullptr ? metrics_.hits : metrics_.misses);
+  return entry;
 }
 
 void InMemoryServerSessionStore::Put(absl::string_view session_id,
@@ -26,48 +88,67 @@ void InMemoryServerSessionStore::Put(absl::string_view session_id,
                                      absl::Time expiry) {
   const absl::Time now = clock_();
   MutexLock lock(&mu_);
-  if (now >= expiry) {
-    // Nothing to store; the caller meant to replace any older entry.
-    entries_.Erase(session_id);
-    return;
+  if (Entry* entry = Refill(session_id, now, expiry)) {
+    entry->serialized_session = std::move(serialized_session);
+  } else {
+    Secret::Wipe(serialized_session);
   }
-  Entry* entry = entries_.FindOrCreate(
-      session_id, [this](Entry& victim) {
-        Secret::Wipe(victim.serialized_session);
-        ++metrics_.evictions;
-      });
-  if (entry == nullptr) return;  // A store of zero entries.
-  ++metrics_.insertions;
-  Secret::Wipe(entry->serialized_session);
-  entry->serialized_session = std::move(serialized_session);
-  entry->expiry = expiry;
+}
+
+void InMemoryServerSessionStore::PutSession(absl::string_view session_id,
+                                            SSL_SESSION* session,
+                                            absl::Time expiry) {
+  const absl::Time now = clock_();
+  MutexLock lock(&mu_);
+  if (Entry* entry = Refill(session_id, now, expiry)) {
+    SSL_SESSION_up_ref(session);
+    entry->session.reset(session);
+  }
 }
 
 std::optional<std::string> InMemoryServerSessionStore::Get(
     absl::string_view session_id) {
   const absl::Time now = clock_();
   MutexLock lock(&mu_);
-  Entry* entry = entries_.Find(session_id);
-  if (entry == nullptr) {
-    ++metrics_.misses;
+  Entry* entry = FindLive(session_id, now);
+  if (entry == nullptr) return std::nullopt;
+  if (!entry->session) return entry->serialized_session;
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  if (!SSL_SESSION_to_bytes(entry->session.get(), &data, &len)) {
+    ERR_clear_error();
     return std::nullopt;
   }
-  if (now >= entry->expiry) {
-    Secret::Wipe(entry->serialized_session);
-    entries_.Erase(session_id);
-    ++metrics_.expirations;
-    ++metrics_.misses;
-    return std::nullopt;
+  bssl::UniquePtr<uint8_t> owned(data);  // OPENSSL_free wipes it.
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+bssl::UniquePtr<SSL_SESSION> InMemoryServerSessionStore::GetSession(
+    absl::string_view session_id, const SSL_CTX* ctx) {
+  const absl::Time now = clock_();
+  bssl::UniquePtr<SSL_SESSION> session;
+  std::string bytes;
+  {
+    MutexLock lock(&mu_);
+    Entry* entry = FindLive(session_id, now);
+    if (entry == nullptr) return nullptr;
+    if (entry->session) {
+      SSL_SESSION_up_ref(entry->session.get());
+      return bssl::UniquePtr<SSL_SESSION>(entry->session.get());
+    }
+    bytes = entry->serialized_session;
   }
-  ++metrics_.hits;
-  return entry->serialized_session;
+  // Stored as bytes (by Put): parsed outside the lock.
+  session.reset(SSL_SESSION_from_bytes(
+      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ctx));
+  Secret::Wipe(bytes);
+  if (!session) ERR_clear_error();  // A damaged entry is a miss.
+  return session;
 }
 
 void InMemoryServerSessionStore::Remove(absl::string_view session_id) {
   MutexLock lock(&mu_);
-  if (Entry* entry = entries_.Find(session_id)) {
-    Secret::Wipe(entry->serialized_session);
-  }
+  if (Entry* entry = entries_.Find(session_id)) Clear(*entry);
   entries_.Erase(session_id);
 }
 

@@ -8,10 +8,14 @@
 // Session::ToBytes()); they hold the session's secrets, so a shared store must
 // be as protected as a private key.
 //
-// InMemoryServerSessionStore is the default: a bounded LRU map in this
-// process.
+// tls/ hands sessions over as BoringSSL objects (PutSession, GetSession). By
+// default those go through the bytes interface; InMemoryServerSessionStore,
+// the default store, keeps the objects themselves, so a resumption in one
+// process neither serializes nor parses a session, as BoringSSL's own cache.
 #ifndef TLSESSION_SESSION_SERVER_SESSION_STORE_H_
 #define TLSESSION_SESSION_SERVER_SESSION_STORE_H_
+
+#include <openssl/ssl.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +49,18 @@ class ServerSessionStore {
 
   // Forgets the session stored under |session_id|, if any.
   virtual void Remove(absl::string_view session_id) = 0;
+
+  // Stores |session| (a server's session, which BoringSSL no longer changes)
+  // as Put does. The default serializes it into Put; it does not take a
+  // reference. Returns without storing if it cannot be serialized.
+  virtual void PutSession(absl::string_view session_id, SSL_SESSION* session,
+                          absl::Time expiry);
+
+  // The session Get would return, as a new reference the caller owns, or
+  // null. The default parses Get's bytes with |ctx|'s certificate handling
+  // (a damaged entry is a miss) and wipes them.
+  virtual bssl::UniquePtr<SSL_SESSION> GetSession(absl::string_view session_id,
+                                                  const SSL_CTX* ctx);
 };
 
 // A ServerSessionStore in this process's memory, bounded by a count of
@@ -82,6 +98,13 @@ class InMemoryServerSessionStore : public ServerSessionStore {
            absl::Time expiry) override;
   std::optional<std::string> Get(absl::string_view session_id) override;
   void Remove(absl::string_view session_id) override;
+  // Keep a reference to |session| itself, shared by every handshake that
+  // resumes it (BoringSSL's own cache does the same). BoringSSL wipes a
+  // session's memory when its last reference goes.
+  void PutSession(absl::string_view session_id, SSL_SESSION* session,
+                  absl::Time expiry) override;
+  bssl::UniquePtr<SSL_SESSION> GetSession(absl::string_view session_id,
+                                          const SSL_CTX* ctx) override;
 
   // The number of entries held, expired ones not yet noticed included.
   size_t size() const;
@@ -89,10 +112,24 @@ class InMemoryServerSessionStore : public ServerSessionStore {
   Metrics metrics() const;
 
  private:
+  // One of the two forms, as it was stored: bytes from Put, or the session
+  // from PutSession. Each getter converts the other form when asked for it.
   struct Entry {
     std::string serialized_session;
+    bssl::UniquePtr<SSL_SESSION> session;
     absl::Time expiry;
   };
+
+  // The live entry under |session_id|, counting a hit or a miss; an expired
+  // entry is dropped and is a miss.
+  Entry* FindLive(absl::string_view session_id, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The entry to (re)fill for |session_id| with what it held wiped, or null
+  // when nothing is to be stored (|expiry| passed, or a store of zero
+  // entries).
+  Entry* Refill(absl::string_view session_id, absl::Time now,
+                absl::Time expiry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void Clear(Entry& entry);
 
   const std::function<absl::Time()> clock_;
   mutable Mutex mu_;

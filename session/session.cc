@@ -81,11 +81,15 @@ bool Session::is_single_use() const {
   return session_ && SSL_SESSION_should_be_single_use(session_.get());
 }
 
-std::string Session::context_id() const {
-  if (!session_) return "";
+absl::string_view Session::context_id_view() const {
+  if (!session_) return absl::string_view();
   unsigned len = 0;
   const uint8_t* data = SSL_SESSION_get0_id_context(session_.get(), &len);
-  return std::string(reinterpret_cast<const char*>(data), len);
+  return absl::string_view(reinterpret_cast<const char*>(data), len);
+}
+
+std::string Session::context_id() const {
+  return std::string(context_id_view());
 }
 
 absl::Time Session::peer_certificate_expiry() const {
@@ -114,7 +118,7 @@ absl::Time Session::usable_until() const {
 bool operator==(const Session& a, const Session& b) {
   if (a.session_ == b.session_) return true;
   if (a.empty() || b.empty()) return false;
-  return a.context_id() == b.context_id() && a.id() == b.id();
+  return a.context_id_view() == b.context_id_view() && a.id() == b.id();
 }
 
 absl::StatusOr<std::string> Session::ToBytes() const {
@@ -141,7 +145,7 @@ absl::StatusOr<Session> Session::FromBytes(absl::string_view bytes,
                                            absl::string_view context_id) {
   absl::StatusOr<Session> session = ParseUnchecked(bytes, ctx);
   if (!session.ok()) return session.status();
-  if (session->context_id() != context_id) {
+  if (!session->BelongsTo(context_id)) {
     return absl::FailedPreconditionError(
         "serialized session belongs to a different context (its "
         "configuration differs), refusing to use it");

@@ -84,6 +84,10 @@ class Session {
 
   // The opaque identity of the Context that made this session.
   std::string context_id() const;
+  // Whether context_id() is |context_id|, without copying it.
+  bool BelongsTo(absl::string_view context_id) const {
+    return context_id_view() == context_id;
+  }
 
   // The peer's leaf certificate's notAfter time, or absl::InfiniteFuture()
   // when the session holds no peer certificate.
@@ -112,7 +116,7 @@ class Session {
   }
   template <typename H>
   friend H AbslHashValue(H h, const Session& s) {
-    return H::combine(std::move(h), s.context_id(), s.id());
+    return H::combine(std::move(h), s.context_id_view(), s.id());
   }
 
   // Serializes the session, secrets included: treat the bytes as a key.
@@ -131,6 +135,10 @@ class Session {
                                                 const SSL_CTX* ctx);
 
  private:
+  // context_id()'s bytes, inside the SSL_SESSION: valid while this Session
+  // holds it.
+  absl::string_view context_id_view() const;
+
   bssl::UniquePtr<SSL_SESSION> session_;
 };
 

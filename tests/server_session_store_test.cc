@@ -1,7 +1,13 @@
 // Tests of InMemoryServerSessionStore: storage, LRU bound, expiry, metrics
-// and use from several threads. No sockets.
+// and use from several threads; sessions kept as BoringSSL objects, and the
+// default conversion of the bytes interface. No sockets.
 #include "session/server_session_store.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +18,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/test_sessions.h"
 
 namespace tlsession {
 namespace {
@@ -264,6 +271,131 @@ TEST(InMemoryServerSessionStoreTest, ConcurrentPutsStayWithinTheBound) {
   const InMemoryServerSessionStore::Metrics m = store.metrics();
   EXPECT_EQ(m.insertions, uint64_t{kThreads * kPerThread});
   EXPECT_EQ(m.evictions, uint64_t{kThreads * kPerThread - 64});
+}
+
+// Server sessions as BoringSSL objects (PutSession, GetSession).
+
+Session ServerSession(absl::Time time) {
+  testing::SessionSpec spec;
+  spec.version = TLS1_2_VERSION;
+  spec.time = time;
+  return testing::MakeSession(spec);
+}
+
+std::string BytesOf(const SSL_SESSION* session) {
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  if (!SSL_SESSION_to_bytes(session, &data, &len)) return "";
+  bssl::UniquePtr<uint8_t> owned(data);
+  return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+class ServerSessionObjectsTest : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+  InMemoryServerSessionStore store_{ConfigWith(clock_, 10)};
+  bssl::UniquePtr<SSL_CTX> ctx_{SSL_CTX_new(TLS_method())};
+  Session session_ = ServerSession(absl::FromUnixSeconds(1700000000));
+  absl::Time expiry_ = clock_.Now() + absl::Hours(1);
+};
+
+TEST_F(ServerSessionObjectsTest, PutSessionKeepsTheObjectItself) {
+  store_.PutSession("id", session_.get(), expiry_);
+  bssl::UniquePtr<SSL_SESSION> got = store_.GetSession("id", ctx_.get());
+  EXPECT_EQ(got.get(), session_.get());  // No copy, no parse.
+  EXPECT_EQ(store_.GetSession("other", ctx_.get()), nullptr);
+  const InMemoryServerSessionStore::Metrics m = store_.metrics();
+  EXPECT_EQ(m.hits, 1u);
+  EXPECT_EQ(m.misses, 1u);
+  EXPECT_EQ(m.insertions, 1u);
+}
+
+TEST_F(ServerSessionObjectsTest, EachInterfaceReadsWhatTheOtherStored) {
+  store_.PutSession("object", session_.get(), expiry_);
+  EXPECT_THAT(store_.Get("object"), Optional(Eq(BytesOf(session_.get()))));
+
+  store_.Put("bytes", BytesOf(session_.get()), expiry_);
+  bssl::UniquePtr<SSL_SESSION> parsed = store_.GetSession("bytes", ctx_.get());
+  ASSERT_NE(parsed, nullptr);
+  EXPECT_NE(parsed.get(), session_.get());
+  EXPECT_EQ(BytesOf(parsed.get()), BytesOf(session_.get()));
+}
+
+TEST_F(ServerSessionObjectsTest, BytesReplaceAnObjectUnderTheSameId) {
+  store_.PutSession("id", session_.get(), expiry_);
+  const Session other = ServerSession(absl::FromUnixSeconds(1700000100));
+  store_.Put("id", BytesOf(other.get()), expiry_);
+  bssl::UniquePtr<SSL_SESSION> got = store_.GetSession("id", ctx_.get());
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(BytesOf(got.get()), BytesOf(other.get()));
+  EXPECT_EQ(store_.size(), 1u);
+}
+
+TEST_F(ServerSessionObjectsTest, AnExpiredObjectIsAMissAndIsDropped) {
+  store_.PutSession("id", session_.get(), clock_.Now() + absl::Seconds(5));
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_EQ(store_.GetSession("id", ctx_.get()), nullptr);
+  EXPECT_EQ(store_.size(), 0u);
+  EXPECT_EQ(store_.metrics().expirations, 1u);
+}
+
+TEST_F(ServerSessionObjectsTest, AnAlreadyExpiredPutSessionDropsTheOldEntry) {
+  store_.PutSession("id", session_.get(), expiry_);
+  store_.PutSession("id", session_.get(), clock_.Now());
+  EXPECT_EQ(store_.GetSession("id", ctx_.get()), nullptr);
+  EXPECT_EQ(store_.size(), 0u);
+}
+
+TEST_F(ServerSessionObjectsTest, DamagedBytesAreAMissThatLeavesNoError) {
+  store_.Put("id", "not a session", expiry_);
+  EXPECT_EQ(store_.GetSession("id", ctx_.get()), nullptr);
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+TEST_F(ServerSessionObjectsTest, ConcurrentLookupsShareOneObject) {
+  store_.PutSession("id", session_.get(), expiry_);
+  std::vector<std::thread> threads;
+  std::atomic<int> same{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        bssl::UniquePtr<SSL_SESSION> got = store_.GetSession("id", ctx_.get());
+        if (got.get() == session_.get()) ++same;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(same.load(), 2000);
+}
+
+// A store that implements only the bytes interface, as a shared store does:
+// the defaults serialize and parse.
+class BytesOnlyStore : public ServerSessionStore {
+ public:
+  void Put(absl::string_view id, std::string bytes, absl::Time) override {
+    map_[std::string(id)] = std::move(bytes);
+  }
+  std::optional<std::string> Get(absl::string_view id) override {
+    auto it = map_.find(std::string(id));
+    if (it == map_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Remove(absl::string_view id) override { map_.erase(std::string(id)); }
+  std::map<std::string, std::string> map_;
+};
+
+TEST_F(ServerSessionObjectsTest, TheDefaultsGoThroughTheBytesInterface) {
+  BytesOnlyStore store;
+  store.PutSession("id", session_.get(), expiry_);
+  EXPECT_EQ(store.map_["id"], BytesOf(session_.get()));
+  bssl::UniquePtr<SSL_SESSION> got = store.GetSession("id", ctx_.get());
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(BytesOf(got.get()), BytesOf(session_.get()));
+
+  store.Put("bad", "not a session", expiry_);
+  EXPECT_EQ(store.GetSession("bad", ctx_.get()), nullptr);
+  EXPECT_EQ(store.GetSession("none", ctx_.get()), nullptr);
+  EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 }  // namespace

@@ -1,7 +1,12 @@
 // The session API with CPython's ssl-module semantics, over real sockets on
 // 127.0.0.1: session(), set_session(), session_reused(), Session's
 // accessors, equality, hashing and serialization.
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/clock.h"
@@ -324,6 +329,46 @@ TEST(BioTransport, HandshakeStepsAndResumption) {
     EXPECT_EQ(n.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_THAT(Msg(n.status()), HasSubstr("would block"));
   }
+}
+
+// Sessions reach the Connection whose own call received them: two TLS 1.3
+// connections driven in turn on one thread each get their own two tickets,
+// and tickets read by a call made on ssl() directly reach no Connection.
+TEST(BioTransport, InterleavedConnectionsKeepTheirOwnTickets) {
+  auto server_ctx = MustCreate(ServerOptions(Resumption::kTls13));
+  auto client_ctx = MustCreate(ClientOptions());
+  struct Pair {
+    std::unique_ptr<Connection> client, server;
+  };
+  std::vector<Pair> pairs(3);
+  for (Pair& p : pairs) {
+    BIO* c = nullptr;
+    BIO* s = nullptr;
+    ASSERT_TRUE(BIO_new_bio_pair(&c, 0, &s, 0));
+    p.client = *Connection::CreateOverBio(client_ctx, bssl::UniquePtr<BIO>(c),
+                                          "localhost");
+    p.server =
+        *Connection::CreateOverBio(server_ctx, bssl::UniquePtr<BIO>(s), "");
+  }
+  for (int i = 0; i < 20; ++i) {
+    for (Pair& p : pairs) {
+      ASSERT_TRUE(p.client->HandshakeStep().ok());
+      ASSERT_TRUE(p.server->HandshakeStep().ok());
+    }
+  }
+  for (Pair& p : pairs) ASSERT_TRUE(p.client->handshake_complete());
+  ASSERT_TRUE(pairs[0].client->ProcessPendingMessages().ok());
+  ASSERT_TRUE(pairs[1].client->ProcessPendingMessages().ok());
+  char byte;
+  EXPECT_LE(SSL_peek(pairs[2].client->ssl(), &byte, 1), 0);  // Tickets only.
+  ERR_clear_error();
+
+  EXPECT_EQ(pairs[0].client->sessions_received(), 2);
+  EXPECT_EQ(pairs[1].client->sessions_received(), 2);
+  EXPECT_EQ(pairs[2].client->sessions_received(), 0);
+  ASSERT_TRUE(pairs[0].client->session().is_resumable());
+  ASSERT_TRUE(pairs[1].client->session().is_resumable());
+  EXPECT_NE(pairs[0].client->session(), pairs[1].client->session());
 }
 
 TEST(SessionValue, SharedAcrossThreads) {

@@ -20,13 +20,33 @@
 namespace tlsession {
 namespace {
 
-int ConnectionExIndex() {
-  static const int index =
-      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return index;
-}
+// The Connection whose SSL call this thread is in (see Drive). BoringSSL
+// calls the new-session callback only from inside such a call, on the same
+// thread, so the callback finds its Connection here rather than through the
+// SSL's ex_data, which costs an allocation and a lock per connection.
+thread_local Connection* t_driving = nullptr;
+
+// Sets t_driving for one SSL call; restores the previous value after.
+class DrivingScope {
+ public:
+  explicit DrivingScope(Connection* conn) : previous_(t_driving) {
+    t_driving = conn;
+  }
+  ~DrivingScope() { t_driving = previous_; }
+  DrivingScope(const DrivingScope&) = delete;
+  DrivingScope& operator=(const DrivingScope&) = delete;
+
+ private:
+  Connection* const previous_;
+};
 
 bool IsIpLiteral(const std::string& host) {
+  // A name with a character no address has needs no parsing: IPv4 is digits
+  // and dots, IPv6 always has a colon.
+  if (host.find(':') == std::string::npos &&
+      host.find_first_not_of("0123456789.") != std::string::npos) {
+    return false;
+  }
   in6_addr addr6;
   in_addr addr4;
   return inet_pton(AF_INET, host.c_str(), &addr4) == 1 ||
@@ -43,15 +63,10 @@ Connection::Connection(std::shared_ptr<const Context> context, OwnedFd fd,
       ssl_(std::move(ssl)),
       host_(std::move(host)),
       peer_name_(std::move(peer_name)),
-      timeout_(context_->options().io_timeout) {
-  SSL_set_ex_data(ssl_.get(), ConnectionExIndex(), this);
-}
+      timeout_(context_->options().io_timeout) {}
 
-Connection::~Connection() {
-  // Callbacks must not reach a destroyed Connection. Sessions not given back
-  // by a clean end are dropped with sessions_.
-  if (ssl_) SSL_set_ex_data(ssl_.get(), ConnectionExIndex(), nullptr);
-}
+// Sessions not given back by a clean end are dropped with sessions_.
+Connection::~Connection() = default;
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
     std::shared_ptr<const Context> context, OwnedFd fd, std::string host) {
@@ -141,11 +156,13 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
   SSL_set_bio(conn->ssl_.get(), bio.get(), bio.get());
   bio.release();
   if (!is_server) {
+    // The cache key is only built for a cache (it copies the identity).
     const ContextOptions& options = conn->context_->options();
-    conn->sessions_ = std::make_unique<ConnectionSessions>(
-        options.session_cache,
-        ClientSessionCache::Key{conn->context_->id(), conn->host_, port,
-                                options.alpn_protocols});
+    ClientSessionCache::Key key;
+    if (options.session_cache != nullptr) {
+      key = {conn->context_->id(), conn->host_, port, options.alpn_protocols};
+    }
+    conn->sessions_.emplace(options.session_cache, std::move(key));
   }
   return conn;
 }
@@ -202,7 +219,7 @@ absl::Status Connection::set_session(const Session& session) {
     return absl::FailedPreconditionError(
         "cannot set session after the handshake");
   }
-  if (!session.empty() && session.context_id() != context_->id()) {
+  if (!session.empty() && !session.BelongsTo(context_->id())) {
     return absl::InvalidArgumentError(
         "session was made by a different context (another configuration); "
         "refusing to offer it");
@@ -218,7 +235,7 @@ absl::Status Connection::OfferLease(const SessionLease& lease) {
 }
 
 absl::Status Connection::DetachFromCache() {
-  if (sessions_ == nullptr || state_ != ConnectionState::kNew) {
+  if (!sessions_ || state_ != ConnectionState::kNew) {
     return absl::FailedPreconditionError(
         "only a client connection before its handshake can detach from the "
         "session cache");
@@ -229,7 +246,7 @@ absl::Status Connection::DetachFromCache() {
 
 absl::StatusOr<SessionLease> Connection::LeaseSession(
     absl::Duration max_wait) {
-  if (sessions_ == nullptr || !handshake_complete()) {
+  if (!sessions_ || !handshake_complete()) {
     return absl::FailedPreconditionError(
         "only a client connection whose handshake completed can lease its "
         "session");
@@ -337,9 +354,14 @@ template <typename Op>
 absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
                                       absl::Time deadline, Wait wait) {
   for (;;) {
-    ERR_clear_error();
+    // SSL_get_error reads the queue, so it must start empty.
+    if (ERR_peek_error() != 0) ERR_clear_error();
     errno = 0;
-    const int ret = op();
+    int ret;
+    {
+      DrivingScope scope(this);
+      ret = op();
+    }
     if (ret > 0) return ret;
     const int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_ZERO_RETURN) return 0;
@@ -363,7 +385,7 @@ absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
 void Connection::StartHandshake() {
   if (state_ != ConnectionState::kNew) return;
   Enter(ConnectionState::kHandshaking);
-  if (sessions_ == nullptr) return;
+  if (!sessions_) return;
   const Session& offer = sessions_->ChooseOffer();
   if (!offer.empty() && !SSL_set_session(ssl_.get(), offer.get())) {
     ERR_clear_error();  // Not offered; the handshake goes on in full.
@@ -548,9 +570,8 @@ absl::StatusOr<Session> Connection::WaitForSession(absl::Duration max_wait) {
 }
 
 int Connection::NewSessionCallback(SSL* ssl, SSL_SESSION* session) {
-  auto* self =
-      static_cast<Connection*>(SSL_get_ex_data(ssl, ConnectionExIndex()));
-  if (self == nullptr || self->sessions_ == nullptr) {
+  Connection* self = t_driving;
+  if (self == nullptr || self->ssl_.get() != ssl || !self->sessions_) {
     return 0;  // Not ours: BoringSSL keeps its reference.
   }
   self->sessions_->Received(Session(bssl::UniquePtr<SSL_SESSION>(session)));

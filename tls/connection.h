@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -206,10 +207,16 @@ class Connection : public Stream {
   // "host:port" of the peer, for messages.
   const std::string& peer_name() const override { return peer_name_; }
   int fd() const override { return fd_.get(); }
+  // The BoringSSL connection, still owned by this Connection. Calls made on
+  // it directly bypass the Connection: sessions they deliver never reach
+  // session() or the cache.
   SSL* ssl() const { return ssl_.get(); }
   const std::shared_ptr<const Context>& context() const { return context_; }
 
-  // BoringSSL's new-session callback, installed on client contexts.
+  // BoringSSL's new-session callback, installed on client contexts. It takes
+  // |session| for the Connection whose own call (handshake, read, write,
+  // shutdown) is running on this thread; for any other SSL it returns 0 and
+  // BoringSSL keeps the reference.
   static int NewSessionCallback(SSL* ssl, SSL_SESSION* session);
 
  private:
@@ -257,8 +264,8 @@ class Connection : public Stream {
   absl::Duration timeout_;
   WireCounters wire_;
   ConnectionState state_ = ConnectionState::kNew;
-  // Clients: the sessions' owner. Null for servers.
-  std::unique_ptr<ConnectionSessions> sessions_;
+  // Clients: the sessions' owner. Empty for servers.
+  std::optional<ConnectionSessions> sessions_;
   std::string isolated_sid_ctx_;  // Servers: set by IsolateSessions().
 };
 

@@ -71,26 +71,22 @@ int SelectAlpn(SSL* ssl, const uint8_t** out, uint8_t* out_len,
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-// Server session-ID cache callbacks: sessions live, serialized, in the
-// Context's ServerSessionStore.
+// Server session-ID cache callbacks: sessions live in the Context's
+// ServerSessionStore, which takes and gives BoringSSL objects.
+absl::string_view SessionIdOf(const uint8_t* id, size_t len) {
+  return absl::string_view(reinterpret_cast<const char*>(id), len);
+}
+
 int StoreNewSession(SSL* ssl, SSL_SESSION* session) {
   const Context* context = Context::FromSslCtx(SSL_get_SSL_CTX(ssl));
   if (context == nullptr || context->session_store() == nullptr) return 0;
-  uint8_t* data = nullptr;
-  size_t len = 0;
-  if (!SSL_SESSION_to_bytes(session, &data, &len)) {
-    ERR_clear_error();
-    return 0;
-  }
-  bssl::UniquePtr<uint8_t> owned(data);
   unsigned id_len = 0;
   const uint8_t* id = SSL_SESSION_get_id(session, &id_len);
   const absl::Time expiry =
       absl::FromUnixSeconds(static_cast<int64_t>(SSL_SESSION_get_time(session))) +
       absl::Seconds(SSL_SESSION_get_timeout(session));
-  context->session_store()->Put(
-      absl::string_view(reinterpret_cast<const char*>(id), id_len),
-      std::string(reinterpret_cast<const char*>(data), len), expiry);
+  context->session_store()->PutSession(SessionIdOf(id, id_len), session,
+                                       expiry);
   return 0;  // BoringSSL keeps its reference.
 }
 
@@ -98,17 +94,14 @@ SSL_SESSION* LookUpStoredSession(SSL* ssl, const uint8_t* id, int id_len,
                                  int* out_copy) {
   *out_copy = 0;  // We return a new reference.
   const Context* context = Context::FromSslCtx(SSL_get_SSL_CTX(ssl));
-  if (context == nullptr || context->session_store() == nullptr) {
+  if (context == nullptr || context->session_store() == nullptr ||
+      id_len < 0) {
     return nullptr;
   }
-  std::optional<std::string> bytes = context->session_store()->Get(
-      absl::string_view(reinterpret_cast<const char*>(id), id_len));
-  if (!bytes) return nullptr;
-  SSL_SESSION* session = SSL_SESSION_from_bytes(
-      reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(),
-      context->ssl_ctx());
-  if (session == nullptr) ERR_clear_error();  // A damaged entry is a miss.
-  return session;
+  return context->session_store()
+      ->GetSession(SessionIdOf(id, static_cast<size_t>(id_len)),
+                   context->ssl_ctx())
+      .release();
 }
 
 int TicketKeyThunk(SSL* ssl, uint8_t* key_name, uint8_t* iv,
