@@ -3,10 +3,10 @@
 //
 // As Botan separates Session_Manager from its in-memory, SQLite and stateless
 // implementations, tls/ talks only to ServerSessionStore, so a store shared by
-// a fleet of servers (memcached, Redis, ...) can be plugged in later without
-// touching tls/. Sessions are stored as opaque serialized bytes (see
-// Session::ToBytes()); they hold the session's secrets, so a shared store must
-// be as protected as a private key.
+// a fleet of servers (fleet/'s Redis store, say) plugs in without touching
+// tls/. A store implements the bytes interface (Put, Get, Remove): sessions
+// as BoringSSL serializes them (SSL_SESSION_to_bytes), secrets included, so a
+// shared store must be as protected as a private key.
 //
 // tls/ hands sessions over as BoringSSL objects (PutSession, GetSession). By
 // default those go through the bytes interface; InMemoryServerSessionStore,
