@@ -1,5 +1,7 @@
 #include "fleet/cli.h"
 
+#include <openssl/ssl.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -20,6 +22,14 @@ std::function<bool(absl::string_view)> SetInt(int* out) {
 std::function<bool(absl::string_view)> SetDuration(absl::Duration* out) {
   return [out](absl::string_view v) {
     return absl::ParseDuration(v, out) && *out >= absl::ZeroDuration();
+  };
+}
+
+std::function<bool(absl::string_view)> SetTlsVersion(uint16_t* out) {
+  return [out](absl::string_view v) {
+    if (v != "1.2" && v != "1.3") return false;
+    *out = v == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
+    return true;
   };
 }
 

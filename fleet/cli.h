@@ -4,6 +4,7 @@
 #ifndef TLSESSION_FLEET_CLI_H_
 #define TLSESSION_FLEET_CLI_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -27,6 +28,8 @@ std::function<bool(absl::string_view)> SetString(std::string* out);
 std::function<bool(absl::string_view)> SetInt(int* out);
 // absl::ParseDuration's syntax: "5ms", "1h", "90s".
 std::function<bool(absl::string_view)> SetDuration(absl::Duration* out);
+// "1.2" or "1.3", as BoringSSL's TLS1_2_VERSION or TLS1_3_VERSION.
+std::function<bool(absl::string_view)> SetTlsVersion(uint16_t* out);
 
 // Parses argv[1..] against |flags|. InvalidArgument naming the flag on an
 // unknown flag, a missing value or a value its setter refuses (values are

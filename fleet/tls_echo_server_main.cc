@@ -42,7 +42,7 @@ struct Flags {
   std::string address = "127.0.0.1";
   int port = 0;
   std::string cert, key;
-  std::string max_version = "1.3";
+  uint16_t max_version = TLS1_3_VERSION;
   absl::Duration session_timeout = absl::Hours(2);
   std::string name;
   FleetServerConfig fleet;
@@ -56,7 +56,7 @@ std::vector<CliFlag> FlagTable(Flags* f) {
       {"--cert", "certificate chain file (PEM, leaf first)", SetString(&f->cert)},
       {"--key", "private key file (PEM)", SetString(&f->key)},
       {"--max-version", "highest TLS version: 1.2 or 1.3 (1.3)",
-       SetString(&f->max_version)},
+       SetTlsVersion(&f->max_version)},
       {"--session-store", "memory | redis://[[USER]:PASSWORD@]HOST:PORT",
        SetString(&f->fleet.session_store)},
       {"--ticket-keys", "local | off | redis://[[USER]:PASSWORD@]HOST:PORT",
@@ -89,10 +89,7 @@ absl::StatusOr<ContextOptions> BaseOptions(const Flags& f) {
   if (o.certificate_chain_file.empty() || o.private_key_file.empty()) {
     return absl::InvalidArgumentError("--cert and --key are required");
   }
-  if (f.max_version != "1.2" && f.max_version != "1.3") {
-    return absl::InvalidArgumentError("--max-version must be 1.2 or 1.3");
-  }
-  o.max_version = f.max_version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
+  o.max_version = f.max_version;
   o.session_timeout = f.session_timeout;
   if (f.port < 0 || f.port > 65535) {
     return absl::InvalidArgumentError("--port must be 0 to 65535");

@@ -34,7 +34,7 @@ struct Flags {
   std::string servername;
   std::string ca;
   int count = 1;
-  std::string max_version = "1.3";
+  uint16_t max_version = TLS1_3_VERSION;
   std::string session_store = "memory";
   std::string fleet_key;
   std::string redis_password_file;
@@ -51,7 +51,7 @@ std::vector<CliFlag> FlagTable(Flags* f) {
       {"--count", "connections to make, one after the other (1)",
        SetInt(&f->count)},
       {"--max-version", "highest TLS version: 1.2 or 1.3 (1.3)",
-       SetString(&f->max_version)},
+       SetTlsVersion(&f->max_version)},
       {"--session-store", "memory | redis://[[USER]:PASSWORD@]HOST:PORT",
        SetString(&f->session_store)},
       {"--fleet-key", "fleet key file, 0600 (required with Redis)",
@@ -67,10 +67,7 @@ std::vector<CliFlag> FlagTable(Flags* f) {
 absl::StatusOr<ContextOptions> Options(const Flags& f) {
   ContextOptions o;
   o.ca_file = f.ca;
-  if (f.max_version != "1.2" && f.max_version != "1.3") {
-    return absl::InvalidArgumentError("--max-version must be 1.2 or 1.3");
-  }
-  o.max_version = f.max_version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION;
+  o.max_version = f.max_version;
   o.io_timeout = absl::Seconds(10);
   if (f.session_store == "memory") {
     o.session_cache = std::make_shared<ClientSessionCache>();

@@ -245,7 +245,8 @@ TEST(FleetFlagsTest, BadFlagsAndKeyFilesAreRefused) {
   const std::vector<Bad> bad = {
       {{"--no-such-flag"}, "unknown flag --no-such-flag"},
       {{"--port"}, "--port needs a value"},
-      {{"--max-version", "1.1"}, "--max-version must be 1.2 or 1.3"},
+      {{"--max-version", "1.1"},
+       "bad value for --max-version (highest TLS version: 1.2 or 1.3"},
       {{"--session-store", "memcached://h:1"}, "--session-store must be"},
       {{"--session-store", "redis://127.0.0.1:1"}, "--fleet-key is required"},
       {{"--session-store", "redis://127.0.0.1:1", "--fleet-key", loose_key},
