@@ -115,21 +115,41 @@ absl::Status PartFile::Create() {
                    "something else creates it at the same time");
 }
 
+PartFile::~PartFile() {
+  // What arrived stays for a resume; a write that fails now only makes the
+  // part file a shorter prefix of the remote file.
+  (void)Flush();
+}
+
 absl::Status PartFile::Write(absl::string_view bytes) {
   if (!fd_.valid()) {
     if (absl::Status s = Create(); !s.ok()) return s;
   }
+  size_ += bytes.size();
+  if (pending_.empty() && bytes.size() >= kFlushAt) return WriteAll(bytes);
+  pending_.append(bytes.data(), bytes.size());
+  return pending_.size() >= kFlushAt ? Flush() : absl::OkStatus();
+}
+
+absl::Status PartFile::Flush() {
+  if (pending_.empty() || !fd_.valid()) return absl::OkStatus();
+  absl::Status s = WriteAll(pending_);
+  pending_.clear();
+  return s;
+}
+
+absl::Status PartFile::WriteAll(absl::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = write(fd_.get(), bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError("cannot write", part_path_, errno);
     bytes.remove_prefix(static_cast<size_t>(n));
-    size_ += static_cast<uint64_t>(n);
   }
   return absl::OkStatus();
 }
 
 absl::Status PartFile::Restart() {
+  pending_.clear();
   if (fd_.valid() && ftruncate(fd_.get(), 0) != 0) {
     return ErrnoError("cannot empty", part_path_, errno);
   }
@@ -141,6 +161,7 @@ absl::Status PartFile::Commit() {
   if (!fd_.valid()) {
     if (absl::Status s = Create(); !s.ok()) return s;
   }
+  if (absl::Status s = Flush(); !s.ok()) return s;
   OwnedFd fd = std::move(fd_);
   if (fsync(fd.get()) != 0) return ErrnoError("cannot write", part_path_, errno);
   if (!NamesTheSameFile(part_path_, fd.get())) {

@@ -40,10 +40,10 @@ class PartFile {
   static absl::StatusOr<PartFile> Open(std::string path, Start start);
 
   PartFile(PartFile&&) = default;
-  PartFile& operator=(PartFile&&) = default;
-  // Closes the part file without renaming it: what arrived stays for a
-  // resume.
-  ~PartFile() = default;
+  PartFile& operator=(PartFile&&) = delete;
+  // Writes what is still buffered and closes the part file without renaming
+  // it: what arrived stays for a resume.
+  ~PartFile();
 
   const std::string& path() const { return path_; }
   const std::string& part_path() const { return part_path_; }
@@ -54,8 +54,13 @@ class PartFile {
   // Appends |bytes|, creating the part file on the first call of a fresh
   // download: an existing "<path>.part" (a file, or a symlink planted by
   // someone else, which is not followed) is unlinked and the part file
-  // created anew with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600.
+  // created anew with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600. Bytes are
+  // gathered into writes of kFlushAt (a download arrives one TLS record,
+  // 16 KiB at most, at a time); Commit() and the destructor write the rest.
   absl::Status Write(absl::string_view bytes);
+
+  // The size of the writes Write() gathers bytes into.
+  static constexpr size_t kFlushAt = 256 * 1024;
 
   // Empties the part file, to download again from byte 0.
   absl::Status Restart();
@@ -70,11 +75,16 @@ class PartFile {
   PartFile(std::string path, OwnedFd fd, uint64_t size);
   // Creates the part file of a fresh download (see Write()).
   absl::Status Create();
+  // Writes the gathered bytes (none when the file is closed).
+  absl::Status Flush();
+  // write(2)s all of |bytes|.
+  absl::Status WriteAll(absl::string_view bytes);
 
   std::string path_;
   std::string part_path_;
   OwnedFd fd_;  // Invalid until created (fresh) and after Commit().
-  uint64_t size_ = 0;
+  uint64_t size_ = 0;     // Bytes written and gathered.
+  std::string pending_;   // Gathered, not yet written.
 };
 
 // The file an upload reads.

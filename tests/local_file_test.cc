@@ -88,7 +88,9 @@ TEST_F(LocalFileTest, AFreshDownloadReplacesAnOldPartFileOrAPlantedSymlink) {
   auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
   ASSERT_TRUE(part.ok());
   ASSERT_TRUE(part->Write("new").ok());
-  EXPECT_EQ(ReadFileOrEmpty(part_), "new");
+  // Replaced, not continued ("new" is still gathered in memory).
+  EXPECT_TRUE(S_ISREG(LinkMode(part_)));
+  EXPECT_EQ(ReadFileOrEmpty(part_), "");
 
   ASSERT_EQ(unlink(part_.c_str()), 0);
   ASSERT_EQ(symlink(victim_.c_str(), part_.c_str()), 0);
@@ -198,6 +200,59 @@ TEST_F(LocalFileTest, AnAbandonedDownloadKeepsItsPartFile) {
   }
   EXPECT_EQ(ReadFileOrEmpty(part_), "half");
   EXPECT_EQ(LinkMode(dest_), 0u);
+}
+
+// Writes are gathered (a download arrives a TLS record at a time): the bytes
+// land in order whatever the chunk sizes, all of them before Commit renames
+// and before an abandoned download's part file is closed.
+std::string Pattern(size_t n, size_t seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 31 + seed) % 251);
+  return s;
+}
+
+TEST_F(LocalFileTest, GatheredWritesLandInOrder) {
+  auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(part.ok());
+  std::string expected;
+  // Small chunks, then one bigger than the gathering size behind gathered
+  // bytes, then one on its own, then small ones again.
+  const size_t sizes[] = {1, 16384, 700, PartFile::kFlushAt + 3, 5,
+                          PartFile::kFlushAt * 2, 9000, 16384, 16384};
+  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); ++i) {
+    const std::string chunk = Pattern(sizes[i], i);
+    expected += chunk;
+    ASSERT_TRUE(part->Write(chunk).ok());
+    EXPECT_EQ(part->size(), expected.size());
+  }
+  ASSERT_TRUE(part->Commit().ok());
+  EXPECT_EQ(ReadFileOrEmpty(dest_), expected);
+}
+
+TEST_F(LocalFileTest, AnAbandonedDownloadKeepsEveryGatheredByte) {
+  const std::string first = Pattern(PartFile::kFlushAt + 100, 1);
+  const std::string rest = Pattern(1000, 2);
+  {
+    auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+    ASSERT_TRUE(part.ok());
+    ASSERT_TRUE(part->Write(first).ok());
+    ASSERT_TRUE(part->Write(rest).ok());
+  }
+  EXPECT_EQ(ReadFileOrEmpty(part_), first + rest);
+  // And a resume continues after them.
+  auto part = PartFile::Open(dest_, PartFile::Start::kResume);
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(part->size(), first.size() + rest.size());
+}
+
+TEST_F(LocalFileTest, RestartDropsGatheredBytes) {
+  auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(part.ok());
+  ASSERT_TRUE(part->Write("stale bytes").ok());
+  ASSERT_TRUE(part->Restart().ok());
+  ASSERT_TRUE(part->Write("fresh").ok());
+  ASSERT_TRUE(part->Commit().ok());
+  EXPECT_EQ(ReadFileOrEmpty(dest_), "fresh");
 }
 
 TEST_F(LocalFileTest, SourceFileReadsFromAnyOffset) {
