@@ -898,7 +898,8 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
         " bytes but the server says ", *remote_size, "; '", part->part_path(),
         "' kept, '", local, "' not written")));
   }
-  return part->Commit();
+  return part->Commit(options_.sync_downloads ? PartFile::Sync::kToDisk
+                                             : PartFile::Sync::kPageCache);
 }
 
 absl::Status FtpsClient::UploadFile(const std::string& local,

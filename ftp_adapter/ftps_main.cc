@@ -131,13 +131,15 @@ options:
                          yours
   --no-session-reuse     do not offer the control session on data
                          connections (to measure or show what reuse buys)
+  --no-fsync             do not fsync downloads before naming them (faster
+                         on slow disks; a crash may leave a file short)
   --timeout SECONDS      timeout of every wait (default 30)
   -v, --verbose          print the control dialogue (password masked) and
                          whether each TLS connection resumed a session
   -h, --help             this text
 
 Downloads go to FILE.part (mode 0600, never through a symlink) and become
-FILE when complete. Everything the server sends is printed with control
+FILE when complete, fsynced first (see --no-fsync). Everything the server sends is printed with control
 characters escaped (\xNN).
 )";
 
@@ -168,6 +170,7 @@ struct Options {
   bool allow_plaintext = false;
   bool resume = false;
   bool no_reuse = false;
+  bool no_fsync = false;
   absl::Duration timeout = absl::Seconds(30);
   bool verbose = false;
   std::string output_dir;
@@ -202,6 +205,7 @@ bool ParseFlag(const std::string& a, Options* o) {
                : a == "--trust-pasv-address"          ? &o->trust_pasv
                : a == "--allow-plaintext"             ? &o->allow_plaintext
                : a == "--no-session-reuse"            ? &o->no_reuse
+               : a == "--no-fsync"                    ? &o->no_fsync
                : a == "--continue" || a == "-C"       ? &o->resume
                                                       : nullptr;
   if (flag != nullptr) *flag = true;
@@ -595,6 +599,7 @@ class Tool {
     co.trust_pasv_address = o_.trust_pasv;
     co.timeout = o_.timeout;
     co.reuse_session = !o_.no_reuse;
+    co.sync_downloads = !o_.no_fsync;
     // Single transfers show a progress bar (when stderr is a terminal and
     // the transfer is long); parallel ones do not.
     co.progress = [this](uint64_t n) {

@@ -157,13 +157,15 @@ absl::Status PartFile::Restart() {
   return absl::OkStatus();
 }
 
-absl::Status PartFile::Commit() {
+absl::Status PartFile::Commit(Sync sync) {
   if (!fd_.valid()) {
     if (absl::Status s = Create(); !s.ok()) return s;
   }
   if (absl::Status s = Flush(); !s.ok()) return s;
   OwnedFd fd = std::move(fd_);
-  if (fsync(fd.get()) != 0) return ErrnoError("cannot write", part_path_, errno);
+  if (sync == Sync::kToDisk && fsync(fd.get()) != 0) {
+    return ErrnoError("cannot write", part_path_, errno);
+  }
   if (!NamesTheSameFile(part_path_, fd.get())) {
     return FileError(absl::StatusCode::kAborted, "not renaming", part_path_,
                      "it was replaced during the download");

@@ -65,11 +65,20 @@ class PartFile {
   // Empties the part file, to download again from byte 0.
   absl::Status Restart();
 
+  // What Commit() makes sure of before it renames.
+  enum class Sync {
+    kToDisk,      // fsync: after a crash or a power loss, |path| holds the
+                  // whole download or does not exist.
+    kPageCache,   // No fsync, as curl and wget: faster (about a third on a
+                  // large file on a slow disk); a crash may leave |path|
+                  // short or empty.
+  };
+
   // Makes the download |path|: creates the part file if nothing arrived,
-  // fsyncs it, checks that "<path>.part" is still this very file and that
+  // fsyncs it (kToDisk), checks that "<path>.part" is still this very file and that
   // |path| is not a symlink or anything but a regular file, and renames.
   // The file keeps mode 0600. The PartFile is finished afterwards.
-  absl::Status Commit();
+  absl::Status Commit(Sync sync = Sync::kToDisk);
 
  private:
   PartFile(std::string path, OwnedFd fd, uint64_t size);

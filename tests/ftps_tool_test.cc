@@ -294,6 +294,19 @@ TEST_P(FtpsToolServerTest, ParallelGetOfManyFilesIsIntactAndClean) {
   ExpectCleanServerLog();
 }
 
+TEST_P(FtpsToolServerTest, NoFsyncStillDeliversWholeFilesUnderTheirNames) {
+  const std::string contents = PseudoRandomBytes(700 * 1024 + 13, 7);
+  server_->PutFile("big.bin", contents);
+  ASSERT_EQ(mkdir(Local("nofsync").c_str(), 0755), 0);
+  ToolRun get = Ftps({"--cacert", ca_, "--no-fsync", "get", "--output-dir",
+                      Local("nofsync"), Url("big.bin")});
+  ASSERT_EQ(get.exit_code, kExitOk) << get;
+  EXPECT_EQ(Sha256Hex(ReadFileOrEmpty(Local("nofsync/big.bin"))),
+            Sha256Hex(contents));
+  EXPECT_EQ(ListDir(Local("nofsync")),
+            std::vector<std::string>{"big.bin"});  // No part file left.
+}
+
 TEST_P(FtpsToolServerTest, WrongPasswordExits4QuotingThe530) {
   ToolRun r = Ftps({"--cacert", ca_, "ls",
                 Url("", absl::StrCat(FtpServer::kUser, ":wrong-pass"))});

@@ -255,6 +255,17 @@ TEST_F(LocalFileTest, RestartDropsGatheredBytes) {
   EXPECT_EQ(ReadFileOrEmpty(dest_), "fresh");
 }
 
+TEST_F(LocalFileTest, CommitWithoutFsyncMakesTheSameFile) {
+  auto part = PartFile::Open(dest_, PartFile::Start::kFresh);
+  ASSERT_TRUE(part.ok());
+  const std::string bytes = Pattern(PartFile::kFlushAt + 77, 3);
+  ASSERT_TRUE(part->Write(bytes).ok());
+  ASSERT_TRUE(part->Commit(PartFile::Sync::kPageCache).ok());
+  EXPECT_EQ(ReadFileOrEmpty(dest_), bytes);
+  EXPECT_EQ(LinkMode(dest_) & 07777, 0600u);
+  EXPECT_EQ(LinkMode(part_), 0u);
+}
+
 TEST_F(LocalFileTest, SourceFileReadsFromAnyOffset) {
   const std::string path = dir_ + "/up.bin";
   WriteFileOrDie(path, "0123456789");
