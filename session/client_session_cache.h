@@ -43,6 +43,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "session/client_session_store.h"
+#include "session/coarse_clock.h"
 #include "session/mutex.h"
 #include "session/secret.h"
 #include "session/session.h"
@@ -63,8 +64,8 @@ class ClientSessionCache {
     // cannot be tested against guessed host names. Persistence and shared
     // stores set it from their key file; empty means an empty HMAC key.
     std::string digest_key;
-    // The clock, injectable for tests.
-    std::function<absl::Time()> clock = [] { return absl::Now(); };
+    // The clock, injectable for tests (default: coarse_clock.h).
+    std::function<absl::Time()> clock = CoarseNow;
   };
 
   // Where a session may be offered.

@@ -26,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "session/coarse_clock.h"
 #include "session/lru_map.h"
 #include "session/mutex.h"
 
@@ -73,8 +74,9 @@ class InMemoryServerSessionStore : public ServerSessionStore {
   struct Config {
     // The most entries held; zero stores nothing.
     size_t max_entries = 20480;
-    // The clock, injectable for tests. Called without the store's lock held.
-    std::function<absl::Time()> clock = [] { return absl::Now(); };
+    // The clock, injectable for tests (default: coarse_clock.h). Called
+    // without the store's lock held.
+    std::function<absl::Time()> clock = CoarseNow;
   };
 
   // Counters since construction, readable at any time.
