@@ -1,6 +1,7 @@
 #include "fleet/cli.h"
 
 #include <openssl/ssl.h>
+#include <stdio.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -75,6 +76,18 @@ std::string CliUsage(absl::string_view synopsis,
                                           f.help));
   }
   return out;
+}
+
+std::optional<int> ParseCliOrExitCode(int argc, char** argv,
+                                      const std::vector<CliFlag>& flags,
+                                      absl::string_view tool,
+                                      absl::string_view synopsis) {
+  const absl::Status parsed = ParseCli(argc, argv, flags);
+  if (parsed.ok()) return std::nullopt;
+  const bool help = absl::IsCancelled(parsed);
+  if (!help) absl::FPrintF(stderr, "%s: %s\n", tool, parsed.message());
+  absl::FPrintF(help ? stdout : stderr, "%s", CliUsage(synopsis, flags));
+  return help ? 0 : 2;
 }
 
 }  // namespace tlsession::fleet

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,14 @@ absl::Status ParseCli(int argc, char** argv, const std::vector<CliFlag>& flags);
 // "usage: ...", then one line per flag.
 std::string CliUsage(absl::string_view synopsis,
                      const std::vector<CliFlag>& flags);
+
+// ParseCli for a tool's main(): nullopt when the tool should go on, else the
+// exit code after printing what ParseCli said (prefixed "|tool|: ") and the
+// usage on stderr (2), or the usage alone on stdout for -h/--help (0).
+std::optional<int> ParseCliOrExitCode(int argc, char** argv,
+                                      const std::vector<CliFlag>& flags,
+                                      absl::string_view tool,
+                                      absl::string_view synopsis);
 
 }  // namespace tlsession::fleet
 

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -182,20 +183,12 @@ int Run(Flags& flags) {
 }  // namespace tlsession::fleet
 
 int main(int argc, char** argv) {
-  using tlsession::fleet::CliUsage;
   tlsession::fleet::Flags flags;
   const auto table = tlsession::fleet::FlagTable(&flags);
-  const absl::Status parsed = tlsession::fleet::ParseCli(argc, argv, table);
-  if (!parsed.ok()) {
-    const bool help = absl::IsCancelled(parsed);
-    if (!help) {
-      fprintf(stderr, "tls_echo_server: %s\n",
-              std::string(parsed.message()).c_str());
-    }
-    fprintf(help ? stdout : stderr, "%s",
-            CliUsage("tls_echo_server --cert FILE --key FILE [FLAGS]", table)
-                .c_str());
-    return help ? 0 : 2;
+  if (std::optional<int> code = tlsession::fleet::ParseCliOrExitCode(
+          argc, argv, table, "tls_echo_server",
+          "tls_echo_server --cert FILE --key FILE [FLAGS]")) {
+    return *code;
   }
   return tlsession::fleet::Run(flags);
 }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -157,18 +158,10 @@ int Run(const Flags& f) {
 int main(int argc, char** argv) {
   tlsession::fleet::Flags flags;
   const auto table = tlsession::fleet::FlagTable(&flags);
-  const absl::Status parsed = tlsession::fleet::ParseCli(argc, argv, table);
-  if (!parsed.ok()) {
-    const bool help = absl::IsCancelled(parsed);
-    if (!help) {
-      fprintf(stderr, "tls_fleet_client: %s\n",
-              std::string(parsed.message()).c_str());
-    }
-    fprintf(help ? stdout : stderr, "%s",
-            tlsession::fleet::CliUsage(
-                "tls_fleet_client --connect HOST:PORT [FLAGS]", table)
-                .c_str());
-    return help ? 0 : 2;
+  if (std::optional<int> code = tlsession::fleet::ParseCliOrExitCode(
+          argc, argv, table, "tls_fleet_client",
+          "tls_fleet_client --connect HOST:PORT [FLAGS]")) {
+    return *code;
   }
   return tlsession::fleet::Run(flags);
 }
