@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -243,14 +244,17 @@ class FtpsSessionTest : public ::testing::Test {
   }
 
   // One client run: connect, two downloads, QUIT. The cache file is loaded
-  // before and saved after, as the ftps tool does.
-  absl::Status Run(uint16_t port, const std::string& cache_path) {
+  // before and saved after, as the ftps tool does; |after_load|, when given,
+  // runs between the load and the connection.
+  absl::Status Run(uint16_t port, const std::string& cache_path,
+                   const std::function<void()>& after_load = nullptr) {
     auto file = SessionCacheFile::Open(cache_path);
     if (!file.ok()) return file.status();
     ClientSessionCache::Config config;
     config.digest_key = file->digest_key();
     auto cache = std::make_shared<ClientSessionCache>(config);
     (void)file->Load(*cache);
+    if (after_load) after_load();
     ftp::ClientOptions co;
     co.tls_context = testing::MustCreate(CachingClient(cache));
     co.timeout = absl::Seconds(5);
@@ -312,8 +316,11 @@ TEST_F(FtpsSessionTest, LoneTicketIsLeasedNotCached) {
   EXPECT_THAT(recorder_.tickets_offered(server->port()), ::testing::IsEmpty());
 }
 
-// Two processes sharing one cache file, run at once: no ticket is offered
-// on two control connections, and neither run's spare tickets are lost.
+// Two processes sharing one cache file, made to overlap: both have loaded
+// the file before either connects (a barrier of two pipes), so one takes the
+// file's tickets and the other finds none, and both save afterwards. No
+// ticket is offered on two control connections, and neither run's spare
+// tickets are lost.
 TEST_F(FtpsSessionTest, TwoProcessesNeverOfferTheSameTicket) {
   auto server = Start(Fault::kNone, 4);
   ASSERT_NE(server, nullptr);
@@ -322,21 +329,47 @@ TEST_F(FtpsSessionTest, TwoProcessesNeverOfferTheSameTicket) {
   // Loading takes the tickets out of the file; seed it again.
   ASSERT_EQ(SessionsInFile(cache), 3u);
   ASSERT_TRUE(Run(server->port(), cache).ok());
+  int loaded[2], go[2];
+  ASSERT_EQ(pipe(loaded), 0);
+  ASSERT_EQ(pipe(go), 0);
   std::vector<pid_t> children;
   for (int i = 0; i < 2; ++i) {
     const pid_t pid = fork();
-    if (pid == 0) _exit(Run(server->port(), cache).ok() ? 0 : 1);
+    if (pid == 0) {
+      close(loaded[0]);
+      close(go[1]);
+      const auto barrier = [&] {
+        // Tell the parent this run has loaded, then wait for the other's.
+        char c = 'l';
+        if (write(loaded[1], &c, 1) != 1) _exit(2);
+        while (read(go[0], &c, 1) > 0) {
+        }
+      };
+      _exit(Run(server->port(), cache, barrier).ok() ? 0 : 1);
+    }
     children.push_back(pid);
   }
+  close(loaded[1]);
+  close(go[0]);
+  // Both children have loaded (or one died: read sees the end early).
+  char c;
+  int arrived = 0;
+  while (arrived < 2 && read(loaded[0], &c, 1) == 1) ++arrived;
+  close(go[1]);  // Both go on at once.
+  close(loaded[0]);
+  EXPECT_EQ(arrived, 2);
   for (pid_t pid : children) {
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
+  // One run offered one of the file's 3 tickets; the other had none.
   const auto control = recorder_.tickets_offered(server->port());
   EXPECT_GE(control.size(), 1u);
   EXPECT_THAT(Repeated(control), ::testing::IsEmpty());
-  // Each run kept 3 of its 4 tickets; both runs' spares are in the file.
+  // Each run got 4 tickets and leased 1 to its data connections: both runs'
+  // 3 spares are in the file (the run that loaded also keeps what it did not
+  // offer, up to 4 per peer).
   EXPECT_GE(SessionsInFile(cache), 6u);
 }
 
