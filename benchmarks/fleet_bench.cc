@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,7 +52,9 @@
 #include "fleet/redis_client.h"
 #include "fleet/redis_server_session_store.h"
 #include "fleet/ticket_key_sync.h"
+#include "session/server_session_store.h"
 #include "testbed/certs.h"
+#include "testbed/poll.h"
 #include "testbed/redis_server.h"
 #include "tls/connection.h"
 #include "tls/context.h"
@@ -85,6 +88,8 @@ std::shared_ptr<RedisClient> NewRedisClient(absl::Duration timeout) {
 // One instance of the fleet: what one server process would hold.
 struct Instance {
   std::shared_ptr<RedisServerSessionStore> store;
+  // The in-memory store of a TLS 1.2 instance without Redis.
+  std::shared_ptr<InMemoryServerSessionStore> memory;
   std::unique_ptr<TicketKeySync> sync;
   std::unique_ptr<EchoServer> server;
   uint16_t port() const { return server->port(); }
@@ -122,6 +127,9 @@ std::unique_ptr<Instance> MakeInstance(Mode mode, Store store, bool shared) {
     in->store = std::make_shared<RedisServerSessionStore>(
         NewRedisClient(absl::Seconds(1)), g_key, c);
     o.session_store = in->store;
+  } else if (mode == Mode::kTls12Sid) {
+    in->memory = std::make_shared<InMemoryServerSessionStore>();
+    o.session_store = in->memory;
   }
   in->server = *EchoServer::Start(*Context::Create(std::move(o)),
                                   *TcpListener::Listen("127.0.0.1", 0, 512),
@@ -182,22 +190,32 @@ void Finish(benchmark::State& state, uint64_t n, const CommandCounts& before,
   state.counters["path_round_trips_per_hs"] = sync_round_trips / d;
 }
 
-// A session to resume: a full handshake on |maker|, stored in Redis. The
-// server stores a TLS 1.2 session after its Finished, so the client can be
-// done before the session is even queued: wait until Redis holds it.
+// A session to resume: a full handshake on |maker|, stored in its store.
+// A TLS 1.2 server sends its Finished before it stores the session (BoringSSL
+// flushes, then updates its cache), so the client can be done, and connect
+// again, before the session is in the store: wait until the store holds it,
+// in memory or in Redis.
 Session MakeSession(const std::shared_ptr<const Context>& client,
                     Instance& maker, bool tls13) {
   Handshake first = Connect(client, maker.port(), Session(), tls13);
   if (!first.ok) return Session();
-  if (maker.store == nullptr || tls13) return first.session;
-  const std::string name = maker.store->KeyNameFor(first.session.id());
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    auto exists = g_redis->Command({"EXISTS", name});
-    if (exists.ok() && exists->integer == 1) return first.session;
-    absl::SleepFor(absl::Milliseconds(1));
+  if (tls13) return first.session;
+  std::function<bool()> stored;
+  if (maker.memory != nullptr) {
+    stored = [&] { return maker.memory->size() > 0; };
+  } else if (maker.store != nullptr) {
+    const std::string name = maker.store->KeyNameFor(first.session.id());
+    stored = [&, name] {
+      auto exists = g_redis->Command({"EXISTS", name});
+      return exists.ok() && exists->integer == 1;
+    };
+  } else {
+    return first.session;
   }
-  return Session();
+  return testing::PollUntil(stored, absl::Now() + absl::Seconds(10),
+                            absl::Milliseconds(1))
+             ? first.session
+             : Session();
 }
 
 void BM_Tls12(benchmark::State& state, Store store, bool resumed,
