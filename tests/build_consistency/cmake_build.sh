@@ -6,9 +6,13 @@
 # pkg-config, both run).
 #
 # Usage: tests/build_consistency/cmake_build.sh [--keep]
-# Prints "cmake prefix: <dir>" and ends with one line "cmake: PASSED" or
-# "cmake: FAILED". With --keep (or TLSESSION_CMAKE_KEEP=1) the build folder
-# and the prefix stay for the caller; otherwise both are removed.
+# Prints "cmake prefix: <dir>" once installed and ends with one line
+# "cmake: PASSED" or "cmake: FAILED". A ctest failure still installs and
+# checks the install (so that what depends on the install can run), and the
+# stage fails at the end. With --keep (or TLSESSION_CMAKE_KEEP=1) the build
+# folder and the prefix stay for the caller; otherwise both are removed.
+# TLSESSION_CMAKE_WORK=<dir> works in <dir>, an empty folder the caller made
+# and removes itself (test.sh: its own scratch folder; prefix <dir>/prefix).
 # TLSESSION_CMAKE_BUILD_DIR=<dir> builds in <dir> instead (kept: an
 # incremental rebuild); TLSESSION_CMAKE_JOBS sets the parallelism (2).
 set -uo pipefail
@@ -19,10 +23,15 @@ keep=${TLSESSION_CMAKE_KEEP:-0}
 [ "${1:-}" = "--keep" ] && keep=1
 jobs=${TLSESSION_CMAKE_JOBS:-2}
 
-work=$(mktemp -d /tmp/tlsession-cmake.XXXXXX)
+if [ -n "${TLSESSION_CMAKE_WORK:-}" ]; then
+  work=$TLSESSION_CMAKE_WORK  # The caller's: the caller removes it.
+  [ -d "$work" ] || { echo "cmake_build: no folder $work"; echo "cmake: FAILED"; exit 1; }
+else
+  work=$(mktemp -d /tmp/tlsession-cmake.XXXXXX)
+  [ "$keep" = 1 ] || trap 'rm -rf "$work"' EXIT
+fi
 build=${TLSESSION_CMAKE_BUILD_DIR:-$work/build}
 prefix="$work/prefix"
-[ "$keep" = 1 ] || trap 'rm -rf "$work"' EXIT
 
 step() { echo "== cmake: $*"; }
 fail() {
@@ -48,10 +57,12 @@ step "build (-j$jobs)"
 cmake --build "$build" -j "$jobs" || fail "build failed"
 echo "cmake_build: built in $(( $(date +%s) - start )) s"
 step "ctest"
+ctest_ok=yes
 (cd "$build" && HOME="${HOME:-/root}" ctest --output-on-failure -j "$jobs") ||
-  fail "ctest failed"
+  ctest_ok=no
 step "install into $prefix"
 cmake --install "$build" || fail "install failed"
+echo "cmake prefix: $prefix"
 
 # Nothing may link the system's OpenSSL.
 for bin in "$prefix/bin/ftps" "$build"/tests/*_test; do
@@ -106,6 +117,6 @@ g++ -std=c++17 -o "$consumer/app-pc" "$consumer/main.cc" \
   $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs tlsession) &&
   "$consumer/app-pc" || fail "pkg-config consumer failed"
 
-echo "cmake prefix: $prefix"
+[ "$ctest_ok" = yes ] || fail "ctest failed (see above); the install was made and checked"
 echo "cmake_build: done in $(( $(date +%s) - start )) s"
 echo "cmake: PASSED"
