@@ -5,12 +5,9 @@
 // of single-use tickets, reuse of TLS 1.2 sessions, replacement, expiry,
 // bounds, flushing, metrics, digest keys, threads (run under TSan by
 // test.sh), the default store and LRU map on their own, and one connection's
-// sessions from offer to end. Two end-to-end tests over real TLS on
-// 127.0.0.1 check that tls/'s Connection drives ConnectionSessions as
-// promised.
+// sessions from offer to end. The end-to-end tests over real TLS are in
+// client_session_cache_tls_test.cc.
 #include "session/client_session_cache.h"
-
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,7 +25,6 @@
 #include "session/memory_client_session_store.h"
 #include "session/session_lease.h"
 #include "tests/testing/test_sessions.h"
-#include "testbed/tls_server.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {
@@ -1009,88 +1005,6 @@ TEST(ConnectionSessionsNoCache, WorksWithoutACache) {
   EXPECT_FALSE(conn.Lease(false).empty());
   conn.EndCleanly();
   EXPECT_EQ(conn.end(), SessionsEnd::kGivenBack);
-}
-
-// ---------------------------------------------------------------------------
-// End to end: tls/'s Connection drives ConnectionSessions as promised.
-
-ContextOptions CachingClient(std::shared_ptr<ClientSessionCache> cache) {
-  ContextOptions o = ClientOptions();
-  o.session_cache = std::move(cache);
-  return o;
-}
-
-// Exchanges one echo over |conn|.
-absl::Status Echo(Connection& conn) {
-  if (absl::Status s = conn.Write("ping"); !s.ok()) return s;
-  char buf[4];
-  size_t got = 0;
-  while (got < sizeof(buf)) {
-    absl::StatusOr<size_t> n = conn.Read(buf + got, sizeof(buf) - got);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return absl::DataLossError("closed early");
-    got += *n;
-  }
-  return absl::OkStatus();
-}
-
-// The server's tickets are held while the connection is open and given to
-// the cache by a clean Shutdown; the next connection checks one out (it
-// leaves the cache) and resumes.
-TEST(EndToEnd, CleanShutdownGivesTicketsBackAndTheNextConnectionResumes) {
-  auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto cache = std::make_shared<ClientSessionCache>();
-  auto client = MustCreate(CachingClient(cache));
-  {
-    auto conn = Connection::Connect(client, "localhost", (*server)->port());
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    EXPECT_EQ((*conn)->offered_origin(), SessionOrigin::kNone);
-    ASSERT_TRUE(Echo(**conn).ok());
-    ASSERT_TRUE((*conn)->WaitForSession(absl::Seconds(5)).ok());
-    ASSERT_TRUE((*conn)->ProcessPendingMessages().ok());
-    ASSERT_EQ((*conn)->sessions_received(), 2);
-    EXPECT_EQ(cache->session_count(), 0u);  // Held, not cached.
-    ASSERT_TRUE((*conn)->Shutdown().ok());
-    EXPECT_TRUE((*conn)->closed_cleanly());
-    EXPECT_EQ(cache->session_count(), 2u);
-  }
-  auto conn = Connection::Connect(client, "localhost", (*server)->port());
-  ASSERT_TRUE(conn.ok()) << conn.status();
-  EXPECT_EQ((*conn)->offered_origin(), SessionOrigin::kCache);
-  EXPECT_TRUE((*conn)->session_reused());
-  EXPECT_EQ(cache->session_count(), 1u);  // The offered ticket left.
-  ASSERT_TRUE(Echo(**conn).ok());
-  ASSERT_TRUE((*conn)->Shutdown().ok());
-  const auto m = cache->metrics();
-  EXPECT_EQ(m.misses, 1u);
-  EXPECT_EQ(m.hits, 1u);
-  EXPECT_EQ(cache->session_count(), 3u);  // And the second one's two.
-}
-
-// A connection that the peer cuts without close_notify, after its tickets
-// arrived, gives nothing to the cache.
-TEST(EndToEnd, ConnectionCutWithoutCloseNotifyGivesNothingBack) {
-  auto server = TestTlsServer::Start(
-      MustCreate(ServerOptions()), [](Connection& c) -> absl::Status {
-        ::shutdown(c.fd(), SHUT_RDWR);  // Tickets were flushed already.
-        return absl::OkStatus();
-      });
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto cache = std::make_shared<ClientSessionCache>();
-  auto client = MustCreate(CachingClient(cache));
-  {
-    auto conn = Connection::Connect(client, "localhost", (*server)->port());
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    ASSERT_TRUE((*conn)->WaitForSession(absl::Seconds(5)).ok());
-    EXPECT_GE((*conn)->sessions_received(), 1);
-    char buf[16];
-    EXPECT_FALSE((*conn)->Read(buf, sizeof(buf)).ok());
-    EXPECT_FALSE((*conn)->closed_cleanly());
-    EXPECT_EQ((*conn)->state(), ConnectionState::kBroken);
-  }
-  EXPECT_EQ(cache->session_count(), 0u);
-  EXPECT_EQ(cache->metrics().insertions, 0u);
 }
 
 }  // namespace

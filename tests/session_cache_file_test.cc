@@ -44,8 +44,8 @@
 #include "gtest/gtest.h"
 #include "session/client_session_cache.h"
 #include "session/client_session_store.h"
+#include "tests/testing/files.h"
 #include "tests/testing/test_sessions.h"
-#include "testbed/tls_server.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {
@@ -76,38 +76,18 @@ int FileMode(const std::string& path) {
   return static_cast<int>(st.st_mode & 07777);
 }
 
-bool Exists(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0;
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (struct dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  closedir(d);
-  return names;
-}
+bool Exists(const std::string& path) { return PathExists(path); }
 
 // Writes |data| to |path| with mode 0600, whatever the umask.
-void WritePrivateFile(const std::string& path, const std::string& data) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(fchmod(fd, 0600), 0);
-  ASSERT_EQ(write(fd, data.data(), data.size()),
-            static_cast<ssize_t>(data.size()));
-  ASSERT_EQ(close(fd), 0);
+void WritePrivateFileOrFail(const std::string& path, const std::string& data) {
+  ASSERT_TRUE(WritePrivateFile(path, data)) << path;
 }
 
 // Writes |n| random bytes, mode 0600, to |path|.
 void WriteKeyFile(const std::string& path, size_t n) {
   std::string key(n, '\0');
   ASSERT_EQ(RAND_bytes(reinterpret_cast<uint8_t*>(&key[0]), n), 1);
-  WritePrivateFile(path, key);
+  WritePrivateFileOrFail(path, key);
 }
 
 // Opens |path| (with |key_file|), or aborts: for tests about something else.
@@ -475,7 +455,7 @@ TEST_F(FileTest, CorruptFileIsNotReplacedBySave) {
     const std::string foreign = "not a session cache at all\n";
     for (const std::string* bad :
          std::vector<const std::string*>{&flipped, &truncated, &foreign}) {
-      WritePrivateFile(path_, *bad);
+      WritePrivateFileOrFail(path_, *bad);
       auto cache = CacheFor(file, clock_);
       InsertAll(*cache, "c", Tickets(1));
       auto loaded = file.Load(*cache);
@@ -501,7 +481,7 @@ TEST_F(FileTest, NewerFormatVersionIsRefusedAndKept) {
   std::string newer = ReadFileOrEmpty(path_);
   ASSERT_EQ(newer.substr(0, 8), "TLSSCF01");
   newer[7] = '2';
-  WritePrivateFile(path_, newer);
+  WritePrivateFileOrFail(path_, newer);
   auto cache = CacheFor(file, clock_);
   auto loaded = file.Load(*cache);
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -539,7 +519,7 @@ TEST_F(FileTest, FailedLoadLeavesTheStoreExactlyAsItWas) {
                                    {"readable by others", good, 0644}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    WritePrivateFile(path_, c.content);
+    WritePrivateFileOrFail(path_, c.content);
     ASSERT_EQ(chmod(path_.c_str(), c.mode), 0);
     auto cache = CacheFor(plain, clock_);
     InsertAll(*cache, "x", Tickets(3));
@@ -974,117 +954,6 @@ TEST_F(FileTest, EncryptedFileHidesHostsAndSecrets) {
   EXPECT_FALSE(Contains(encrypted, "localhost"));
   EXPECT_EQ(FileMode(path_), 0600);
 }
-
-// ---------------------------------------------------------------------------
-// End to end over real TLS.
-
-std::shared_ptr<const Context> CachingClient(
-    std::shared_ptr<ClientSessionCache> cache) {
-  ContextOptions o = ClientOptions();
-  o.session_cache = std::move(cache);
-  return MustCreate(o);
-}
-
-std::shared_ptr<ClientSessionCache> SharedCacheFor(
-    const SessionCacheFile& file) {
-  ClientSessionCache::Config c;
-  c.digest_key = file.digest_key();
-  return std::make_shared<ClientSessionCache>(c);
-}
-
-// What one connection through a Context with a cache did.
-struct Outcome {
-  SessionOrigin origin = SessionOrigin::kNone;
-  bool session_reused = false;
-};
-
-absl::StatusOr<Outcome> ConnectOnce(const std::shared_ptr<const Context>& ctx,
-                                    uint16_t port) {
-  auto conn = Connection::Connect(ctx, "localhost", port);
-  if (!conn.ok()) return conn.status();
-  Outcome o;
-  o.origin = (*conn)->offered_origin();
-  o.session_reused = (*conn)->session_reused();
-  if (absl::Status s = (*conn)->Shutdown(); !s.ok()) return s;
-  return o;
-}
-
-class PersistenceTest
-    : public ::testing::TestWithParam<std::tuple<Resumption, bool>> {};
-
-// A client restarted with a fresh cache and Context resumes from the file
-// (plain or encrypted), and a second process loading the same file after it
-// gets none of its TLS 1.3 tickets.
-TEST_P(PersistenceTest, RestartedClientResumesFromTheFile) {
-  const auto [mode, encrypted] = GetParam();
-  auto server = TestTlsServer::Start(MustCreate(ServerOptions(mode)));
-  ASSERT_TRUE(server.ok()) << server.status();
-  const uint16_t port = (*server)->port();
-  const std::string dir = MakeTempDir();
-  const std::string path = dir + "/sessions";
-  std::string key_file;
-  if (encrypted) {
-    key_file = dir + "/key";
-    WriteKeyFile(key_file, 32);
-  }
-  SessionCacheFile file = MustOpen(path, key_file);
-
-  // First process: one full handshake, sessions cached, cache saved.
-  auto cache = SharedCacheFor(file);
-  auto client = CachingClient(cache);
-  auto first = RunClient(client, port);
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_FALSE(first->reused);
-  const size_t saved = cache->session_count();
-  ASSERT_GT(saved, 0u);
-  ASSERT_TRUE(file.Save(*cache).ok());
-
-  // A fresh cache that loads nothing does not resume: the file is what
-  // makes the difference below.
-  auto cold = ConnectOnce(CachingClient(SharedCacheFor(file)), port);
-  ASSERT_TRUE(cold.ok()) << cold.status();
-  EXPECT_EQ(cold->origin, SessionOrigin::kNone);
-  EXPECT_FALSE(cold->session_reused);
-
-  // "Restarted" process: fresh cache, fresh Context, same options.
-  SessionCacheFile reopened = MustOpen(path, key_file);
-  auto restarted_cache = SharedCacheFor(reopened);
-  auto restarted = CachingClient(restarted_cache);
-  ASSERT_EQ(restarted->id(), client->id());
-  auto loaded = reopened.Load(*restarted_cache);
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ(*loaded, saved);
-
-  // Another process loading now: the tickets are gone from the file.
-  auto other_cache = SharedCacheFor(reopened);
-  auto other_loaded = reopened.Load(*other_cache);
-  ASSERT_TRUE(other_loaded.ok()) << other_loaded.status();
-  EXPECT_EQ(*other_loaded, mode == Resumption::kTls13 ? 0u : saved);
-
-  auto resumed = ConnectOnce(restarted, port);
-  ASSERT_TRUE(resumed.ok()) << resumed.status();
-  EXPECT_EQ(resumed->origin, SessionOrigin::kCache);
-  EXPECT_TRUE(resumed->session_reused);
-  EXPECT_EQ(restarted_cache->metrics().hits, 1u);
-
-  ASSERT_TRUE((*server)->WaitForServed(3));
-  auto served = (*server)->served();
-  ASSERT_EQ(served.size(), 3u);
-  EXPECT_FALSE(served[0].session_reused);
-  EXPECT_FALSE(served[1].session_reused);
-  EXPECT_TRUE(served[2].session_reused);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Modes, PersistenceTest,
-    ::testing::Combine(::testing::Values(Resumption::kTls13,
-                                         Resumption::kTls12SessionId,
-                                         Resumption::kTls12Ticket),
-                       ::testing::Bool()),
-    [](const auto& info) {
-      return ResumptionName(std::get<0>(info.param)) +
-             (std::get<1>(info.param) ? "_encrypted" : "_plain");
-    });
 
 }  // namespace
 }  // namespace tlsession::testing

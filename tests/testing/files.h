@@ -17,6 +17,11 @@ bool PathExists(const std::string& path);
 // when there is nothing.
 mode_t LinkMode(const std::string& path);
 
+// Writes |data| to |path| (created or truncated) with mode 0600 whatever
+// the umask, as key and cache files must be. Returns false when any step
+// fails.
+bool WritePrivateFile(const std::string& path, const std::string& data);
+
 // The names in |dir| (without "." and "..").
 std::vector<std::string> ListDir(const std::string& dir);
 
