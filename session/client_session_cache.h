@@ -64,7 +64,10 @@ class ClientSessionCache {
     // cannot be tested against guessed host names. Persistence and shared
     // stores set it from their key file; empty means an empty HMAC key.
     std::string digest_key;
-    // The clock, injectable for tests (default: coarse_clock.h).
+    // The clock, injectable for tests (default: coarse_clock.h). A test
+    // that moves time for a client gives the same function to the
+    // ContextOptions::clock of the Contexts using this cache, so that the
+    // cache and BoringSSL agree on what has expired.
     std::function<absl::Time()> clock = CoarseNow;
   };
 

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -24,6 +25,7 @@
 #include "session/lru_map.h"
 #include "session/memory_client_session_store.h"
 #include "session/session_lease.h"
+#include "tests/testing/test_clock.h"
 #include "tests/testing/test_sessions.h"
 #include "tests/tls_test_util.h"
 
@@ -97,6 +99,58 @@ TEST(TestSessions, BuiltAsSpecifiedAndSerializable) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, ticket);
   EXPECT_TRUE(back->is_single_use());
+}
+
+// TestClock moves only when advanced; its copies and its functions share
+// one time, which outlives the clock they came from.
+TEST(TestClockTest, MovesOnlyWhenAdvancedAndSharesItsTime) {
+  const absl::Time start = absl::FromUnixSeconds(1700000000);
+  std::function<absl::Time()> fn;
+  {
+    TestClock clock(start);
+    TestClock copy = clock;
+    fn = clock.fn();
+    EXPECT_EQ(clock.Now(), start);
+    copy.Advance(absl::Seconds(90));
+    EXPECT_EQ(clock.Now(), start + absl::Seconds(90));
+    EXPECT_EQ(fn(), start + absl::Seconds(90));
+    clock.Advance(absl::ZeroDuration());
+    EXPECT_EQ(copy.Now(), start + absl::Seconds(90));
+  }
+  EXPECT_EQ(fn(), start + absl::Seconds(90));
+}
+
+// Threads read a TestClock (directly and through fn()) while others advance
+// it: no reading is lost or torn, and readings never go back (run under TSan
+// by test.sh).
+TEST(TestClockTest, ThreadSafe) {
+  constexpr int kAdvances = 1000;
+  TestClock clock(absl::UnixEpoch());
+  const std::function<absl::Time()> fn = clock.fn();
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kAdvances; ++i) clock.Advance(absl::Nanoseconds(3));
+    });
+  }
+  std::atomic<bool> went_back{false};
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      absl::Time last = absl::UnixEpoch();
+      while (!done.load()) {
+        const absl::Time now = t == 0 ? clock.Now() : fn();
+        if (now < last) went_back = true;
+        last = now;
+      }
+    });
+  }
+  threads[0].join();
+  threads[1].join();
+  done = true;
+  for (size_t t = 2; t < threads.size(); ++t) threads[t].join();
+  EXPECT_FALSE(went_back.load());
+  EXPECT_EQ(fn(), absl::UnixEpoch() + absl::Nanoseconds(3 * 2 * kAdvances));
 }
 
 // ---------------------------------------------------------------------------

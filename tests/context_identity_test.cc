@@ -40,7 +40,7 @@ std::vector<std::string> AllFieldNames() {
                           session_id_cache, session_cache_size, session_store,
                           session_timeout, session_tickets, tls13_tickets,
                           ticket_keys, session_id_context, session_cache,
-                          keylog_file, io_timeout] = o;
+                          keylog_file, io_timeout, clock] = o;
   return {"role", "min_version", "max_version", "cipher_list", "groups",
           "alpn_protocols", "ca_file", "ca_dir", "ca_pem",
           "insecure_skip_verify", "certificate_chain_file",
@@ -48,7 +48,8 @@ std::vector<std::string> AllFieldNames() {
           "require_client_certificate", "session_id_cache",
           "session_cache_size", "session_store", "session_timeout",
           "session_tickets", "tls13_tickets", "ticket_keys",
-          "session_id_context", "session_cache", "keylog_file", "io_timeout"};
+          "session_id_context", "session_cache", "keylog_file", "io_timeout",
+          "clock"};
 }
 
 // A second CA, unrelated to the test PKI's.
@@ -190,6 +191,11 @@ std::map<std::string, FieldChange> ExemptFieldChanges() {
         [](ContextOptions& o) { o.keylog_file = MakeTempDir() + "/keys"; }}},
       {"io_timeout",
        {ClientBase, [](ContextOptions& o) { o.io_timeout = absl::Seconds(1); }}},
+      {"clock",
+       {ServerBase,
+        [](ContextOptions& o) {
+          o.clock = [] { return absl::UnixEpoch() + absl::Hours(24 * 365); };
+        }}},
   };
 }
 

@@ -1,6 +1,7 @@
 // The session API with CPython's ssl-module semantics, over real sockets on
 // 127.0.0.1: session(), set_session(), session_reused(), Session's
-// accessors, equality, hashing and serialization.
+// accessors, equality, hashing and serialization; session lifetimes on the
+// Context's clock, moved by the tests.
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -12,7 +13,10 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "session/client_session_cache.h"
+#include "session/server_session_store.h"
 #include "testbed/tls_server.h"
+#include "tests/testing/test_clock.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {
@@ -211,34 +215,131 @@ TEST(SetSession, RefusedFromAnotherContext) {
   EXPECT_EQ(MustCreate(ClientOptions())->id(), context_a->id());
 }
 
-TEST(SessionLifetime, NotResumedAfterTimeout) {
-  ContextOptions o = ServerOptions(Resumption::kTls12SessionId);
-  o.session_timeout = absl::Seconds(1);
+// Session lifetimes on clocks the tests move (ContextOptions::clock, with
+// tests/testing/test_clock.h): no test sleeps for a session to expire.
+
+// A server whose clock reached a session's expiry (time + timeout) does not
+// resume it, in each resumption mode; one second earlier it does. The
+// client's clock has not moved, so it offers both sessions (under TLS 1.2
+// session IDs carry no lifetime: the client keeps its own default): it is
+// the server that refuses. Its session-ID store runs on a clock that never
+// moves and hands the expired session back, so that the check tested is
+// BoringSSL's own, on the Context's clock.
+class ServerClockTest : public ::testing::TestWithParam<Resumption> {};
+
+TEST_P(ServerClockTest, RefusesSessionsFromTheirExpiryOn) {
+  TestClock clock;
+  ContextOptions o = ServerOptions(GetParam());
+  o.session_timeout = absl::Minutes(10);
+  o.clock = clock.fn();
+  o.session_store = std::make_shared<InMemoryServerSessionStore>();
   auto server = TestTlsServer::Start(MustCreate(o));
-  ASSERT_TRUE(server.ok());
+  ASSERT_TRUE(server.ok()) << server.status();
   auto client = MustCreate(ClientOptions());
-  auto first = RunClient(client, (*server)->port());
-  ASSERT_TRUE(first.ok());
-  // Under TLS 1.2 session IDs carry no lifetime: the client keeps its own
-  // default, and it is the server that must refuse the expired session.
-  absl::SleepFor(absl::Milliseconds(2100));
-  auto second = RunClient(client, (*server)->port(), first->session);
-  ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_FALSE(second->reused);
+  // Two sessions, each offered once (TLS 1.3 tickets are single-use).
+  auto early = RunClient(client, (*server)->port());
+  ASSERT_TRUE(early.ok()) << early.status();
+  auto late = RunClient(client, (*server)->port());
+  ASSERT_TRUE(late.ok()) << late.status();
+
+  clock.Advance(absl::Minutes(10) - absl::Seconds(1));
+  auto within = RunClient(client, (*server)->port(), early->session);
+  ASSERT_TRUE(within.ok()) << within.status();
+  EXPECT_TRUE(within->reused);
+
+  clock.Advance(absl::Seconds(1));
+  auto expired = RunClient(client, (*server)->port(), late->session);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_FALSE(expired->reused);
 }
 
-TEST(SessionLifetime, Tls13NotResumedAfterTimeout) {
-  ContextOptions o = ServerOptions(Resumption::kTls13);
-  o.session_timeout = absl::Seconds(1);
-  auto server = TestTlsServer::Start(MustCreate(o));
-  ASSERT_TRUE(server.ok());
-  auto client = MustCreate(ClientOptions());
+INSTANTIATE_TEST_SUITE_P(
+    AllModes, ServerClockTest,
+    ::testing::Values(Resumption::kTls12SessionId, Resumption::kTls12Ticket,
+                      Resumption::kTls13),
+    [](const auto& info) { return ResumptionName(info.param); });
+
+// The session-ID store a server Context makes when given none runs on the
+// Context's clock.
+TEST(ServerClock, DefaultSessionStoreRunsOnIt) {
+  TestClock clock;
+  ContextOptions o = ServerOptions(Resumption::kTls12SessionId);
+  o.clock = clock.fn();
+  auto context = MustCreate(o);
+  ServerSessionStore* store = context->session_store();
+  ASSERT_NE(store, nullptr);
+  store->Put("id", "session bytes", clock.Now() + absl::Minutes(1));
+  EXPECT_TRUE(store->Get("id").has_value());
+  clock.Advance(absl::Minutes(1));
+  EXPECT_FALSE(store->Get("id").has_value());
+}
+
+// A client's BoringSSL reads the client Context's clock: the sessions it
+// makes carry that clock's time, and from a TLS 1.3 ticket's expiry on (by
+// that clock) the client no longer offers it, though the server, whose
+// clock has not moved, would still resume it.
+TEST(ClientClock, SessionsCarryItsTimeAndExpireByIt) {
+  ContextOptions so = ServerOptions(Resumption::kTls13);
+  so.session_timeout = absl::Minutes(10);
+  auto server = TestTlsServer::Start(MustCreate(so));
+  ASSERT_TRUE(server.ok()) << server.status();
+  TestClock clock(NowSeconds() + absl::Hours(24));
+  ContextOptions co = ClientOptions();
+  co.clock = clock.fn();
+  auto client = MustCreate(co);
+  auto early = RunClient(client, (*server)->port());
+  ASSERT_TRUE(early.ok()) << early.status();
+  auto late = RunClient(client, (*server)->port());
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(early->session.time(), clock.Now());
+  EXPECT_EQ(early->session.timeout(), absl::Minutes(10));
+
+  clock.Advance(absl::Minutes(10) - absl::Seconds(1));
+  auto within = RunClient(client, (*server)->port(), early->session);
+  ASSERT_TRUE(within.ok()) << within.status();
+  EXPECT_TRUE(within->reused);
+
+  clock.Advance(absl::Seconds(1));
+  auto expired = RunClient(client, (*server)->port(), late->session);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_FALSE(expired->reused);
+}
+
+// A client whose Context and session cache share one clock (as
+// ContextOptions::clock documents): once that clock has passed the
+// sessions' lifetime, the cache offers none (it counts them as expired)
+// and the handshake is in full.
+TEST(ClientClock, CacheOnTheSameClockOffersNothingPastTheLifetime) {
+  ContextOptions so = ServerOptions(Resumption::kTls13);
+  so.session_timeout = absl::Minutes(10);
+  auto server = TestTlsServer::Start(MustCreate(so));
+  ASSERT_TRUE(server.ok()) << server.status();
+  TestClock clock;
+  ClientSessionCache::Config config;
+  config.clock = clock.fn();
+  auto cache = std::make_shared<ClientSessionCache>(config);
+  ContextOptions co = ClientOptions();
+  co.session_cache = cache;
+  co.clock = clock.fn();
+  auto client = MustCreate(co);
   auto first = RunClient(client, (*server)->port());
-  ASSERT_TRUE(first.ok());
-  absl::SleepFor(absl::Milliseconds(2100));
-  auto second = RunClient(client, (*server)->port(), first->session);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_GT(cache->session_count(), 0u);
+
+  clock.Advance(absl::Minutes(10));
+  auto second = RunClient(client, (*server)->port());
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_FALSE(second->reused);
+  EXPECT_EQ(cache->metrics().hits, 0u);
+  EXPECT_GT(cache->metrics().expirations, 0u);
+}
+
+TEST(ContextClock, EmptyClockIsAnError) {
+  ContextOptions o = ClientOptions();
+  o.clock = nullptr;
+  auto context = Context::Create(o);
+  EXPECT_EQ(context.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(context.status()), HasSubstr("clock"));
 }
 
 TEST(Serialization, RoundTripResumes) {

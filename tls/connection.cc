@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "session/coarse_clock.h"
 #include "session/ssl_error.h"
 #include "tls/socket_bio.h"
 
@@ -23,7 +24,9 @@ namespace {
 // The Connection whose SSL call this thread is in (see Drive). BoringSSL
 // calls the new-session callback only from inside such a call, on the same
 // thread, so the callback finds its Connection here rather than through the
-// SSL's ex_data, which costs an allocation and a lock per connection.
+// SSL's ex_data, which costs an allocation and a lock per connection. The
+// current-time callback, which BoringSSL gives no SSL at all, finds its
+// Context's clock here too.
 thread_local Connection* t_driving = nullptr;
 
 // Sets t_driving for one SSL call; restores the previous value after.
@@ -576,6 +579,13 @@ int Connection::NewSessionCallback(SSL* ssl, SSL_SESSION* session) {
   }
   self->sessions_->Received(Session(bssl::UniquePtr<SSL_SESSION>(session)));
   return 1;  // We took ownership of the reference.
+}
+
+void Connection::CurrentTimeCallback(const SSL* /*ssl*/, timeval* out_clock) {
+  const Connection* self = t_driving;
+  const absl::Time now =
+      self != nullptr ? self->context_->options().clock() : CoarseNow();
+  *out_clock = absl::ToTimeval(std::max(now, absl::UnixEpoch()));
 }
 
 bool Connection::HasBufferedInput() {

@@ -19,6 +19,7 @@
 #define TLSESSION_TLS_CONNECTION_H_
 
 #include <openssl/ssl.h>
+#include <sys/time.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -218,6 +219,15 @@ class Connection : public Stream {
   // shutdown) is running on this thread; for any other SSL it returns 0 and
   // BoringSSL keeps the reference.
   static int NewSessionCallback(SSL* ssl, SSL_SESSION* session);
+
+  // BoringSSL's current-time callback, installed on every Context's SSL_CTX.
+  // BoringSSL passes no connection (|ssl| is always null), so it sets
+  // |*out_clock| from the clock (ContextOptions::clock) of the Context of
+  // the Connection whose own call (handshake, read, write, shutdown) is
+  // running on this thread, or from CoarseNow() outside such a call (a
+  // caller driving ssl_ctx() itself). Times before the Unix epoch read as
+  // the epoch.
+  static void CurrentTimeCallback(const SSL* ssl, timeval* out_clock);
 
  private:
   Connection(std::shared_ptr<const Context> context, OwnedFd fd,

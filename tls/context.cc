@@ -264,6 +264,16 @@ absl::Status ConfigureOwnCertificate(const ContextMaterial& material,
   return absl::OkStatus();
 }
 
+// Every SSL_CTX reads time through the Connection driving it, which reads
+// its Context's clock (Connection::CurrentTimeCallback).
+absl::Status ConfigureClock(const ContextOptions& options, SSL_CTX* ctx) {
+  if (!options.clock) {
+    return absl::InvalidArgumentError("clock must not be empty");
+  }
+  SSL_CTX_set_current_time_cb(ctx, Connection::CurrentTimeCallback);
+  return absl::OkStatus();
+}
+
 absl::Status ConfigureSessionIdContext(const ContextOptions& options,
                                        const std::string& id, SSL_CTX* ctx) {
   // Sessions carry this identity (their session-ID context) so that a
@@ -284,12 +294,13 @@ absl::Status ConfigureSessionIdContext(const ContextOptions& options,
 }
 
 // Servers: the session-ID store, tickets and their keys, lifetimes. Fills in
-// the default store in |options|.
+// the default store in |options|, on the options' clock.
 absl::Status ConfigureServerSessions(ContextOptions& options, SSL_CTX* ctx) {
   if (options.session_id_cache) {
     if (options.session_store == nullptr) {
       InMemoryServerSessionStore::Config config;
       config.max_entries = options.session_cache_size;
+      config.clock = options.clock;
       options.session_store =
           std::make_shared<InMemoryServerSessionStore>(config);
     }
@@ -357,6 +368,7 @@ absl::StatusOr<std::shared_ptr<const Context>> Context::Create(
       [&] { return ConfigureTrust(options, *material, raw); },
       [&] { return ConfigureOwnCertificate(*material, raw); },
       [&] { return ConfigureSessionIdContext(options, id, raw); },
+      [&] { return ConfigureClock(options, raw); },
   };
   for (const auto& step : steps) {
     if (absl::Status s = step(); !s.ok()) return s;

@@ -102,6 +102,7 @@ const std::vector<FieldOutsideIdentity>& FieldsOutsideIdentity() {
       {"session_cache", "clients: where sessions are kept"},
       {"keylog_file", "debugging output"},
       {"io_timeout", "how long to wait"},
+      {"clock", "when sessions expire, not whom they are for"},
   };
   return *fields;
 }

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "session/client_session_cache.h"
+#include "session/coarse_clock.h"
 #include "session/server_session_store.h"
 #include "session/ticket_keys.h"
 
@@ -106,6 +108,21 @@ struct ContextOptions {
 
   // Default timeout for each blocking operation of a Connection.
   absl::Duration io_timeout = absl::Seconds(30);
+
+  // The clock sessions live by: BoringSSL's own (when a session was made,
+  // whether it has expired, a TLS 1.3 ticket's age, on either side), read
+  // through every call a Connection makes, and the clock of the server
+  // session store Context::Create() makes when |session_store| is null.
+  // Called from every thread that runs a handshake, so it must be
+  // thread-safe; must not be empty. Tests set a clock they move
+  // (tests/testing/test_clock.h) to expire sessions without sleeping. I/O
+  // timeouts always run on the real clock. Not part of the identity.
+  //
+  // Stores and caches made by the caller keep their own clocks: a client
+  // whose whole view of time should move gives |session_cache| the same
+  // function (ClientSessionCache::Config::clock), as a server does to a
+  // |session_store| it makes (InMemoryServerSessionStore::Config::clock).
+  std::function<absl::Time()> clock = CoarseNow;
 };
 
 }  // namespace tlsession

@@ -9,8 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "absl/time/clock.h"
-
 namespace tlsession::testing {
 namespace {
 
@@ -60,10 +58,6 @@ const SSL_CTX* ParsingContext() {
 }
 
 }  // namespace
-
-absl::Time NowSeconds() {
-  return absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
-}
 
 Session MakeSession(const SessionSpec& spec) {
   const bool tls13 = spec.version >= TLS1_3_VERSION;

@@ -1,6 +1,6 @@
 // Client sessions made in memory, with no handshake and no socket, for the
-// session layer's unit tests (the way Chromium tests its session cache), and
-// a clock the tests move.
+// session layer's unit tests (the way Chromium tests its session cache). The
+// clock the tests move, and NowSeconds(), are in test_clock.h (included).
 //
 // A session is built as BoringSSL's own serialization (the SSL_SESSION
 // ASN.1 structure of ssl/ssl_asn1.cc) and parsed with
@@ -15,20 +15,15 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <atomic>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "session/session.h"
+#include "tests/testing/test_clock.h"
 
 namespace tlsession::testing {
-
-// The current time, whole seconds (SSL_SESSION keeps seconds).
-absl::Time NowSeconds();
 
 struct SessionSpec {
   // TLS1_3_VERSION makes a single-use ticket; TLS1_2_VERSION a reusable
@@ -62,24 +57,6 @@ Session Tls13Ticket(absl::string_view context_id,
                     absl::Time time = NowSeconds());
 Session Tls12Session(absl::string_view context_id,
                      absl::Time time = NowSeconds());
-
-// A clock tests move by hand; thread-safe; copies share the time.
-class TestClock {
- public:
-  explicit TestClock(absl::Time start = NowSeconds())
-      : now_(std::make_shared<std::atomic<int64_t>>(
-            absl::ToUnixNanos(start))) {}
-  absl::Time Now() const { return absl::FromUnixNanos(now_->load()); }
-  void Advance(absl::Duration d) { *now_ += absl::ToInt64Nanoseconds(d); }
-  // For ClientSessionCache::Config::clock.
-  std::function<absl::Time()> fn() const {
-    auto now = now_;
-    return [now] { return absl::FromUnixNanos(now->load()); };
-  }
-
- private:
-  std::shared_ptr<std::atomic<int64_t>> now_;
-};
 
 }  // namespace tlsession::testing
 
