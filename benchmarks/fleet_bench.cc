@@ -52,6 +52,7 @@
 #include "fleet/redis_server_session_store.h"
 #include "fleet/ticket_key_sync.h"
 #include "testbed/certs.h"
+#include "testbed/poll.h"
 #include "testbed/redis_server.h"
 #include "tls/connection.h"
 #include "tls/context.h"
@@ -191,13 +192,13 @@ Session MakeSession(const std::shared_ptr<const Context>& client,
   if (!first.ok) return Session();
   if (maker.store == nullptr || tls13) return first.session;
   const std::string name = maker.store->KeyNameFor(first.session.id());
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    auto exists = g_redis->Command({"EXISTS", name});
-    if (exists.ok() && exists->integer == 1) return first.session;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return Session();
+  const bool stored = testing::PollUntil(
+      [&] {
+        auto exists = g_redis->Command({"EXISTS", name});
+        return exists.ok() && exists->integer == 1;
+      },
+      absl::Now() + testing::Scaled(absl::Seconds(10)), absl::Milliseconds(1));
+  return stored ? first.session : Session();
 }
 
 void BM_Tls12(benchmark::State& state, Store store, bool resumed,
