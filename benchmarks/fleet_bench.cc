@@ -212,7 +212,7 @@ Session MakeSession(const std::shared_ptr<const Context>& client,
   } else {
     return first.session;
   }
-  return testing::PollUntil(stored, absl::Now() + absl::Seconds(10),
+  return testing::PollUntil(stored, absl::Now() + testing::Scaled(absl::Seconds(10)),
                             absl::Milliseconds(1))
              ? first.session
              : Session();

@@ -45,17 +45,31 @@ make_pki() {
     2>/dev/null
 }
 
-# `openssl s_server -www` on a free loopback port; sets $port.
+# `openssl s_server -www` on a free loopback port; sets $port and
+# $server_pid. Ready once it prints "ACCEPT", which it does after listen(2):
+# its own word, never a probe that another process holding the port could
+# answer. A port taken meanwhile ("Address already in use") is retried on
+# another; anything else, or no ACCEPT within 15 s, fails with its output.
 start_server() {
+  local attempt log=$work/s_server.log
   for attempt in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
     openssl s_server -accept "127.0.0.1:$port" -cert "$work/pki/server.pem" \
-      -key "$work/pki/server.key" -www -quiet >"$work/s_server.log" 2>&1 &
+      -key "$work/pki/server.key" -www >"$log" 2>&1 &
     server_pid=$!
-    sleep 0.5
-    if kill -0 "$server_pid" 2>/dev/null; then return 0; fi
+    # tail follows the log (inotify) until s_server exits or 15 s pass; grep
+    # returns at the first ACCEPT.
+    if grep -q -m1 '^ACCEPT' < <(timeout 15 tail -n +1 -f \
+      --pid="$server_pid" "$log"); then
+      return 0
+    fi
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
     server_pid=""
+    grep -q "in use" "$log" || break
   done
+  echo "openssl s_server did not start (attempt $attempt); its output:" >&2
+  cat "$log" >&2
   return 1
 }
 

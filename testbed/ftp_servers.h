@@ -13,7 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "testbed/subprocess.h"
+#include "testbed/server_process.h"
 
 namespace tlsession::testing {
 
@@ -43,7 +43,8 @@ class FtpServer {
   static constexpr char kUser[] = "tlsftp";
   static constexpr char kPassword[] = "tlsftp-pass";
 
-  // Starts the server and waits until it listens. Fails, with the reason
+  // Starts the server on a free loopback port through ServerProcess and
+  // waits until its own listening socket is there. Fails, with the reason
   // and the server's output, when it cannot start: tests never skip.
   static absl::StatusOr<std::unique_ptr<FtpServer>> Start(
       const FtpServerOptions& options);
@@ -67,11 +68,20 @@ class FtpServer {
 
  private:
   FtpServer() = default;
+  // Makes dir_ (certificate, key, an empty folder for vsftpd's chroot) and
+  // root_ (owned by the FTP user). Errors when the user is missing.
+  absl::Status MakeFolders();
+  // How to start vsftpd or ProFTPD for options_ in dir_: each attempt
+  // writes the configuration for its port. ProFTPD's fails when ProFTPD is
+  // not unpacked or the user has no password.
+  absl::StatusOr<ServerSpec> VsftpdSpec() const;
+  absl::StatusOr<ServerSpec> ProftpdSpec() const;
+
   FtpServerOptions options_;
   std::string dir_;
   std::string root_;
   uint16_t port_ = 0;
-  std::unique_ptr<ChildProcess> process_;
+  std::unique_ptr<ServerProcess> process_;
 };
 
 }  // namespace tlsession::testing

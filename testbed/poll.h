@@ -3,8 +3,10 @@
 //
 // PollUntil replaces hand-written sleep loops: it asks a condition until it
 // holds or a deadline passes. Use it only for state that nothing announces
-// (a key appearing in Redis, a store's counter); a server's readiness is a
-// line it prints (see testbed/server_process.h), never a poll.
+// (a key appearing in Redis, a store's counter). A server's readiness is its
+// own word, a line it prints or a listening socket it holds (ServerProcess
+// in testbed/server_process.h watches for them with PollUntil), never a TCP
+// probe that another process on the port could answer.
 #ifndef TLSESSION_TESTBED_POLL_H_
 #define TLSESSION_TESTBED_POLL_H_
 

@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
 #include "testbed/certs.h"
+#include "testbed/server_process.h"
 
 namespace tlsession::testing {
 namespace {
@@ -33,36 +33,19 @@ std::string RandomHex(size_t bytes) {
 
 absl::StatusOr<std::unique_ptr<TestRedisServer>> TestRedisServer::Start(
     const std::vector<std::string>& extra_config) {
-  // A port picked free can be taken before redis-server binds it (tests run
-  // in parallel, other users share the machine): try a few.
-  absl::Status last;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    absl::StatusOr<std::unique_ptr<TestRedisServer>> server =
-        StartOnFreePort(extra_config);
-    if (server.ok()) return server;
-    last = server.status();
-  }
-  return last;
-}
-
-absl::StatusOr<std::unique_ptr<TestRedisServer>>
-TestRedisServer::StartOnFreePort(const std::vector<std::string>& extra_config) {
   std::unique_ptr<TestRedisServer> server(new TestRedisServer());
   server->dir_ = MakeTempDir();
   server->password_ = RandomHex(16);
-  absl::StatusOr<uint16_t> port = PickFreePort();
-  if (!port.ok()) return port.status();
-  server->port_ = *port;
-  std::string config = absl::StrCat(
-      "port ", server->port_, "\nbind 127.0.0.1\nprotected-mode yes\n",
-      "save \"\"\nappendonly no\ndaemonize no\nloglevel warning\n",
-      "logfile \"\"\ndir ", server->dir_, "\nrequirepass ", server->password_,
-      "\n");
-  for (const std::string& line : extra_config) absl::StrAppend(&config, line, "\n");
-  WriteFileOrDie(server->dir_ + "/redis.conf", config);
-  chmod((server->dir_ + "/redis.conf").c_str(), 0600);
+  server->extra_config_ = extra_config;
   WriteFileOrDie(server->password_file(), server->password_ + "\n");
   chmod(server->password_file().c_str(), 0600);
+  // ServerProcess retries on another port when the one picked free was
+  // taken before redis-server bound it (tests run in parallel).
+  absl::StatusOr<std::unique_ptr<ServerProcess>> process =
+      ServerProcess::Start(server->Spec());
+  if (!process.ok()) return process.status();
+  server->port_ = (*process)->port();
+  server->process_ = *std::move(process);
 
   fleet::RedisClient::Config client;
   client.endpoint.port = server->port_;
@@ -73,31 +56,29 @@ TestRedisServer::StartOnFreePort(const std::vector<std::string>& extra_config) {
       fleet::RedisClient::Create(std::move(client));
   if (!c.ok()) return c.status();
   server->client_ = *std::move(c);
-  if (absl::Status s = server->Launch(); !s.ok()) return s;
   return server;
 }
 
-absl::Status TestRedisServer::Launch() {
-  const std::string log = absl::StrCat(dir_, "/redis.", launches_++, ".log");
-  auto process = ChildProcess::Spawn({kRedisServer, dir_ + "/redis.conf"}, log,
-                                     /*stdin_pipe=*/false);
-  if (!process.ok()) return process.status();
-  process_ = *std::move(process);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  absl::Status last;
-  while (absl::Now() < deadline) {
-    if (!process_->Running()) {
-      return absl::UnavailableError(absl::StrCat(
-          "redis-server exited at start; its log:\n", process_->log()));
-    }
-    absl::StatusOr<fleet::RedisReply> pong = Command({"PING"});
-    if (pong.ok()) return absl::OkStatus();
-    last = pong.status();
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return absl::DeadlineExceededError(absl::StrCat(
-      "redis-server did not answer PING within 10s (", last.ToString(),
-      "); its log:\n", process_->log()));
+ServerSpec TestRedisServer::Spec() {
+  ServerSpec spec;
+  spec.name = "redis-server";
+  spec.log_path = absl::StrCat(dir_, "/redis.", launches_++, ".log");
+  // Logged (at notice level) once its listening sockets are open.
+  spec.ready_line = "Ready to accept connections";
+  spec.timeout = absl::Seconds(10);
+  spec.command = [dir = dir_, password = password_, extra = extra_config_](
+                     uint16_t port)
+      -> absl::StatusOr<std::vector<std::string>> {
+    std::string config = absl::StrCat(
+        "port ", port, "\nbind 127.0.0.1\nprotected-mode yes\n",
+        "save \"\"\nappendonly no\ndaemonize no\nloglevel notice\n",
+        "logfile \"\"\ndir ", dir, "\nrequirepass ", password, "\n");
+    for (const std::string& line : extra) absl::StrAppend(&config, line, "\n");
+    WriteFileOrDie(dir + "/redis.conf", config);
+    chmod((dir + "/redis.conf").c_str(), 0600);
+    return std::vector<std::string>{kRedisServer, dir + "/redis.conf"};
+  };
+  return spec;
 }
 
 TestRedisServer::~TestRedisServer() {
@@ -119,20 +100,24 @@ std::string TestRedisServer::url_without_password() const {
 }
 
 void TestRedisServer::Kill() {
-  if (process_ != nullptr) process_->Kill();
+  if (process_ != nullptr) process_->child().Kill();
 }
 
 void TestRedisServer::Pause() {
-  if (process_ != nullptr) kill(process_->pid(), SIGSTOP);
+  if (process_ != nullptr) kill(process_->child().pid(), SIGSTOP);
 }
 
 void TestRedisServer::Resume() {
-  if (process_ != nullptr) kill(process_->pid(), SIGCONT);
+  if (process_ != nullptr) kill(process_->child().pid(), SIGCONT);
 }
 
 absl::Status TestRedisServer::Restart() {
   Kill();
-  return Launch();
+  absl::StatusOr<std::unique_ptr<ServerProcess>> process =
+      ServerProcess::StartOnPort(Spec(), port_);
+  if (!process.ok()) return process.status();
+  process_ = *std::move(process);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<fleet::RedisReply> TestRedisServer::Command(

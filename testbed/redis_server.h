@@ -16,14 +16,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "fleet/redis_client.h"
-#include "testbed/subprocess.h"
+#include "testbed/server_process.h"
 
 namespace tlsession::testing {
 
 class TestRedisServer {
  public:
-  // Starts /usr/bin/redis-server and waits until it answers PING.
-  // |extra_config| lines are appended to its config file.
+  // Starts /usr/bin/redis-server on a free loopback port (ServerProcess)
+  // and waits until it logs "Ready to accept connections". |extra_config|
+  // lines are appended to its config file. Errors quote its log.
   static absl::StatusOr<std::unique_ptr<TestRedisServer>> Start(
       const std::vector<std::string>& extra_config = {});
   ~TestRedisServer();
@@ -43,7 +44,8 @@ class TestRedisServer {
   // SIGSTOP / SIGCONT: Redis hangs, holding its connections, then goes on.
   void Pause();
   void Resume();
-  // Starts redis-server again on the same port (after Kill), empty.
+  // Starts redis-server again on the same port (after Kill), empty, and
+  // waits until it is ready; fails when another process took the port.
   absl::Status Restart();
 
   // A client (1 s timeout, no back-off to speak of) for the test's own
@@ -63,15 +65,16 @@ class TestRedisServer {
 
  private:
   TestRedisServer() = default;
-  // One attempt of Start().
-  static absl::StatusOr<std::unique_ptr<TestRedisServer>> StartOnFreePort(
-      const std::vector<std::string>& extra_config);
-  absl::Status Launch();
+  // How to start redis-server in dir_ with password_ and extra_config_: each
+  // attempt writes redis.conf for its port. Each call logs to a new file
+  // (redis.0.log, redis.1.log after a restart, ...).
+  ServerSpec Spec();
 
   std::string dir_;
   std::string password_;
+  std::vector<std::string> extra_config_;
   uint16_t port_ = 0;
-  std::unique_ptr<ChildProcess> process_;
+  std::unique_ptr<ServerProcess> process_;
   std::shared_ptr<fleet::RedisClient> client_;
   int launches_ = 0;
 };

@@ -19,10 +19,46 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "testbed/poll.h"
 
 namespace tlsession::testing {
 namespace {
 std::string ErrnoText(int err) { return strerror(err); }
+
+// This process's environment with |env| ("NAME=value") added, its entries
+// replacing inherited variables of the same name.
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    bool overridden = false;
+    for (const std::string& mine : env) overridden |= mine.rfind(name, 0) == 0;
+    if (!overridden) out.push_back(entry);
+  }
+  out.insert(out.end(), env.begin(), env.end());
+  return out;
+}
+
+// The child's stdin: the read end of a pipe whose write end goes to
+// |write_end| (with |use_pipe|), or /dev/null. Both close on exec.
+absl::Status OpenStdin(bool use_pipe, OwnedFd* read_end, OwnedFd* write_end) {
+  if (use_pipe) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      return absl::InternalError(absl::StrCat("pipe2: ", ErrnoText(errno)));
+    }
+    read_end->reset(fds[0]);
+    write_end->reset(fds[1]);
+    return absl::OkStatus();
+  }
+  read_end->reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!read_end->valid()) {
+    return absl::InternalError(
+        absl::StrCat("open /dev/null: ", ErrnoText(errno)));
+  }
+  return absl::OkStatus();
+}
 }  // namespace
 
 std::string ReadFileOrEmpty(const std::string& path) {
@@ -35,23 +71,17 @@ std::string ReadFileOrEmpty(const std::string& path) {
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     const std::vector<std::string>& argv, const std::string& log_path,
     bool stdin_pipe, const std::vector<std::string>& env,
-    bool own_process_group) {
+    bool own_process_group, bool stdin_is_log) {
   if (argv.empty()) return absl::InvalidArgumentError("empty argv");
+  if (stdin_pipe && stdin_is_log) {
+    return absl::InvalidArgumentError("stdin_pipe and stdin_is_log");
+  }
   // Everything the child needs is prepared before fork(): between fork and
   // exec of a multithreaded process only async-signal-safe calls are made.
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  // |env| overrides inherited variables of the same name.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry = *e;
-    const std::string name = entry.substr(0, entry.find('=') + 1);
-    bool overridden = false;
-    for (const std::string& mine : env) overridden |= mine.rfind(name, 0) == 0;
-    if (!overridden) env_strings.push_back(entry);
-  }
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<std::string> env_strings = ChildEnvironment(env);
   std::vector<char*> envp;
   for (std::string& e : env_strings) envp.push_back(&e[0]);
   envp.push_back(nullptr);
@@ -64,19 +94,9 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   }
   OwnedFd stdin_read;
   OwnedFd stdin_write;
-  if (stdin_pipe) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      return absl::InternalError(absl::StrCat("pipe2: ", ErrnoText(errno)));
-    }
-    stdin_read.reset(fds[0]);
-    stdin_write.reset(fds[1]);
-  } else {
-    stdin_read.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!stdin_read.valid()) {
-      return absl::InternalError(
-          absl::StrCat("open /dev/null: ", ErrnoText(errno)));
-    }
+  if (absl::Status s = OpenStdin(stdin_pipe, &stdin_read, &stdin_write);
+      !s.ok()) {
+    return s;
   }
 
   const pid_t parent = getpid();
@@ -89,7 +109,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(126);
     if (own_process_group) setpgid(0, 0);
-    if (dup2(stdin_read.get(), 0) < 0 || dup2(log.get(), 1) < 0 ||
+    if (dup2(stdin_is_log ? log.get() : stdin_read.get(), 0) < 0 ||
+        dup2(log.get(), 1) < 0 ||
         dup2(log.get(), 2) < 0) {
       _exit(126);
     }
@@ -123,14 +144,11 @@ bool ChildProcess::Running() {
 }
 
 absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (Running()) {
-    if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "'", command_, "' did not exit within ",
-          absl::FormatDuration(timeout), "; its output:\n", log()));
-    }
-    absl::SleepFor(absl::Milliseconds(1));
+  if (!PollUntil([this] { return !Running(); }, absl::Now() + timeout,
+                 absl::Milliseconds(1))) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "'", command_, "' did not exit within ",
+        absl::FormatDuration(timeout), "; its output:\n", log()));
   }
   return status_;
 }
@@ -168,25 +186,6 @@ absl::StatusOr<uint16_t> PickFreePort() {
     return absl::InternalError(absl::StrCat("getsockname: ", ErrnoText(errno)));
   }
   return ntohs(addr.sin_port);
-}
-
-absl::Status WaitUntilListening(uint16_t port, ChildProcess& child,
-                                absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (!child.Running()) {
-      return absl::UnavailableError(absl::StrCat(
-          "'", child.command(), "' exited before listening on port ", port,
-          "; its output:\n", child.log()));
-    }
-    if (ConnectTcp("127.0.0.1", port, absl::Milliseconds(200)).ok()) {
-      return absl::OkStatus();
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return absl::DeadlineExceededError(absl::StrCat(
-      "'", child.command(), "' did not listen on port ", port, " within ",
-      absl::FormatDuration(timeout), "; its output:\n", child.log()));
 }
 
 }  // namespace tlsession::testing

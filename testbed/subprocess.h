@@ -21,16 +21,23 @@ namespace tlsession::testing {
 std::string ReadFileOrEmpty(const std::string& path);
 
 // A child process with stdout and stderr going to a log file and stdin from
-// a pipe we hold (or /dev/null). It dies with the test process (even on a
+// a pipe we hold (or /dev/null, or the log). It dies with the test process (even on a
 // crash). The destructor kills and reaps it, with its whole process group
 // when it has its own (servers that fork per connection).
 class ChildProcess {
  public:
-  // |env| entries ("NAME=value") are added to the environment.
+  // Starts |argv| (argv[0] a path: no PATH search) with stdout and stderr
+  // appended to |log_path| (truncated first). Its stdin is a pipe we hold
+  // with |stdin_pipe|, the log file (opened for writing) with |stdin_is_log|
+  // (for servers that write errors to fd 0, as vsftpd does at startup), else
+  // /dev/null. |env| entries ("NAME=value") are added to the environment,
+  // overriding inherited ones of the same name. With |own_process_group| it
+  // leads a process group of its own. Returns the running child, or an error
+  // when the log, the pipe or the fork cannot be made.
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(
       const std::vector<std::string>& argv, const std::string& log_path,
       bool stdin_pipe, const std::vector<std::string>& env = {},
-      bool own_process_group = false);
+      bool own_process_group = false, bool stdin_is_log = false);
 
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
@@ -40,7 +47,8 @@ class ChildProcess {
   void CloseStdin();
   // True while the child has not exited. Reaps it when it has.
   bool Running();
-  // Waits up to |timeout| for the child to exit; returns its wait status.
+  // Waits up to |timeout| for the child to exit; returns its wait status,
+  // or DeadlineExceeded quoting the command and its output.
   absl::StatusOr<int> Wait(absl::Duration timeout);
   // SIGKILL (the group too, if it has its own) and reap. Idempotent.
   void Kill();
@@ -78,12 +86,9 @@ class ChildProcess {
 std::string DescribeWaitStatus(int status);
 
 // A port that was free a moment ago: bind 127.0.0.1:0, read it, close.
+// Servers start on it through ServerProcess (testbed/server_process.h),
+// which retries when another process took it meanwhile.
 absl::StatusOr<uint16_t> PickFreePort();
-
-// Waits until 127.0.0.1:|port| accepts TCP connections, up to |timeout|, or
-// until |child| exits. The error quotes the child's log.
-absl::Status WaitUntilListening(uint16_t port, ChildProcess& child,
-                                absl::Duration timeout);
 
 }  // namespace tlsession::testing
 

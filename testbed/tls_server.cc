@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/time/clock.h"
+#include "testbed/poll.h"
 
 namespace tlsession::testing {
 
@@ -71,15 +72,12 @@ std::vector<ServedConnection> TestTlsServer::served() const {
 }
 
 bool TestTlsServer::WaitForServed(size_t n) const {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (served_.size() >= n) return true;
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return false;
+  return PollUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        return served_.size() >= n;
+      },
+      absl::Now() + Scaled(absl::Seconds(10)));
 }
 
 }  // namespace tlsession::testing

@@ -47,7 +47,8 @@ class TestTlsServer {
   uint16_t port() const { return listener_.port(); }
   // A copy of the records so far.
   std::vector<ServedConnection> served() const;
-  // Waits (up to 10 s) until |n| connections have been fully served.
+  // Waits until |n| connections have been fully served; false when they
+  // were not within Scaled(10 s).
   bool WaitForServed(size_t n) const;
 
  private:

@@ -8,22 +8,10 @@
 //
 // Only the openssl binary is used; nothing here compiles against OpenSSL's
 // headers.
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,11 +20,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "testbed/certs.h"
+#include "testbed/poll.h"
+#include "testbed/server_process.h"
 #include "testbed/subprocess.h"
 #include "testbed/tls_server.h"
 #include "tests/tls_test_util.h"
@@ -49,72 +38,28 @@ namespace {
 
 constexpr char kOpenssl[] = "/usr/bin/openssl";
 
-// `openssl s_server -www` on 127.0.0.1, killed and reaped on destruction.
-class OpenSslServer {
- public:
-  static absl::StatusOr<std::unique_ptr<OpenSslServer>> Start(
-      const std::vector<std::string>& flags, const TestPki& pki,
-      const std::string& dir) {
-    std::string last_error;
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      absl::StatusOr<uint16_t> port = PickFreePort();
-      if (!port.ok()) return port.status();
-      std::vector<std::string> argv = {
-          kOpenssl, "s_server", "-accept", absl::StrCat("127.0.0.1:", *port),
-          "-cert", pki.server_cert_file(), "-key", pki.server_key_file(),
-          "-www"};
-      argv.insert(argv.end(), flags.begin(), flags.end());
-      const std::string log_path =
-          absl::StrCat(dir, "/s_server.", attempt, ".log");
-      auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/false);
-      if (!child.ok()) return child.status();
-
-      // Wait until it accepts TCP connections.
-      const absl::Time deadline = absl::Now() + absl::Seconds(15);
-      bool exited = false;
-      while (absl::Now() < deadline) {
-        if (!(*child)->Running()) {
-          exited = true;
-          break;
-        }
-        absl::StatusOr<OwnedFd> probe =
-            ConnectTcp("127.0.0.1", *port, absl::Seconds(1));
-        // Still running after the connect: it is s_server that listens, not
-        // some other process that took the port.
-        if (probe.ok() && (*child)->Running()) {
-          return std::unique_ptr<OpenSslServer>(
-              new OpenSslServer(std::move(*child), *port));
-        }
-        absl::SleepFor(absl::Milliseconds(20));
-      }
-      const std::string log = (*child)->log();
-      if (!exited) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "'", (*child)->command(), "' never accepted on port ", *port,
-            "; its output:\n", log));
-      }
-      last_error = absl::StrCat("'", (*child)->command(),
-                                "' exited; its output:\n", log);
-      // A lost race for the port: try another. Anything else is fatal.
-      if (!absl::StrContains(log, "in use") &&
-          !absl::StrContains(log, "bind")) {
-        return absl::InternalError(last_error);
-      }
-    }
-    return absl::UnavailableError(
-        absl::StrCat("no free port after 5 attempts; last: ", last_error));
-  }
-
-  uint16_t port() const { return port_; }
-  std::string log() const { return child_->log(); }
-  bool running() { return child_->Running(); }
-
- private:
-  OpenSslServer(std::unique_ptr<ChildProcess> child, uint16_t port)
-      : child_(std::move(child)), port_(port) {}
-  std::unique_ptr<ChildProcess> child_;
-  uint16_t port_;
-};
+// `openssl s_server -www` with |flags| on a free loopback port, through
+// ServerProcess: ready once it prints "ACCEPT" (after listen(2)), on another
+// port when the one picked was taken meanwhile. Killed and reaped on
+// destruction. The error quotes its command and output.
+absl::StatusOr<std::unique_ptr<ServerProcess>> StartSServer(
+    const std::vector<std::string>& flags, const TestPki& pki,
+    const std::string& dir) {
+  ServerSpec spec;
+  spec.name = "openssl s_server";
+  spec.log_path = dir + "/s_server.log";
+  spec.ready_line = "ACCEPT";
+  spec.command = [&pki, flags](uint16_t port)
+      -> absl::StatusOr<std::vector<std::string>> {
+    std::vector<std::string> argv = {
+        kOpenssl, "s_server", "-accept", absl::StrCat("127.0.0.1:", port),
+        "-cert", pki.server_cert_file(), "-key", pki.server_key_file(),
+        "-www"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    return argv;
+  };
+  return ServerProcess::Start(spec);
+}
 
 // What one library client connection to s_server -www saw.
 struct Fetch {
@@ -182,7 +127,7 @@ TEST_P(OpenSslServerTest, LibraryClientResumes) {
   const SServerCase& c = GetParam();
   const TestPki& pki = GetTestPki();
   const std::string dir = MakeTempDir();
-  auto server = OpenSslServer::Start(c.flags, pki, dir);
+  auto server = StartSServer(c.flags, pki, dir);
   ASSERT_TRUE(server.ok()) << server.status();
   const uint16_t port = (*server)->port();
   auto ctx = MustCreate(ClientOptions());
@@ -226,7 +171,7 @@ TEST_P(OpenSslServerTest, LibraryClientResumes) {
     ASSERT_TRUE(third.ok()) << third.status();
     EXPECT_TRUE(third->reused);
   }
-  EXPECT_TRUE((*server)->running()) << (*server)->log();
+  EXPECT_TRUE((*server)->child().Running()) << (*server)->log();
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -249,7 +194,7 @@ struct SClientRun {
 
 // Runs s_client with |extra| arguments. Its stdin is a pipe that we close
 // (EOF: s_client sends close_notify and exits) once |ready| holds for its
-// output, i.e. once it has what the test needs, or fail after 15 s.
+// output, i.e. once it has what the test needs, or fail after Scaled(15 s).
 absl::StatusOr<SClientRun> RunSClient(
     uint16_t port, const TestPki& pki, const std::vector<std::string>& extra,
     const std::string& log_path,
@@ -268,20 +213,17 @@ absl::StatusOr<SClientRun> RunSClient(
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/true);
   if (!child.ok()) return child.status();
-  const absl::Time deadline = absl::Now() + absl::Seconds(15);
-  for (;;) {
-    if (ready((*child)->log())) break;
-    if (!(*child)->Running()) break;  // Exited early; the caller checks.
-    if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("'", (*child)->command(),
-                       "' did not get ready within 15s; its output:\n",
-                       (*child)->log()));
-    }
-    absl::SleepFor(absl::Milliseconds(10));
+  ChildProcess& c = **child;
+  // Until it is ready, or exited early (the caller checks its output).
+  const absl::Duration limit = Scaled(absl::Seconds(15));
+  if (!PollUntil([&] { return ready(c.log()) || !c.Running(); },
+                 absl::Now() + limit, absl::Milliseconds(10))) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "'", c.command(), "' did not get ready within ",
+        absl::FormatDuration(limit), "; its output:\n", c.log()));
   }
   (*child)->CloseStdin();
-  absl::StatusOr<int> status = (*child)->Wait(absl::Seconds(10));
+  absl::StatusOr<int> status = (*child)->Wait(Scaled(absl::Seconds(10)));
   if (!status.ok()) return status.status();
   SClientRun run;
   run.wait_status = *status;

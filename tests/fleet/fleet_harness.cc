@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "testbed/certs.h"
+#include "testbed/poll.h"
 
 namespace tlsession::testing {
 namespace {
@@ -67,70 +68,54 @@ absl::StatusOr<std::unique_ptr<FleetHarness>> FleetHarness::Start() {
 
 absl::StatusOr<size_t> FleetHarness::StartInstance(
     const std::vector<std::string>& flags) {
-  // A port picked free can be taken before the server binds it: retry.
-  absl::Status last;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    absl::StatusOr<size_t> index = StartInstanceOnce(flags);
-    if (index.ok()) return index;
-    last = index.status();
-    if (!absl::StrContains(last.message(), "exited before listening")) break;
-  }
-  return last;
-}
-
-absl::StatusOr<size_t> FleetHarness::StartInstanceOnce(
-    const std::vector<std::string>& flags) {
-  absl::StatusOr<uint16_t> port = PickFreePort();
-  if (!port.ok()) return port.status();
-  const TestPki& pki = GetTestPki();
   const size_t index = instances_.size();
-  std::vector<std::string> argv = {
-      RunfilesBinary("fleet/tls_echo_server"),
-      "--port", absl::StrCat(*port),
-      "--cert", pki.server_cert_file(),
-      "--key", pki.server_key_file(),
-      "--fleet-key", fleet_key_file_,
-      "--redis-password-file", redis_->password_file(),
-      "--name", absl::StrCat("instance", index + 1)};
-  for (const std::string& f : flags) {
-    argv.push_back(f == "redis" ? redis_->url_without_password() : f);
-  }
-  auto process = ChildProcess::Spawn(
-      argv, absl::StrCat(dir_, "/instance", index + 1, ".log"),
-      /*stdin_pipe=*/false);
-  if (!process.ok()) return process.status();
-  // Its own word that it bound the port: a TCP probe could reach another
-  // process that took the port first.
-  const std::string ready = absl::StrCat("listening on 127.0.0.1:", *port);
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (!absl::StrContains((*process)->log(), ready)) {
-    if (!(*process)->Running() || absl::Now() >= deadline) {
-      return absl::UnavailableError(absl::StrCat(
-          "tls_echo_server exited before listening on port ", *port,
-          " (or took too long); its output:\n", (*process)->log()));
+  const std::string name = absl::StrCat("instance", index + 1);
+  ServerSpec spec;
+  spec.name = "tls_echo_server";
+  spec.log_path = absl::StrCat(dir_, "/", name, ".log");
+  // Its own word that it bound the port, printed once it accepts.
+  spec.ready_line = "listening on 127.0.0.1:{port}";
+  spec.timeout = absl::Seconds(20);
+  spec.command = [this, name, flags](uint16_t port)
+      -> absl::StatusOr<std::vector<std::string>> {
+    const TestPki& pki = GetTestPki();
+    std::vector<std::string> argv = {
+        RunfilesBinary("fleet/tls_echo_server"),
+        "--port", absl::StrCat(port),
+        "--cert", pki.server_cert_file(),
+        "--key", pki.server_key_file(),
+        "--fleet-key", fleet_key_file_,
+        "--redis-password-file", redis_->password_file(),
+        "--name", name};
+    for (const std::string& f : flags) {
+      argv.push_back(f == "redis" ? redis_->url_without_password() : f);
     }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  instances_.push_back(Instance{*port, *std::move(process)});
+    return argv;
+  };
+  absl::StatusOr<std::unique_ptr<ServerProcess>> process =
+      ServerProcess::Start(spec);
+  if (!process.ok()) return process.status();
+  instances_.push_back(std::move(*process));
   return index;
 }
 
 absl::StatusOr<std::map<std::string, uint64_t>> FleetHarness::Stats(
     size_t i) {
-  ChildProcess& p = *instances_[i].process;
+  ChildProcess& p = process(i);
   const size_t before = CountStats(p.log());
   kill(p.pid(), SIGUSR1);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
   std::string line;
-  while (line.empty() && absl::Now() < deadline) {
-    const std::string log = p.log();
-    if (CountStats(log) > before &&
-        log.find('\n', log.rfind("stats:")) != std::string::npos) {
-      line = LastStatsLine(log);
-    } else {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-  }
+  PollUntil(
+      [&] {
+        const std::string log = p.log();
+        if (CountStats(log) <= before ||
+            log.find('\n', log.rfind("stats:")) == std::string::npos) {
+          return false;  // Not yet, or not the whole line yet.
+        }
+        line = LastStatsLine(log);
+        return true;
+      },
+      absl::Now() + Scaled(absl::Seconds(10)), absl::Milliseconds(10));
   if (line.empty()) {
     return absl::DeadlineExceededError(
         absl::StrCat("no stats from instance ", i + 1, ":\n", p.log()));
@@ -167,16 +152,16 @@ absl::StatusOr<SClientRun> RunSClient(
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/true);
   if (!child.ok()) return child.status();
-  const absl::Time deadline = absl::Now() + absl::Seconds(15);
-  while (!ready((*child)->log()) && (*child)->Running()) {
-    if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "s_client did not get ready within 15s:\n", (*child)->log()));
-    }
-    absl::SleepFor(absl::Milliseconds(10));
+  ChildProcess& c = **child;
+  const absl::Duration limit = Scaled(absl::Seconds(15));
+  if (!PollUntil([&] { return ready(c.log()) || !c.Running(); },
+                 absl::Now() + limit, absl::Milliseconds(10))) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("'", c.command(), "' did not get ready within ",
+                     absl::FormatDuration(limit), ":\n", c.log()));
   }
   (*child)->CloseStdin();
-  absl::StatusOr<int> status = (*child)->Wait(absl::Seconds(10));
+  absl::StatusOr<int> status = (*child)->Wait(Scaled(absl::Seconds(10)));
   if (!status.ok()) return status.status();
   SClientRun run;
   run.wait_status = *status;

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "testbed/redis_server.h"
+#include "testbed/server_process.h"
 #include "testbed/subprocess.h"
 
 namespace tlsession::testing {
@@ -27,14 +28,16 @@ class FleetHarness {
   // Starts Redis; writes the fleet key file (0600) in a fresh folder.
   static absl::StatusOr<std::unique_ptr<FleetHarness>> Start();
 
-  // Starts one tls_echo_server with the test PKI's server certificate, the
-  // Redis password file and fleet key, and |flags| (for example
-  // {"--session-store", "redis", "--ticket-keys", "off"}: the word "redis" is
-  // replaced by this Redis's URL). Returns its index.
+  // Starts one tls_echo_server (through ServerProcess: on a free port, ready
+  // once it prints "listening on 127.0.0.1:PORT") with the test PKI's server
+  // certificate, the Redis password file and fleet key, and |flags| (for
+  // example {"--session-store", "redis", "--ticket-keys", "off"}: the word
+  // "redis" is replaced by this Redis's URL). Returns its index, or an error
+  // quoting its command and output.
   absl::StatusOr<size_t> StartInstance(const std::vector<std::string>& flags);
 
-  uint16_t port(size_t i) const { return instances_[i].port; }
-  ChildProcess& process(size_t i) { return *instances_[i].process; }
+  uint16_t port(size_t i) const { return instances_[i]->port(); }
+  ChildProcess& process(size_t i) { return instances_[i]->child(); }
   size_t size() const { return instances_.size(); }
 
   // Asks instance |i| for its counters (SIGUSR1) and parses its stats line:
@@ -46,18 +49,12 @@ class FleetHarness {
   const std::string& dir() const { return dir_; }
 
  private:
-  struct Instance {
-    uint16_t port = 0;
-    std::unique_ptr<ChildProcess> process;
-  };
   FleetHarness() = default;
-  absl::StatusOr<size_t> StartInstanceOnce(
-      const std::vector<std::string>& flags);
 
   std::unique_ptr<TestRedisServer> redis_;
   std::string dir_;
   std::string fleet_key_file_;
-  std::vector<Instance> instances_;
+  std::vector<std::unique_ptr<ServerProcess>> instances_;
 };
 
 // One `openssl s_client` run.

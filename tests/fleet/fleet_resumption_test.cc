@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "tests/fleet/fleet_harness.h"
 #include "testbed/certs.h"
+#include "testbed/poll.h"
 #include "testbed/subprocess.h"
 
 namespace tlsession::testing {
@@ -30,14 +31,15 @@ namespace {
 // the client may be done first.
 std::vector<std::string> WaitForKeys(TestRedisServer& redis,
                                      const std::string& pattern, size_t n) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  for (;;) {
-    auto keys = redis.Keys(pattern);
-    if ((keys.ok() && keys->size() >= n) || absl::Now() >= deadline) {
-      return keys.ok() ? *keys : std::vector<std::string>();
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  std::vector<std::string> keys;
+  PollUntil(
+      [&] {
+        absl::StatusOr<std::vector<std::string>> now = redis.Keys(pattern);
+        keys = now.ok() ? *std::move(now) : std::vector<std::string>();
+        return keys.size() >= n;
+      },
+      absl::Now() + Scaled(absl::Seconds(10)));
+  return keys;
 }
 
 struct Case {
@@ -221,7 +223,7 @@ absl::StatusOr<std::string> RunServerExpectingExit(
   const std::string log = MakeTempDir() + "/server.log";
   auto child = ChildProcess::Spawn(argv, log, false);
   if (!child.ok()) return child.status();
-  auto status = (*child)->Wait(absl::Seconds(20));
+  auto status = (*child)->Wait(Scaled(absl::Seconds(20)));
   if (!status.ok()) return status.status();
   *exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
   return (*child)->log();
