@@ -25,6 +25,7 @@
 #include "session/lru_map.h"
 #include "session/memory_client_session_store.h"
 #include "session/session_lease.h"
+#include "tests/testing/start_line.h"
 #include "tests/testing/test_clock.h"
 #include "tests/testing/test_sessions.h"
 #include "tests/tls_test_util.h"
@@ -373,9 +374,11 @@ TEST(Checkout, ConcurrentLookupsNeverShareATicket) {
     ASSERT_TRUE(cache.Insert(KeyFor(), t).ok());
   }
   std::vector<std::vector<std::string>> got(kThreads);
+  StartLine start(kThreads);  // All look up at once, in any build.
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      start.Wait();
       // At most kTickets each: tickets that never leave fail, not hang.
       for (Session s; got[t].size() < kTickets &&
                       !(s = cache.Lookup(KeyFor())).empty();) {
@@ -662,9 +665,11 @@ TEST(Concurrency, ManyThreadsLookupAndInsert) {
   const std::vector<Session> shared = {Tls12Session(kCtx), Tls12Session(kCtx)};
   std::atomic<uint64_t> lookups{0}, hits{0}, inserts{0};
   std::vector<std::vector<std::string>> handed_out(kThreads);
+  StartLine start(kThreads);  // All run at once, in any build.
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      start.Wait();
       size_t next_ticket = 0;
       for (int i = 0; i < kOps; ++i) {
         const Key key = KeyFor(absl::StrCat("host", (t + i) % kHosts), 443);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -254,10 +255,16 @@ TEST(BadPeers, CloseMidHandshake) {
 }
 
 TEST(BadPeers, SilentPeerTimesOut) {
-  RawPeer peer([](int fd) { absl::SleepFor(absl::Milliseconds(800)); });
+  // The peer says nothing until the client has given up, however long the
+  // client takes to get there (a fixed stall could end first in a slow
+  // build, and the client would see a close rather than its timeout).
+  std::promise<void> client_gave_up;
+  std::shared_future<void> released = client_gave_up.get_future().share();
+  RawPeer peer([released](int fd) { released.wait(); });
   ContextOptions c = ClientOptions();
   c.io_timeout = absl::Milliseconds(300);
   auto conn = Connection::Connect(MustCreate(c), "localhost", peer.port());
+  client_gave_up.set_value();  // Before any ASSERT: ~RawPeer joins the peer.
   ASSERT_FALSE(conn.ok());
   EXPECT_EQ(conn.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(Msg(conn.status()), HasSubstr("timed out"));

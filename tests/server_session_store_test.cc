@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/start_line.h"
 #include "tests/testing/test_sessions.h"
 
 namespace tlsession {
@@ -218,9 +219,11 @@ TEST(InMemoryServerSessionStoreTest, ConcurrentPutAndGet) {
   const absl::Time expiry = absl::Now() + absl::Hours(1);
 
   std::vector<int> wrong(kThreads, 0);
+  testing::StartLine start(kThreads);  // All run at once, in any build.
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      start.Wait();
       for (int i = 0; i < kPerThread; ++i) {
         const std::string id = absl::StrCat("t", t, "-", i);
         store.Put(id, absl::StrCat("session ", id), expiry);
@@ -256,9 +259,11 @@ TEST(InMemoryServerSessionStoreTest, ConcurrentPutsStayWithinTheBound) {
   InMemoryServerSessionStore store(config);
   const absl::Time expiry = absl::Now() + absl::Hours(1);
 
+  testing::StartLine start(kThreads);  // All run at once, in any build.
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      start.Wait();
       for (int i = 0; i < kPerThread; ++i) {
         store.Put(absl::StrCat("t", t, "-", i), "s", expiry);
         store.Get(absl::StrCat("t", t, "-", i / 2));
@@ -356,8 +361,10 @@ TEST_F(ServerSessionObjectsTest, ConcurrentLookupsShareOneObject) {
   store_.PutSession("id", session_.get(), expiry_);
   std::vector<std::thread> threads;
   std::atomic<int> same{0};
+  testing::StartLine start(4);  // All look up at once, in any build.
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
+      start.Wait();
       for (int i = 0; i < 500; ++i) {
         bssl::UniquePtr<SSL_SESSION> got = store_.GetSession("id", ctx_.get());
         if (got.get() == session_.get()) ++same;

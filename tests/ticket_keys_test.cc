@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testbed/certs.h"
+#include "tests/testing/start_line.h"
 
 namespace tlsession {
 namespace {
@@ -336,14 +337,21 @@ TEST(TicketKeyCallbackTest, SharedKeyBytesDecryptOnAnotherServer) {
   EXPECT_EQ(rc, 1);
 }
 
+// Tickets sealed and opened while another thread rotates the ring all open.
+// The users start with the rotator and go on until it is done, so that every
+// rotation happens while they seal and open, however fast the build.
 TEST(TicketKeyCallbackTest, ConcurrentRotationAndUse) {
+  constexpr int kUsers = 4;
+  constexpr int kRotations = 200;  // Fewer than max_previous: none forgotten.
   TicketKeyRing ring(TicketKey::Generate(), /*max_previous=*/1000);
-  std::atomic<bool> done{false};
+  std::atomic<bool> rotated{false};
   std::atomic<int> failures{0};
+  testing::StartLine start(kUsers + 1);
   std::vector<std::thread> users;
-  for (int t = 0; t < 4; ++t) {
+  for (int t = 0; t < kUsers; ++t) {
     users.emplace_back([&] {
-      for (int i = 0; i < 200; ++i) {
+      start.Wait();
+      for (int i = 0; i < 200 || !rotated; ++i) {
         int rc = 0;
         const SealedTicket ticket = Seal(ring, kPlaintext, &rc);
         if (rc != 1) ++failures;
@@ -355,11 +363,12 @@ TEST(TicketKeyCallbackTest, ConcurrentRotationAndUse) {
     });
   }
   std::thread rotator([&] {
-    for (int i = 0; i < 200 && !done; ++i) ring.Rotate(TicketKey::Generate());
+    start.Wait();
+    for (int i = 0; i < kRotations; ++i) ring.Rotate(TicketKey::Generate());
+    rotated = true;
   });
-  for (std::thread& u : users) u.join();
-  done = true;
   rotator.join();
+  for (std::thread& u : users) u.join();
   EXPECT_EQ(failures.load(), 0);
 }
 

@@ -22,6 +22,7 @@
 #include "testbed/certs.h"
 #include "testbed/redis_server.h"
 #include "testbed/tls_server.h"
+#include "tests/testing/start_line.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 
@@ -147,14 +148,18 @@ TEST_F(RedisClientSessionStoreTest, ConcurrentTakesNeverShareATicket) {
   for (int i = 0; i < 4; ++i) Connect(a, (*server)->port(), 8);
   const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
   const std::string digest = Cache(store_a)->Digests(key).key;
-  // 4 stores (processes) x 4 threads take until the list is empty.
+  // 4 stores (processes) x 4 threads take until the list is empty, all
+  // starting at once (in any build: a thread started last could otherwise
+  // find the list empty already).
   std::vector<std::shared_ptr<RedisClientSessionStore>> stores;
   for (int i = 0; i < 4; ++i) stores.push_back(Store(64));
   std::mutex mu;
   std::vector<std::string> ids;
+  testing::StartLine start(16);
   std::vector<std::thread> threads;
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
+      start.Wait();
       for (;;) {
         Session s = stores[t % 4]->Take(digest);
         if (s.empty()) return;
