@@ -96,6 +96,10 @@ std::vector<std::string> ProftpdConfig(const FtpServerOptions& options,
       absl::StrCat("PidFile ", dir, "/proftpd.pid"),
       absl::StrCat("ScoreboardFile ", dir, "/proftpd.scoreboard"),
       "DelayTable none",
+      // mod_ctrls would bind /run/proftpd.sock, shared by every instance on
+      // the machine (tests run in parallel): keep it off, its socket ours.
+      "ControlsEngine off",
+      absl::StrCat("ControlsSocket ", dir, "/proftpd.sock"),
       "WtmpLog off",
       "UseReverseDNS off",
       "RequireValidShell off",
