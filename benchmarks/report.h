@@ -31,8 +31,9 @@ struct Cell {
 class CollectingReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override;
-  // Cells by benchmark name. |use_real_time| names the benchmarks timed by
-  // the wall clock (their spread is taken over real time).
+  // Cells by benchmark name. A benchmark timed by the wall clock
+  // (UseRealTime() or UseManualTime(): its run name carries a time type) has
+  // its spread taken over real time; the others over CPU time.
   std::map<std::string, Cell> Cells() const;
 
  private:

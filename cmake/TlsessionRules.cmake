@@ -8,10 +8,11 @@
 # <build>/tlsession-sources.txt, which
 # tests/build_consistency/compare_sources.sh compares with `bazel query`.
 #
-# CMake target names: a library //session:x, //tls:x or //ftp_adapter:x is
-# tlsession_x (exported as tlsession::x, archive libtlsession_x.a); the
-# binary //ftp_adapter:ftps is tlsession_ftps (file "ftps"); test helpers
-# //tests/testing:x are tlsession_testing_x; tests //tests:x are
+# CMake target names: a library //session:x, //tls:x, //fleet:x or
+# //ftp_adapter:x is tlsession_x (exported as tlsession::x, archive
+# libtlsession_x.a); the binary //ftp_adapter:ftps is tlsession_ftps (file
+# "ftps"); test helpers //tests/testing:x are tlsession_testing_x and
+# //testbed:x tlsession_testbed_x (neither installed); tests //tests:x are
 # tlsession_test_x; //benchmarks:x is tlsession_bench_x.
 
 include_guard(GLOBAL)

@@ -12,13 +12,16 @@
 //  - Explicit (AUTH TLS) or implicit FTPS; never plaintext unless the caller
 //    sets allow_plaintext. PBSZ 0 then PROT P; a server refusing PROT P is an
 //    error, never a transfer in clear.
-//  - The control connection's session is "sticky": every data connection
-//    offers it (set_session), with the same host name verified. TLS 1.3
-//    tickets arrive after the handshake, so the client waits (bounded) for
-//    one before the first transfer, and takes newer tickets that arrive on
-//    the control connection before each transfer. The control session is
-//    never consumed by a single-use rule: the hundredth transfer offers it
-//    too. Each transfer records whether it resumed.
+//  - The control connection's session is "sticky": it is leased once, right
+//    after the control handshake (Connection::LeaseSession; under TLS 1.3
+//    the client first waits, up to ticket_wait, for the server's ticket).
+//    Every data connection is made from the same Context, with the same
+//    host name verified, is detached from the session cache, and offers the
+//    lease (Connection::OfferLease; unless reuse_session is off, or the
+//    control connection granted no resumable session). A leased TLS 1.3
+//    ticket never reaches the cache or a cache file, and the lease is held
+//    for the client's life: the hundredth transfer offers it too. Each
+//    transfer records whether it resumed.
 //  - A data connection ends with close_notify both ways (tickets and other
 //    post-handshake messages read first) before the final reply is read, so
 //    servers see a clean TLS shutdown and uploads are not cut by a reset.

@@ -73,9 +73,12 @@ struct ContextOptions {
   bool require_client_certificate = false;
 
   // Servers: stateful resumption by session ID. Sessions are kept in
-  // |session_store| (serialized, so a store shared by a fleet of servers can
-  // plug in); when it is null, an InMemoryServerSessionStore of
-  // |session_cache_size| entries.
+  // |session_store|, which tls/ hands BoringSSL's session objects
+  // (ServerSessionStore::PutSession/GetSession): the default
+  // InMemoryServerSessionStore keeps the objects themselves, and a store
+  // shared by a fleet of servers (fleet/'s Redis store) gets them serialized
+  // through the bytes interface. When null, an InMemoryServerSessionStore of
+  // |session_cache_size| entries on |clock|.
   bool session_id_cache = true;
   size_t session_cache_size = 20480;
   std::shared_ptr<ServerSessionStore> session_store;

@@ -4,8 +4,8 @@
 # <build>/tlsession-sources.txt: see cmake/TlsessionRules.cmake), its srcs,
 # hdrs and deps must be those of the Bazel rule of the same label, as
 # `bazel query` reads them; every rule of the public packages (session/,
-# tls/, ftp_adapter/) must exist in both, except the demos below; and
-# BoringSSL's compiled sources (android-sources.cmake for CMake,
+# tls/, fleet/, ftp_adapter/) must exist in both, except the Bazel-only rules
+# below; and BoringSSL's compiled sources (android-sources.cmake for CMake,
 # BUILD.generated.bzl for Bazel) must be the same files.
 #
 # Usage: tests/build_consistency/compare_sources.sh [<cmake build dir>]
@@ -16,7 +16,10 @@ cd "$(dirname "$0")/../.."
 
 # Bazel rules of the public packages that the CMake build leaves out, on
 # purpose: the demos run vsftpd and a TLS server from testbed/ and need Bazel's
-# runfiles or vsftpd.
+# runfiles or vsftpd; fleet/'s two tools serve the fleet tests and
+# fleet/demo.sh, both Bazel-only. Rules of testbed/, tests/testing/, tests/
+# and benchmarks/ are compared when the CMake build defines them (it builds
+# only what ctest needs); their rules that only Bazel builds are not checked.
 BAZEL_ONLY=(//tls:demo //ftp_adapter:demo //fleet:tls_echo_server
   //fleet:tls_fleet_client)
 
