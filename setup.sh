@@ -15,8 +15,8 @@ packages=(
   g++ dpkg-dev
   # Tests: the system trust store and TLS/FTPS peers we did not write.
   ca-certificates openssl curl lftp vsftpd
-  # Benchmarks: plots.
-  gnuplot-nox
+  # Benchmarks: plots. Line coverage (tests/coverage.sh): lcov.
+  gnuplot-nox lcov
   # Resumption across a fleet (fleet/): Redis 7.0 and hiredis 0.14. Tests
   # start their own redis-server; no system-wide one may keep running.
   redis-server libhiredis-dev
