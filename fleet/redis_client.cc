@@ -12,22 +12,23 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
+#include "session/secret.h"
 
 namespace tlsession::fleet {
 
-// One connection: hiredis's context (the socket, made non-blocking by
-// redisConnectNonBlock, and its reply reader). We write with
-// send(MSG_NOSIGNAL) ourselves, since hiredis's write() would raise SIGPIPE
-// on a connection that Redis closed.
-class RedisClient::Connection {
+// One pooled connection to Redis (named Link so as not to be taken for
+// tls::Connection): hiredis's context, that is the socket (made non-blocking
+// by redisConnectNonBlock) and our reply reader (redis_reply.h). We write
+// with send(MSG_NOSIGNAL) ourselves, since hiredis's write() would raise
+// SIGPIPE on a connection that Redis closed.
+class RedisClient::Link {
  public:
-  explicit Connection(redisContext* context) : context_(context) {}
+  // Takes ownership of |context| (freed with redisFree).
+  explicit Link(redisContext* context) : context_(context) {}
+  // The context, owned by the link.
   redisContext* get() const { return context_.get(); }
+  // The context's socket.
   int fd() const { return context_->fd; }
 
  private:
@@ -90,72 +91,6 @@ absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline,
   return absl::OkStatus();
 }
 
-// hiredis's reader builds RedisReply objects directly (its default objects
-// would be copied), and refuses arrays beyond kMaxArrayElements: its default
-// would allocate whatever element count a hostile reply names ("*2000000000").
-constexpr int kMaxArrayElements = 1 << 16;
-
-// A reply's node: a new root, or its slot in the parent array (sized when the
-// parent was made, so slots never move).
-RedisReply* NewNode(const redisReadTask* task) {
-  if (task->parent == nullptr) return new RedisReply();
-  auto* parent = static_cast<RedisReply*>(task->parent->obj);
-  return &parent->elements[static_cast<size_t>(task->idx)];
-}
-
-void* CreateString(const redisReadTask* task, char* str, size_t len) {
-  RedisReply* r = NewNode(task);
-  r->type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::kError
-            : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::kStatus
-                                               : RedisReply::Type::kString;
-  r->str.assign(str, len);
-  return r;
-}
-
-void* CreateArray(const redisReadTask* task, int elements) {
-  if (elements < 0 || elements > kMaxArrayElements) return nullptr;  // OOM.
-  RedisReply* r = NewNode(task);
-  r->type = RedisReply::Type::kArray;
-  r->elements.resize(static_cast<size_t>(elements));
-  return r;
-}
-
-void* CreateInteger(const redisReadTask* task, long long value) {
-  RedisReply* r = NewNode(task);
-  r->type = RedisReply::Type::kInteger;
-  r->integer = value;
-  return r;
-}
-
-void* CreateNil(const redisReadTask* task) {
-  RedisReply* r = NewNode(task);
-  r->type = RedisReply::Type::kNil;
-  return r;
-}
-
-// hiredis frees only roots (a partial reply on error, or the reader's).
-void FreeObject(void* reply) { delete static_cast<RedisReply*>(reply); }
-
-redisReplyObjectFunctions kReplyFunctions = {
-    CreateString, CreateArray, CreateInteger, CreateNil, FreeObject};
-
-redisReader* NewReader() {
-  return redisReaderCreateWithFunctions(&kReplyFunctions);
-}
-
-// Takes the next complete reply from |reader| into |out|: true when there
-// was one.
-absl::StatusOr<bool> NextReply(redisReader* reader, RedisReply* out) {
-  void* raw = nullptr;
-  if (redisReaderGetReply(reader, &raw) != REDIS_OK) {
-    return absl::DataLossError(
-        absl::StrCat("protocol error: ", reader->errstr));
-  }
-  if (raw == nullptr) return false;
-  std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));
-  *out = std::move(*reply);
-  return true;
-}
 
 // Appends one command in Redis's protocol (RESP) to |out|.
 void AppendCommand(const std::vector<std::string>& args, std::string* out) {
@@ -175,7 +110,7 @@ absl::Status ReadReplies(redisContext* c, size_t count, absl::Time deadline,
   char buf[16384];
   while (replies->size() < count) {
     RedisReply reply;
-    absl::StatusOr<bool> got_reply = NextReply(c->reader, &reply);
+    absl::StatusOr<bool> got_reply = NextRedisReply(c->reader, &reply);
     if (!got_reply.ok()) {
       return absl::DataLossError(
           absl::StrCat("redis ", address, ": ", got_reply.status().message()));
@@ -234,116 +169,7 @@ absl::StatusOr<std::string> Resolve(const std::string& host) {
   return std::string(text);
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = absl::ascii_tolower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// Percent-decodes |in| into |out|; false on a bad escape.
-bool PercentDecode(absl::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = HexValue(in[i + 1]);
-    const int lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
-
-// Splits "HOST:PORT" or "[V6]:PORT" (PORT optional) into |ep|.
-absl::Status ParseHostPort(absl::string_view hostport, RedisEndpoint* ep) {
-  absl::string_view host = hostport, port;
-  if (absl::StartsWith(hostport, "[")) {
-    const size_t close = hostport.find(']');
-    if (close == absl::string_view::npos) {
-      return absl::InvalidArgumentError("Redis URL: unterminated '[' in host");
-    }
-    host = hostport.substr(1, close - 1);
-    absl::string_view after = hostport.substr(close + 1);
-    if (!after.empty() && !absl::ConsumePrefix(&after, ":")) {
-      return absl::InvalidArgumentError("Redis URL: junk after ']'");
-    }
-    port = after;
-  } else if (const size_t colon = hostport.rfind(':');
-             colon != absl::string_view::npos) {
-    host = hostport.substr(0, colon);
-    port = hostport.substr(colon + 1);
-  }
-  if (host.empty() || absl::StrContains(host, ":") != absl::StartsWith(
-                                                           hostport, "[")) {
-    // Never quoted: a mistyped URL may hold a password in any part.
-    return absl::InvalidArgumentError(
-        "Redis URL: bad host (HOST:PORT, or [IPV6]:PORT)");
-  }
-  ep->host = std::string(host);
-  if (port.empty()) return absl::OkStatus();
-  int value = 0;
-  if (!absl::SimpleAtoi(port, &value) || value < 1 || value > 65535) {
-    return absl::InvalidArgumentError("Redis URL: bad port (1 to 65535)");
-  }
-  ep->port = static_cast<uint16_t>(value);
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
-  absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "redis://")) {
-    return absl::InvalidArgumentError(
-        "a Redis URL has the form redis://[[USER]:PASSWORD@]HOST:PORT");
-  }
-  RedisEndpoint ep;
-  const size_t at = rest.rfind('@');
-  if (at != absl::string_view::npos) {
-    const absl::string_view userinfo = rest.substr(0, at);
-    rest.remove_prefix(at + 1);
-    const size_t colon = userinfo.find(':');
-    std::string password;
-    if (colon == absl::string_view::npos ||
-        !PercentDecode(userinfo.substr(0, colon), &ep.user) ||
-        !PercentDecode(userinfo.substr(colon + 1), &password)) {
-      Secret::Wipe(password);
-      // Never quote the credentials.
-      return absl::InvalidArgumentError(
-          "Redis URL: credentials must be [USER]:PASSWORD@ (percent-encoded)");
-    }
-    ep.password = Secret(std::move(password));
-  }
-  if (rest.find_first_of("/?#@") != absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        "Redis URL: no path, query or fragment allowed after HOST:PORT");
-  }
-  if (absl::Status s = ParseHostPort(rest, &ep); !s.ok()) return s;
-  return ep;
-}
-
-absl::StatusOr<std::vector<RedisReply>> ParseRedisReplies(
-    absl::string_view bytes) {
-  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(
-      NewReader(), redisReaderFree);
-  if (reader == nullptr ||
-      redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK) {
-    return absl::ResourceExhaustedError("redis reader: out of memory");
-  }
-  std::vector<RedisReply> replies;
-  for (;;) {
-    RedisReply reply;
-    absl::StatusOr<bool> got = NextReply(reader.get(), &reply);
-    if (!got.ok()) return got.status();
-    if (!*got) return replies;
-    replies.push_back(std::move(reply));
-  }
-}
 
 RedisOutcome RedisOutcomeOf(const absl::Status& status) {
   switch (status.code()) {
@@ -387,16 +213,16 @@ std::string RedisClient::address() const {
   return absl::StrCat(config_.endpoint.host, ":", config_.endpoint.port);
 }
 
-absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Connect(
+absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::Connect(
     absl::Time deadline) {
   const std::string where = address();
   redisContext* raw = redisConnectNonBlock(ip_.c_str(), config_.endpoint.port);
   if (raw == nullptr) return Broken("connecting", where, "out of memory");
-  auto conn = std::make_unique<Connection>(raw);
+  auto conn = std::make_unique<Link>(raw);
   if (raw->err) return Broken("connecting", where, raw->errstr);
   // Our reader: bounded arrays, RedisReply objects.
   redisReaderFree(raw->reader);
-  raw->reader = NewReader();
+  raw->reader = NewRedisReplyReader();
   if (raw->reader == nullptr) return Broken("connecting", where, "out of memory");
   absl::Status s = WaitFd(raw->fd, POLLOUT, deadline, "connecting", where);
   if (!s.ok()) return s;
@@ -430,12 +256,12 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Connect(
   return conn;
 }
 
-absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire(
+absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::Acquire(
     absl::Time deadline, bool* reused) {
   {
     MutexLock lock(&mu_);
     if (!idle_.empty()) {
-      std::unique_ptr<Connection> c = std::move(idle_.back());
+      std::unique_ptr<Link> c = std::move(idle_.back());
       idle_.pop_back();
       *reused = true;
       return c;
@@ -448,7 +274,7 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire(
     ++open_;  // Reserved for the connection we are about to make.
   }
   *reused = false;
-  absl::StatusOr<std::unique_ptr<Connection>> c = Connect(deadline);
+  absl::StatusOr<std::unique_ptr<Link>> c = Connect(deadline);
   if (!c.ok()) {
     MutexLock lock(&mu_);
     --open_;
@@ -456,13 +282,13 @@ absl::StatusOr<std::unique_ptr<RedisClient::Connection>> RedisClient::Acquire(
   return c;
 }
 
-void RedisClient::Release(std::unique_ptr<Connection> connection) {
+void RedisClient::Release(std::unique_ptr<Link> link) {
   MutexLock lock(&mu_);
-  if (connection == nullptr) {
+  if (link == nullptr) {
     --open_;  // Closed: it failed.
     return;
   }
-  idle_.push_back(std::move(connection));
+  idle_.push_back(std::move(link));
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Exchange(
@@ -472,7 +298,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Exchange(
   for (const auto& c : commands) AppendCommand(c, &request);
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
-    absl::StatusOr<std::unique_ptr<Connection>> conn =
+    absl::StatusOr<std::unique_ptr<Link>> conn =
         Acquire(deadline, &reused);
     if (!conn.ok()) return conn.status();
     std::vector<RedisReply> replies;
@@ -581,7 +407,7 @@ absl::Status RedisClient::Warm(size_t connections) {
       }
       ++open_;
     }
-    absl::StatusOr<std::unique_ptr<Connection>> c =
+    absl::StatusOr<std::unique_ptr<Link>> c =
         Connect(absl::Now() + config_.timeout);
     if (!c.ok()) {
       RecordResult(c.status(), /*transport_failure=*/true);

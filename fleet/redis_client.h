@@ -16,7 +16,8 @@
 // - Fail-open error mapping: calls return a Status whose code says what
 //   happened (see RedisOutcomeOf); the fleet stores turn every failure into
 //   "no session" and go on. Nothing aborts on what Redis sends: replies are
-//   parsed by hiredis's reader and bounded by Config::max_reply_bytes.
+//   parsed by hiredis's reader (redis_reply.h) and bounded by
+//   Config::max_reply_bytes.
 // - Back-off: after Config::failures_before_backoff consecutive transport
 //   failures (connect, I/O, timeout, protocol), calls are skipped without
 //   touching the network for a back-off period (doubling up to max_backoff),
@@ -28,7 +29,8 @@
 // - The password is a Secret; the AUTH command is formatted into a buffer
 //   that is wiped once sent, never into hiredis's output buffer.
 //
-// Thread-safe: any number of threads may call it at once.
+// Thread-safe: any number of threads may call it at once. Its endpoint comes
+// from fleet/redis_url.h, its replies are fleet/redis_reply.h's.
 #ifndef TLSESSION_FLEET_REDIS_CLIENT_H_
 #define TLSESSION_FLEET_REDIS_CLIENT_H_
 
@@ -43,47 +45,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "fleet/redis_reply.h"
+#include "fleet/redis_url.h"
 #include "session/mutex.h"
-#include "session/secret.h"
 
 namespace tlsession::fleet {
-
-// Where a Redis server is, and how to log in.
-struct RedisEndpoint {
-  std::string host = "127.0.0.1";
-  uint16_t port = 6379;
-  // An ACL user name (AUTH user password); empty logs in with the password
-  // alone (requirepass, or the ACL user "default").
-  std::string user;
-  // Empty: no AUTH.
-  Secret password;
-};
-
-// Parses "redis://[[USER]:PASSWORD@]HOST:PORT" (PORT defaults to 6379; HOST
-// may be a bracketed IPv6 literal; USER and PASSWORD are percent-decoded).
-// Anything else (another scheme, a path, a query, a bad port) is an
-// InvalidArgument error that never quotes the password.
-absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url);
-
-// A reply, copied out of hiredis's reply object.
-struct RedisReply {
-  enum class Type { kNil, kString, kInteger, kArray, kStatus, kError };
-  Type type = Type::kNil;
-  std::string str;  // kString, kStatus, kError.
-  long long integer = 0;
-  std::vector<RedisReply> elements;  // kArray.
-
-  // A nil bulk string (GET of a missing key, LPOP of an empty list).
-  bool is_nil() const { return type == Type::kNil; }
-  // A bulk string (a value).
-  bool is_string() const { return type == Type::kString; }
-};
-
-// Parses |bytes| as a sequence of Redis replies (RESP) with the client's own
-// reader and conversion, for tests and fuzzers. DataLoss on a protocol
-// error; a trailing incomplete reply is left out.
-absl::StatusOr<std::vector<RedisReply>> ParseRedisReplies(
-    absl::string_view bytes);
 
 // What a call's Status means to a fail-open store.
 enum class RedisOutcome {
@@ -164,18 +130,18 @@ class RedisClient {
 
  private:
   // One pooled connection (defined in the .cc).
-  class Connection;
+  class Link;
   // |ip| is config.endpoint.host resolved.
   explicit RedisClient(Config config, std::string ip);
 
   // Pool: an idle connection (|*reused| set), or a fresh one made within
   // |deadline|; Unavailable when the pool is full.
-  absl::StatusOr<std::unique_ptr<Connection>> Acquire(absl::Time deadline,
+  absl::StatusOr<std::unique_ptr<Link>> Acquire(absl::Time deadline,
                                                       bool* reused);
-  // Returns |connection| to the pool; null closes the one that was taken.
-  void Release(std::unique_ptr<Connection> connection);
+  // Returns |link| to the pool; null closes the one that was taken.
+  void Release(std::unique_ptr<Link> link);
   // Connects (non-blocking, resolved address) and logs in, by |deadline|.
-  absl::StatusOr<std::unique_ptr<Connection>> Connect(absl::Time deadline);
+  absl::StatusOr<std::unique_ptr<Link>> Connect(absl::Time deadline);
   // One exchange on a connection of the pool, retried once on a fresh
   // connection when a reused one turns out to be closed.
   absl::StatusOr<std::vector<RedisReply>> Exchange(
@@ -190,7 +156,7 @@ class RedisClient {
   const Config config_;
   const std::string ip_;  // Resolved once by Create.
   mutable Mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Link>> idle_ ABSL_GUARDED_BY(mu_);
   size_t open_ ABSL_GUARDED_BY(mu_) = 0;  // Idle and in use.
   int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration current_backoff_ ABSL_GUARDED_BY(mu_);

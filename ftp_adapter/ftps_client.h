@@ -62,6 +62,9 @@
 
 namespace tlsession::ftp {
 
+class ControlChannel;  // control_channel.h, private to this library.
+class DataChannel;     // data_channel.h, private to this library.
+
 struct ClientOptions {
   // The client TLS configuration (trust roots, versions, client
   // certificate...). Required unless allow_plaintext. Its session_cache, if
@@ -145,14 +148,21 @@ class FtpsClient {
   // Sends one command line and reads its reply (any code).
   absl::StatusOr<Reply> Command(absl::string_view line);
 
+  // FEAT: returns the features the server lists, one per line, trimmed;
+  // none when the server does not know FEAT.
   absl::StatusOr<std::vector<std::string>> Features();
+  // PWD: returns the current directory from the 257 reply's quoted path.
   absl::StatusOr<std::string> Pwd();
+  // CWD, MKD, RMD, DELE and RNFR + RNTO: OK on a completion reply, else the
+  // server's refusal.
   absl::Status Cwd(const std::string& path);
   absl::Status MakeDir(const std::string& path);
   absl::Status RemoveDir(const std::string& path);
   absl::Status Delete(const std::string& path);
   absl::Status Rename(const std::string& from, const std::string& to);
+  // SIZE: returns the size of |path| in bytes.
   absl::StatusOr<uint64_t> Size(const std::string& path);
+  // MDTM: returns the modification time of |path| (UTC).
   absl::StatusOr<absl::Time> ModificationTime(const std::string& path);
 
   // Listings over a data connection. An empty |path| lists the current
@@ -187,117 +197,40 @@ class FtpsClient {
   // QUIT, then the control stream's clean end (close_notify under TLS).
   absl::Status Quit();
 
-  // Facts about the connections so far.
-  const std::vector<DataConnectionInfo>& data_connections() const {
-    return data_connections_;
-  }
+  // Facts about the connections so far: every data connection, in order;
+  // whether the control connection resumed a session; its TLS version
+  // ("TLSv1.3"; empty in plaintext).
+  const std::vector<DataConnectionInfo>& data_connections() const;
   bool control_session_reused() const;
   std::string control_tls_version() const;
   // The session data connections offer.
-  const Session& control_session() const { return control_lease_.session(); }
+  const Session& control_session() const;
   // Every command sent, in order, the password masked.
-  const std::vector<std::string>& commands_sent() const {
-    return commands_sent_;
-  }
+  const std::vector<std::string>& commands_sent() const;
 
  private:
-  struct DataChannel;
-  // Which passive-mode command to use: EPSV until a server refuses it.
-  enum class PassiveCommand { kEpsv, kPasv };
-  // Which active-mode command to use: EPRT until a server refuses it.
-  enum class ActiveCommand { kEprt, kPort };
-  // Whether replies can still be matched to commands. After a failure in
-  // which a reply could not be read they cannot: commands fail fast.
-  enum class ReplySync { kInStep, kLost };
-
-  // Over the connected control stream |plain| (still in clear).
+  // Over the connected control stream |plain| (still in clear), which it
+  // takes.
   FtpsClient(std::string host, ClientOptions options,
              std::unique_ptr<TcpStream> plain);
 
-  // The data connections' Context, implicit TLS, the greeting, then TLS.
+  // Implicit TLS, the greeting, then AUTH TLS (NegotiateTls). Returns the
+  // first failure; the client is unusable after one.
   absl::Status Start(uint16_t port);
-  // AUTH TLS, then SecureControl(); or, refused with allow_plaintext, a
-  // warning and plaintext.
+  // AUTH TLS, then ControlChannel::Secure(); or, refused with
+  // allow_plaintext, a warning and plaintext.
   absl::Status NegotiateTls();
-  // The TLS handshake on the control connection, then its session for the
-  // data connections.
-  absl::Status SecureControl();
-  // Sends one command line (traced with the password masked).
-  absl::Status SendLine(absl::string_view line);
-  // Reads one complete reply (traced, escaped), within one deadline.
-  absl::StatusOr<Reply> ReadReply();
-  // Reads one line of at most kMaxLine bytes.
-  absl::StatusOr<std::string> ReadLine();
-  // True when a reply line is buffered or the control stream has input.
-  bool ControlHasInput();
-  // Sends |line| and fails unless the reply is a completion (2xx) or, with
-  // |allow_intermediate|, 3xx.
-  absl::StatusOr<Reply> Expect(absl::string_view line,
-                               bool allow_intermediate = false);
   // PBSZ 0 and PROT P (or C) under TLS, then TYPE I.
   absl::Status SetUpTransfers();
-  // To ClientOptions::trace and ::warn, escaped.
-  void Trace(absl::string_view line);
-  void Warn(absl::string_view line);
-
-  // Opens the data connection for |command| (REST |rest_offset| first when
-  // not zero), sends |command| and sets the connection up.
-  absl::StatusOr<std::unique_ptr<DataChannel>> OpenData(
-      absl::string_view command, uint64_t rest_offset);
-  // EPSV (or PASV) and a TCP connection to the port it names.
-  absl::StatusOr<OwnedFd> ConnectPassive();
-  // A listener, announced with EPRT (or PORT).
-  absl::StatusOr<TcpListener> ListenActive();
-  // After |command| was sent: accepts or takes the data connection |fd|,
-  // and secures it under TLS.
-  absl::Status ConnectData(absl::string_view command, DataChannel& data,
-                           OwnedFd fd, std::optional<TcpListener>& listener);
-  // Active mode: waits for the server to connect back, reading replies that
-  // arrive meanwhile.
-  absl::StatusOr<OwnedFd> AcceptData(absl::string_view command,
-                                     DataChannel& data, TcpListener& listener,
-                                     absl::Time deadline);
-  // The TLS handshake on the data connection, in short slices so that a
-  // refusal on the control connection is seen at once.
-  absl::Status SecureData(absl::string_view command, DataChannel& data,
-                          OwnedFd fd, absl::Time deadline);
-  // Reads a reply that arrives while the data connection is being set up:
-  // a preliminary 1xx lets the setup go on; anything else ends it.
-  absl::Status ReplyDuringSetup(absl::string_view command, DataChannel& data,
-                                bool have_listener);
-  // Reads the final reply that a failed data attempt still owes, so the
-  // control connection stays in step; returns |why| completed with it.
-  absl::Status Abandon(absl::string_view command, const DataChannel& data,
-                       absl::Status why);
-  // Moves the data connection's bytes to |sink|, or from |source|, to the
-  // end.
-  absl::Status Receive(DataChannel& data, const Sink& sink);
-  absl::Status Send(DataChannel& data, const Source& source);
-  // Ends the data connection and reads the transfer's final reply: the
-  // transfer's verdict.
-  absl::Status FinishData(std::unique_ptr<DataChannel> data,
-                          absl::Status transfer);
-  // The transfer's final reply: the one that came early, or the next.
-  absl::StatusOr<Reply> FinalReply(DataChannel& data);
-  // The whole listing |command| sends (at most 256 MiB).
+  // Returns the whole listing |command| sends (at most 256 MiB).
   absl::StatusOr<std::string> ReadAll(absl::string_view command);
 
-  const std::string host_;
-  ClientOptions options_;
-  std::shared_ptr<const Context> data_context_;
-  std::unique_ptr<TcpStream> plain_;         // Before TLS, or plaintext.
-  std::unique_ptr<Connection> control_;      // Once secured.
-  Stream* control_stream_ = nullptr;         // The one of the two in use.
-  std::string inbuf_;                        // Unparsed control bytes.
-  Endpoint peer_;                            // The control connection's.
-  Endpoint local_;
-  SessionLease control_lease_;
-  PassiveCommand passive_command_ = PassiveCommand::kEpsv;
-  ActiveCommand active_command_ = ActiveCommand::kEprt;
-  ReplySync sync_ = ReplySync::kInStep;
-  absl::Time reply_deadline_;
-  std::vector<DataConnectionInfo> data_connections_;
-  std::vector<std::string> commands_sent_;
+  // Declared before the channels, which keep references to it.
+  const ClientOptions options_;
+  // Commands and replies (control_channel.h); owned, never null.
+  std::unique_ptr<ControlChannel> control_;
+  // Transfers over |control_| (data_channel.h); owned, never null.
+  std::unique_ptr<DataChannel> data_;
 };
 
 }  // namespace tlsession::ftp

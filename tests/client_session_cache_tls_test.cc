@@ -1,7 +1,8 @@
 // The client session cache end to end over real TLS on 127.0.0.1: tls/'s
 // Connection drives ConnectionSessions as promised (tickets held while open,
 // given back on a clean end, nothing given back on a cut). The cache's own
-// promises are tested without sockets in client_session_cache_test.cc.
+// promises are tested without sockets in client_session_cache_test.cc, and
+// ConnectionSessions's in connection_sessions_test.cc.
 #include <sys/socket.h>
 
 #include <memory>

@@ -105,6 +105,26 @@ inline absl::StatusOr<ClientRun> RunClient(
   return run;
 }
 
+// Returns a client connection, owned by the caller, to 127.0.0.1:|port|
+// verified as "localhost", offering |offer| when it is not empty, after its
+// handshake (10 s timeouts).
+inline absl::StatusOr<std::unique_ptr<Connection>> ConnectLocal(
+    const std::shared_ptr<const Context>& ctx, uint16_t port,
+    const Session& offer = Session()) {
+  absl::StatusOr<OwnedFd> fd =
+      ConnectTcp("127.0.0.1", port, absl::Seconds(10));
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<std::unique_ptr<Connection>> conn =
+      Connection::Create(ctx, std::move(*fd), "localhost");
+  if (!conn.ok()) return conn.status();
+  (*conn)->set_timeout(absl::Seconds(10));
+  if (!offer.empty()) {
+    if (absl::Status s = (*conn)->set_session(offer); !s.ok()) return s;
+  }
+  if (absl::Status s = (*conn)->Handshake(); !s.ok()) return s;
+  return conn;
+}
+
 }  // namespace tlsession::testing
 
 #endif  // TLSESSION_TESTS_TLS_TEST_UTIL_H_

@@ -16,7 +16,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "fleet/fleet_key.h"
-#include "fleet/redis_client.h"
+#include "fleet/redis_reply.h"
+#include "fleet/redis_url.h"
 #include "session/secret.h"
 
 namespace {
