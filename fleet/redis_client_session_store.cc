@@ -208,11 +208,6 @@ void RedisClientSessionStore::Clear() {
   for (const std::string& peer : peers) RemovePeer(peer);
 }
 
-std::vector<StoreEntry> RedisClientSessionStore::Export(
-    bool /*take_single_use*/) {
-  return {};  // Redis is the persistence; see header.
-}
-
 uint64_t RedisClientSessionStore::evictions() const {
   MutexLock lock(&mu_);
   return metrics_.evictions;

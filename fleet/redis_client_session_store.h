@@ -35,10 +35,13 @@
 // - Clear forgets the peers this process stored sessions for (up to
 //   Config::max_tracked_peers); other processes' peers stay until they
 //   expire. Use a fresh namespace prefix or fleet key to drop everything.
-// - Export returns nothing: Redis is the persistence (a SessionCacheFile
-//   over this store writes an empty file).
-// - key_count() and session_count() are 0: counting a shared store would
-//   scan Redis. evictions() counts the tickets this process trimmed.
+// - evictions() counts the tickets this process trimmed.
+//
+// Neither optional capability (client_session_store.h): counts() and
+// exporter() are null. Counting a shared store would scan Redis, and Redis is
+// the persistence, so ClientSessionCache's counts are unknown (nullopt) and
+// SessionCacheFile::Save over this store refuses rather than write a file
+// with nothing in it.
 //
 // Thread-safe.
 #ifndef TLSESSION_FLEET_REDIS_CLIENT_SESSION_STORE_H_
@@ -102,9 +105,6 @@ class RedisClientSessionStore : public ClientSessionStore {
   void Remove(absl::string_view key, const Session& session) override;
   void RemovePeer(absl::string_view peer) override;
   void Clear() override;
-  std::vector<StoreEntry> Export(bool take_single_use) override;
-  size_t key_count() const override { return 0; }
-  size_t session_count() const override { return 0; }
   uint64_t evictions() const override;
 
   // The Redis names of |key|'s ticket list and reusable session (tests).

@@ -140,10 +140,16 @@ ClientSessionCache::Metrics ClientSessionCache::metrics() const {
   return m;
 }
 
-size_t ClientSessionCache::size() const { return store_->key_count(); }
+std::optional<size_t> ClientSessionCache::size() const {
+  const ClientSessionStoreCounts* counts = store_->counts();
+  if (counts == nullptr) return std::nullopt;
+  return counts->key_count();
+}
 
-size_t ClientSessionCache::session_count() const {
-  return store_->session_count();
+std::optional<size_t> ClientSessionCache::session_count() const {
+  const ClientSessionStoreCounts* counts = store_->counts();
+  if (counts == nullptr) return std::nullopt;
+  return counts->session_count();
 }
 
 }  // namespace tlsession

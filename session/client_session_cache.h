@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -111,10 +112,17 @@ class ClientSessionCache {
   // Forgets every session for |host|:|port|, whatever the rest of the key.
   void FlushForPeer(absl::string_view host, uint16_t port);
 
+  // Returns a copy of the counters.
   Metrics metrics() const;
-  // The number of keys and of sessions held.
-  size_t size() const;
-  size_t session_count() const;
+
+  // Returns the number of keys holding sessions, or nullopt when the store
+  // cannot count them (ClientSessionStore::counts() is null, as for a store
+  // shared through Redis).
+  std::optional<size_t> size() const;
+
+  // Returns the number of sessions held, or nullopt when the store cannot
+  // count them (see size()).
+  std::optional<size_t> session_count() const;
 
   // The store under this cache, for persistence (SessionCacheFile).
   ClientSessionStore& store() const { return *store_; }

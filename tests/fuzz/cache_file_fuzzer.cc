@@ -181,7 +181,7 @@ ClientSessionCache::Config CacheConfig(const SessionCacheFile& file,
 std::set<std::pair<std::string, std::string>> Contents(
     ClientSessionStore& store, bool single_use_only = false) {
   std::set<std::pair<std::string, std::string>> out;
-  for (const StoreEntry& e : store.Export(false)) {
+  for (const StoreEntry& e : store.exporter()->Export(false)) {
     for (const tlsession::Session& s : e.sessions) {
       if (!single_use_only || s.is_single_use()) {
         out.emplace(e.key.key, s.id());
