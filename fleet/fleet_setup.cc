@@ -59,7 +59,7 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
       MakeRedisClient(options.url, options.password_file, options.timeout);
   if (!redis.ok()) return redis.status();
   RedisClientSessionStore::Config store_config;
-  store_config.max_tickets_per_key = options.max_tickets_per_key;
+  store_config.max_sessions_per_key = options.max_sessions_per_key;
   SharedClientCache out;
   out.store = std::make_shared<RedisClientSessionStore>(*redis, *key,
                                                         store_config);

@@ -53,7 +53,7 @@ struct SharedClientCacheOptions {
   std::string fleet_key_file;  // Required: the same file on every client.
   // Clients are less pressed than servers: a slower Redis still helps.
   absl::Duration timeout = absl::Milliseconds(50);
-  size_t max_tickets_per_key = 4;
+  size_t max_sessions_per_key = 4;
   std::string namespace_prefix = "tlsession:";
 };
 

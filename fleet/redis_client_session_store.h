@@ -6,7 +6,7 @@
 // Layout in Redis, per StoreKey (the cache's HMAC digests; no host names):
 // - TLS 1.3 tickets (single-use): a list under FleetKey::KeyName("c", key,
 //   ":t"), newest at the head. Put is LPUSH, then LTRIM to
-//   Config::max_tickets_per_key (the oldest drop off), then PEXPIRE to the
+//   Config::max_sessions_per_key (the oldest drop off), then PEXPIRE to the
 //   pushed ticket's remaining usable time (a server's tickets share one
 //   lifetime, so the newest ticket lives longest). Take is LPOP: Redis pops
 //   atomically, so two processes never receive the same ticket.
@@ -72,7 +72,7 @@ class RedisClientSessionStore : public ClientSessionStore {
  public:
   struct Config {
     // The most TLS 1.3 tickets kept per key (LTRIM); at least one.
-    size_t max_tickets_per_key = 4;
+    size_t max_sessions_per_key = 4;
     // How many peers this process remembers for Clear().
     size_t max_tracked_peers = 4096;
     std::function<absl::Time()> clock = [] { return absl::Now(); };

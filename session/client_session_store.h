@@ -52,8 +52,8 @@ struct StoreEntry {
 // bound it. A store offers it through ClientSessionStore::counts().
 class ClientSessionStoreCounts {
  public:
-  // Returns the number of keys holding at least one session.
-  virtual size_t key_count() const = 0;
+  // Returns the number of entries: keys holding at least one session.
+  virtual size_t entry_count() const = 0;
 
   // Returns the number of sessions held, under every key.
   virtual size_t session_count() const = 0;

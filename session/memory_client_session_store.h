@@ -23,8 +23,9 @@ class MemoryClientSessionStore : public ClientSessionStore,
                                  public ClientSessionStoreExporter {
  public:
   struct Config {
-    // The most keys (peers) kept; the least recently used goes first.
-    size_t max_keys = 1024;
+    // The most entries (keys, each with its sessions) kept; the least
+    // recently used goes first.
+    size_t max_entries = 1024;
     // The most single-use (TLS 1.3) sessions kept per key; at least one.
     size_t max_sessions_per_key = 4;
   };
@@ -47,7 +48,7 @@ class MemoryClientSessionStore : public ClientSessionStore,
   ClientSessionStoreExporter* exporter() override { return this; }
 
   // ClientSessionStoreCounts:
-  size_t key_count() const override;
+  size_t entry_count() const override;
   size_t session_count() const override;
 
   // ClientSessionStoreExporter:

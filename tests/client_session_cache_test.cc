@@ -251,7 +251,7 @@ TEST(CacheKey, StoredAsDigestsUnderTheDigestKey) {
   EXPECT_TRUE(unkeyed.UsesDigestKey(""));
 }
 
-// The peer digest names only host and port, so that FlushForPeer reaches
+// The peer digest names only host and port, so that RemovePeer reaches
 // every key of that server.
 TEST(CacheKey, PeerDigestIsHostAndPortOnly) {
   ClientSessionCache cache;
@@ -297,7 +297,7 @@ TEST(CacheInsert, RefusesWhatMayNeverBeOffered) {
             absl::StatusCode::kInvalidArgument);
   const Session old = Tls12Session(kCtx, clock.Now() - absl::Hours(3));
   EXPECT_EQ(cache.Insert(key, old).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.entry_count(), 0u);
   EXPECT_EQ(cache.session_count(), 0u);
   const auto m = cache.metrics();
   EXPECT_EQ(m.insertions, 0u);
@@ -322,7 +322,7 @@ TEST(Checkout, TicketsLeaveNewestFirstAndOnce) {
   EXPECT_EQ(cache.Lookup(key), t2);
   EXPECT_EQ(cache.Lookup(key), t1);
   EXPECT_TRUE(cache.Lookup(key).empty());
-  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.entry_count(), 0u);
   const auto m = cache.metrics();
   EXPECT_EQ(m.hits, 3u);
   EXPECT_EQ(m.misses, 1u);
@@ -573,7 +573,7 @@ TEST(Bounds, LeastRecentlyUsedKeyGoesFirst) {
   ASSERT_TRUE(cache.Insert(b, Tls12Session(kCtx)).ok());
   EXPECT_FALSE(cache.Lookup(a).empty());  // a is now the most recent.
   ASSERT_TRUE(cache.Insert(c, Tls12Session(kCtx)).ok());
-  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.entry_count(), 2u);
   EXPECT_EQ(cache.metrics().evictions, 1u);
   EXPECT_TRUE(cache.Lookup(b).empty());
   EXPECT_FALSE(cache.Lookup(a).empty());
@@ -588,11 +588,11 @@ TEST(Bounds, LeastRecentlyUsedKeyGoesFirst) {
 }
 
 // ---------------------------------------------------------------------------
-// Flush.
+// Clear and RemovePeer.
 
-// Flush forgets everything; FlushForPeer forgets every key of one host:port,
+// Clear forgets everything; RemovePeer forgets every key of one host:port,
 // whatever its context or ALPN list, and nothing else.
-TEST(Flush, AllAndPerPeer) {
+TEST(Clear, AllAndPerPeer) {
   TestClock clock;
   ClientSessionCache cache(ConfigWith(clock));
   const Key a = KeyFor("a.example", 1);
@@ -604,15 +604,15 @@ TEST(Flush, AllAndPerPeer) {
     ASSERT_TRUE(cache.Insert(k, Tls12Session(kCtx)).ok());
   }
   ASSERT_TRUE(cache.Insert(a_ctx, Tls13Ticket(kOtherCtx)).ok());
-  cache.FlushForPeer("a.example", 1);
-  EXPECT_EQ(cache.size(), 2u);
+  cache.RemovePeer("a.example", 1);
+  EXPECT_EQ(cache.entry_count(), 2u);
   EXPECT_TRUE(cache.Lookup(a).empty());
   EXPECT_TRUE(cache.Lookup(a_alpn).empty());
   EXPECT_TRUE(cache.Lookup(a_ctx).empty());
   EXPECT_FALSE(cache.Lookup(a_port).empty());
   EXPECT_FALSE(cache.Lookup(b).empty());
-  cache.Flush();
-  EXPECT_EQ(cache.size(), 0u);
+  cache.Clear();
+  EXPECT_EQ(cache.entry_count(), 0u);
   EXPECT_EQ(cache.session_count(), 0u);
   EXPECT_TRUE(cache.Lookup(b).empty());
 }
@@ -686,9 +686,9 @@ TEST(Concurrency, ManyThreadsLookupAndInsert) {
             if (s.is_single_use()) handed_out[t].push_back(s.id());
           }
         }
-        if (i % 100 == 0) cache.FlushForPeer("host3", 443);
+        if (i % 100 == 0) cache.RemovePeer("host3", 443);
         (void)cache.metrics();
-        (void)cache.size();
+        (void)cache.entry_count();
       }
     });
   }
@@ -698,7 +698,7 @@ TEST(Concurrency, ManyThreadsLookupAndInsert) {
   EXPECT_EQ(m.hits + m.misses, lookups.load());
   EXPECT_EQ(m.insertions, inserts.load());
   EXPECT_EQ(m.expirations, 0u);
-  EXPECT_LE(cache.size(), 16u);
+  EXPECT_LE(cache.entry_count(), 16u);
   std::multiset<std::string> all;
   for (const auto& ids : handed_out) all.insert(ids.begin(), ids.end());
   EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), all.size());
@@ -717,7 +717,7 @@ TEST(MemoryStore, PutAndTake) {
   MemoryClientSessionStore store;
   EXPECT_TRUE(store.Take("k").empty());
   store.Put(SK("k"), Session());
-  EXPECT_EQ(store.key_count(), 0u);
+  EXPECT_EQ(store.entry_count(), 0u);
   const Session t1 = Tls13Ticket(kCtx), t2 = Tls13Ticket(kCtx);
   store.Put(SK("k"), t1);
   store.Put(SK("k"), t2);
@@ -726,7 +726,7 @@ TEST(MemoryStore, PutAndTake) {
   EXPECT_EQ(store.Take("k"), t2);
   EXPECT_EQ(store.Take("k"), t1);
   EXPECT_TRUE(store.Take("k").empty());
-  EXPECT_EQ(store.key_count(), 0u);  // An emptied key is gone.
+  EXPECT_EQ(store.entry_count(), 0u);  // An emptied key is gone.
 
   const Session s = Tls12Session(kCtx);
   store.Put(SK("r"), s);
@@ -735,7 +735,7 @@ TEST(MemoryStore, PutAndTake) {
   EXPECT_EQ(store.session_count(), 1u);
 }
 
-// Bounds: keys beyond max_keys (least recently used first) and tickets
+// Bounds: keys beyond max_entries (least recently used first) and tickets
 // beyond max_sessions_per_key (oldest first) are dropped and counted; a
 // per-key bound of zero still keeps one; zero keys holds nothing.
 TEST(MemoryStore, Bounds) {
@@ -744,7 +744,7 @@ TEST(MemoryStore, Bounds) {
   store.Put(SK("b"), Tls12Session(kCtx));
   (void)store.Take("b");  // b is now the most recent; a goes next.
   store.Put(SK("c"), Tls12Session(kCtx));
-  EXPECT_EQ(store.key_count(), 2u);
+  EXPECT_EQ(store.entry_count(), 2u);
   EXPECT_EQ(store.evictions(), 1u);
   EXPECT_TRUE(store.Take("a").empty());
   const Session t1 = Tls13Ticket(kCtx), t2 = Tls13Ticket(kCtx),
@@ -763,7 +763,7 @@ TEST(MemoryStore, Bounds) {
 
   MemoryClientSessionStore none({0, 4});
   none.Put(SK("k"), t1);
-  EXPECT_EQ(none.key_count(), 0u);
+  EXPECT_EQ(none.entry_count(), 0u);
   EXPECT_TRUE(none.Take("k").empty());
 }
 
@@ -779,10 +779,10 @@ TEST(MemoryStore, RemoveRemovePeerClear) {
   store.Remove("k3", t1);  // Not held there: nothing.
   EXPECT_EQ(store.session_count(), 3u);
   store.RemovePeer("p1");
-  EXPECT_EQ(store.key_count(), 1u);
+  EXPECT_EQ(store.entry_count(), 1u);
   EXPECT_FALSE(store.Take("k3").empty());
   store.Clear();
-  EXPECT_EQ(store.key_count(), 0u);
+  EXPECT_EQ(store.entry_count(), 0u);
   EXPECT_EQ(store.session_count(), 0u);
 }
 

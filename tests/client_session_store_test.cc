@@ -81,10 +81,10 @@ TEST(ClientSessionStoreTest, MemoryStoreCountsAndExports) {
   ClientSessionCache::Config config;
   config.store = store;
   ClientSessionCache cache(config);
-  EXPECT_EQ(cache.size(), std::optional<size_t>(0));
+  EXPECT_EQ(cache.entry_count(), std::optional<size_t>(0));
   ASSERT_TRUE(cache.Insert(KeyFor("a"), Tls13Ticket(kCtx)).ok());
   ASSERT_TRUE(cache.Insert(KeyFor("a"), Tls13Ticket(kCtx)).ok());
-  EXPECT_EQ(cache.size(), std::optional<size_t>(1));
+  EXPECT_EQ(cache.entry_count(), std::optional<size_t>(1));
   EXPECT_EQ(cache.session_count(), std::optional<size_t>(2));
   EXPECT_EQ(store->exporter()->Export(false).size(), 1u);
 }
@@ -100,7 +100,7 @@ TEST(ClientSessionStoreTest, CountsOfAStoreThatCannotCountAreUnknown) {
   ClientSessionCache cache(config);
   const Session ticket = Tls13Ticket(kCtx);
   ASSERT_TRUE(cache.Insert(KeyFor("a"), ticket).ok());
-  EXPECT_EQ(cache.size(), std::nullopt);
+  EXPECT_EQ(cache.entry_count(), std::nullopt);
   EXPECT_EQ(cache.session_count(), std::nullopt);
   EXPECT_EQ(store->memory().session_count(), 1u);
   EXPECT_EQ(cache.Lookup(KeyFor("a")), ticket);

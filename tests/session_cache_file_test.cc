@@ -279,7 +279,7 @@ TEST_F(FileTest, MissingFileLoadsNothing) {
     auto loaded = file.Load(*cache);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     EXPECT_EQ(*loaded, 0u);
-    EXPECT_EQ(cache->size(), 0u);
+    EXPECT_EQ(cache->entry_count(), 0u);
     EXPECT_FALSE(Exists(path_));
   }
 }

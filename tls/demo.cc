@@ -79,7 +79,7 @@ absl::StatusOr<bool> RunVersion(uint16_t version) {
   if (auto warm = Connection::Connect(*client, "localhost", port); warm.ok()) {
     (void)(*warm)->Shutdown();
   }
-  cache->Flush();
+  cache->Clear();
   auto full = Handshake(*client, port, Session(), "full:");
   if (!full.ok()) return full.status();
   auto resumed = Handshake(*client, port, full->session, "resumed:");

@@ -71,7 +71,7 @@ class RedisClientSessionStoreTest : public ::testing::Test {
     config.endpoint.password = Secret(std::string(redis_->password()));
     config.timeout = absl::Seconds(1);
     RedisClientSessionStore::Config store;
-    store.max_tickets_per_key = max_tickets;
+    store.max_sessions_per_key = max_tickets;
     return std::make_shared<RedisClientSessionStore>(
         *RedisClient::Create(std::move(config)), key_, store);
   }
@@ -240,12 +240,12 @@ TEST_F(RedisClientSessionStoreTest, RemovePeerAndClear) {
   auto cache = Cache(store);
   auto a = Client(cache);
   Connect(a, (*server)->port(), 2);
-  cache->FlushForPeer("localhost", (*server)->port());
+  cache->RemovePeer("localhost", (*server)->port());
   auto keys = redis_->Keys("*");
   ASSERT_TRUE(keys.ok());
   EXPECT_TRUE(keys->empty());
   Connect(a, (*server)->port(), 2);
-  cache->Flush();
+  cache->Clear();
   keys = redis_->Keys("*");
   EXPECT_TRUE(keys->empty());
 }
@@ -262,7 +262,7 @@ TEST_F(RedisClientSessionStoreTest, NeitherCountsNorExports) {
   auto cache = Cache(store);
   Connect(Client(cache), (*server)->port(), 2);
   EXPECT_EQ(store->metrics().puts, 2u);
-  EXPECT_EQ(cache->size(), std::nullopt);
+  EXPECT_EQ(cache->entry_count(), std::nullopt);
   EXPECT_EQ(cache->session_count(), std::nullopt);
 
   std::string dir = ::testing::TempDir() + "/redis_store.XXXXXX";
