@@ -89,7 +89,7 @@ std::shared_ptr<RedisClient> NewRedisClient(absl::Duration timeout) {
 struct Instance {
   std::shared_ptr<RedisServerSessionStore> store;
   // The in-memory store of a TLS 1.2 instance without Redis.
-  std::shared_ptr<InMemoryServerSessionStore> memory;
+  std::shared_ptr<MemoryServerSessionStore> memory;
   std::unique_ptr<TicketKeySync> sync;
   std::unique_ptr<EchoServer> server;
   uint16_t port() const { return server->port(); }
@@ -128,7 +128,7 @@ std::unique_ptr<Instance> MakeInstance(Mode mode, Store store, bool shared) {
         NewRedisClient(absl::Seconds(1)), g_key, c);
     o.session_store = in->store;
   } else if (mode == Mode::kTls12Sid) {
-    in->memory = std::make_shared<InMemoryServerSessionStore>();
+    in->memory = std::make_shared<MemoryServerSessionStore>();
     o.session_store = in->memory;
   }
   in->server = *EchoServer::Start(*Context::Create(std::move(o)),
@@ -202,7 +202,7 @@ Session MakeSession(const std::shared_ptr<const Context>& client,
   if (tls13) return first.session;
   std::function<bool()> stored;
   if (maker.memory != nullptr) {
-    stored = [&] { return maker.memory->size() > 0; };
+    stored = [&] { return maker.memory->entry_count() > 0; };
   } else if (maker.store != nullptr) {
     const std::string name = maker.store->KeyNameFor(first.session.id());
     stored = [&, name] {

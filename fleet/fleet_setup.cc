@@ -59,7 +59,7 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
       MakeRedisClient(options.url, options.password_file, options.timeout);
   if (!redis.ok()) return redis.status();
   RedisClientSessionStore::Config store_config;
-  store_config.max_tickets_per_key = options.max_tickets_per_key;
+  store_config.max_sessions_per_key = options.max_sessions_per_key;
   SharedClientCache out;
   out.store = std::make_shared<RedisClientSessionStore>(*redis, *key,
                                                         store_config);
@@ -73,46 +73,81 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
 
 namespace {
 
-// |value| is one of |keywords| or a well-formed Redis URL.
-absl::Status CheckValue(absl::string_view flag, absl::string_view value,
-                        std::initializer_list<absl::string_view> keywords) {
-  if (IsRedisUrl(value)) {
-    absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(value);
-    if (endpoint.ok()) return absl::OkStatus();
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, ": ", endpoint.status().message()));
-  }
-  for (absl::string_view k : keywords) {
-    if (value == k) return absl::OkStatus();
-  }
+// Checks that |value| (a value of |flag|, "redis://...") is a well-formed
+// Redis URL. The error names the flag, never the URL's password.
+absl::Status CheckRedisUrl(absl::string_view flag, absl::string_view value) {
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(value);
+  if (endpoint.ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, ": ", endpoint.status().message()));
+}
+
+// The error for a value of |flag| that is neither one of |keywords| nor a
+// Redis URL.
+absl::Status NotAMode(absl::string_view flag, absl::string_view value,
+                      std::initializer_list<absl::string_view> keywords) {
   return absl::InvalidArgumentError(
       absl::StrCat(flag, " must be ", absl::StrJoin(keywords, ", "),
                    " or redis://[[USER]:PASSWORD@]HOST:PORT, got '", value,
                    "'"));
 }
 
-}  // namespace
-
-absl::StatusOr<FleetServer> ApplyFleetServerConfig(
-    const FleetServerConfig& config, ContextOptions* options) {
-  if (absl::Status s = CheckValue("--session-store", config.session_store,
-                                  {"memory"});
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckValue("--ticket-keys", config.ticket_keys, {"local", "off"});
-      !s.ok()) {
-    return s;
-  }
-  FleetServer out;
-  options->session_tickets = config.ticket_keys != "off";
-  if (config.ticket_keys == "local") {
+// Sets |options|' ticket keys as |setting| says when it needs no Redis.
+void ApplyLocalTicketKeys(const TicketKeySetting& setting,
+                          ContextOptions* options) {
+  options->session_tickets = setting.mode != TicketKeyMode::kOff;
+  if (setting.mode == TicketKeyMode::kLocal) {
     options->ticket_keys =
         std::make_shared<TicketKeyRing>(TicketKey::Generate());
   }
-  const bool redis_sessions = IsRedisUrl(config.session_store);
-  const bool redis_keys = IsRedisUrl(config.ticket_keys);
+}
+
+// Starts TicketKeySync through Redis for |config| and hands its ring to
+// |options|; |out| keeps it alive.
+absl::Status StartTicketKeySync(const FleetServerConfig& config,
+                                std::shared_ptr<const FleetKey> key,
+                                ContextOptions* options, FleetServer* out) {
+  // Off the handshake's path: a more patient timeout.
+  absl::StatusOr<std::shared_ptr<RedisClient>> redis =
+      MakeRedisClient(config.ticket_keys.redis_url, config.redis_password_file,
+                      std::max(config.redis_timeout, absl::Milliseconds(200)));
+  if (!redis.ok()) return redis.status();
+  absl::StatusOr<std::unique_ptr<TicketKeySync>> sync =
+      TicketKeySync::Start(*redis, std::move(key), config.ticket_sync);
+  if (!sync.ok()) return sync.status();
+  out->ticket_sync = *std::move(sync);
+  options->ticket_keys = out->ticket_sync->ring();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SessionStoreSetting> ParseSessionStoreSetting(
+    absl::string_view value) {
+  constexpr absl::string_view kFlag = "--session-store";
+  if (value == "memory") return SessionStoreSetting{};
+  if (!IsRedisUrl(value)) return NotAMode(kFlag, value, {"memory"});
+  if (absl::Status s = CheckRedisUrl(kFlag, value); !s.ok()) return s;
+  return SessionStoreSetting{SessionStoreMode::kRedis, std::string(value)};
+}
+
+absl::StatusOr<TicketKeySetting> ParseTicketKeySetting(
+    absl::string_view value) {
+  constexpr absl::string_view kFlag = "--ticket-keys";
+  if (value == "local") return TicketKeySetting{};
+  if (value == "off") return TicketKeySetting{TicketKeyMode::kOff, ""};
+  if (!IsRedisUrl(value)) return NotAMode(kFlag, value, {"local", "off"});
+  if (absl::Status s = CheckRedisUrl(kFlag, value); !s.ok()) return s;
+  return TicketKeySetting{TicketKeyMode::kRedis, std::string(value)};
+}
+
+absl::StatusOr<FleetServer> ApplyFleetServerConfig(
+    const FleetServerConfig& config, ContextOptions* options) {
+  FleetServer out;
+  ApplyLocalTicketKeys(config.ticket_keys, options);
+  const bool redis_sessions =
+      config.session_store.mode == SessionStoreMode::kRedis;
+  const bool redis_keys = config.ticket_keys.mode == TicketKeyMode::kRedis;
   if (!redis_sessions && !redis_keys) return out;
   if (config.fleet_key_file.empty()) {
     return absl::InvalidArgumentError(
@@ -123,8 +158,9 @@ absl::StatusOr<FleetServer> ApplyFleetServerConfig(
   if (!key.ok()) return key.status();
   options->session_id_context = (*key)->SessionIdContext();
   if (redis_sessions) {
-    absl::StatusOr<std::shared_ptr<RedisClient>> redis = MakeRedisClient(
-        config.session_store, config.redis_password_file, config.redis_timeout);
+    absl::StatusOr<std::shared_ptr<RedisClient>> redis =
+        MakeRedisClient(config.session_store.redis_url,
+                        config.redis_password_file, config.redis_timeout);
     if (!redis.ok()) return redis.status();
     RedisServerSessionStore::Config store_config;
     store_config.local_entries = config.local_entries;
@@ -133,16 +169,10 @@ absl::StatusOr<FleetServer> ApplyFleetServerConfig(
     options->session_store = out.session_store;
   }
   if (redis_keys) {
-    // Off the handshake's path: a more patient timeout.
-    absl::StatusOr<std::shared_ptr<RedisClient>> redis =
-        MakeRedisClient(config.ticket_keys, config.redis_password_file,
-                        std::max(config.redis_timeout, absl::Milliseconds(200)));
-    if (!redis.ok()) return redis.status();
-    absl::StatusOr<std::unique_ptr<TicketKeySync>> sync =
-        TicketKeySync::Start(*redis, *key, config.ticket_sync);
-    if (!sync.ok()) return sync.status();
-    out.ticket_sync = *std::move(sync);
-    options->ticket_keys = out.ticket_sync->ring();
+    if (absl::Status s = StartTicketKeySync(config, *key, options, &out);
+        !s.ok()) {
+      return s;
+    }
   }
   return out;
 }

@@ -12,6 +12,8 @@
 //
 // Servers: ApplyFleetServerConfig fills a ContextOptions' session store,
 // ticket keys and session-ID context, and returns what must be kept alive.
+// Its modes are enums; ParseSessionStoreSetting and ParseTicketKeySetting
+// turn the tools' flag values (--session-store, --ticket-keys) into them.
 #ifndef TLSESSION_FLEET_FLEET_SETUP_H_
 #define TLSESSION_FLEET_FLEET_SETUP_H_
 
@@ -32,9 +34,46 @@
 
 namespace tlsession::fleet {
 
-// True for "redis://..." (what the --session-store and --ticket-keys flags
-// take besides their keywords).
+// Returns true for "redis://..." (what the --session-store and --ticket-keys
+// flags take besides their keywords).
 bool IsRedisUrl(absl::string_view value);
+
+// Where sessions are kept: a server's sessions by ID, or a client's.
+enum class SessionStoreMode {
+  kMemory,  // In this process's memory (the default stores).
+  kRedis,   // Shared through Redis (the fleet's stores).
+};
+
+// Where a server's ticket keys come from.
+enum class TicketKeyMode {
+  kLocal,  // A random key of this process's own.
+  kOff,    // None: no tickets.
+  kRedis,  // The fleet's keys, rotated through Redis (TicketKeySync).
+};
+
+// A session store choice: the mode and, with kRedis, the Redis URL
+// (redis://[[USER]:PASSWORD@]HOST:PORT).
+struct SessionStoreSetting {
+  SessionStoreMode mode = SessionStoreMode::kMemory;
+  std::string redis_url;
+};
+
+// A ticket key choice: the mode and, with kRedis, the Redis URL.
+struct TicketKeySetting {
+  TicketKeyMode mode = TicketKeyMode::kLocal;
+  std::string redis_url;
+};
+
+// Parses a --session-store value: "memory", or a well-formed Redis URL.
+// Returns InvalidArgument naming the flag otherwise; the message never
+// repeats a URL's password.
+absl::StatusOr<SessionStoreSetting> ParseSessionStoreSetting(
+    absl::string_view value);
+
+// Parses a --ticket-keys value: "local", "off", or a well-formed Redis URL.
+// Returns InvalidArgument naming the flag otherwise, as
+// ParseSessionStoreSetting does.
+absl::StatusOr<TicketKeySetting> ParseTicketKeySetting(absl::string_view value);
 
 // Reads a Redis password file: a private file (ReadKeyFile's checks), its
 // first line without the line break.
@@ -53,7 +92,7 @@ struct SharedClientCacheOptions {
   std::string fleet_key_file;  // Required: the same file on every client.
   // Clients are less pressed than servers: a slower Redis still helps.
   absl::Duration timeout = absl::Milliseconds(50);
-  size_t max_tickets_per_key = 4;
+  size_t max_sessions_per_key = 4;
   std::string namespace_prefix = "tlsession:";
 };
 
@@ -68,9 +107,9 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
     const SharedClientCacheOptions& options);
 
 struct FleetServerConfig {
-  std::string session_store = "memory";  // "memory" or a Redis URL.
-  std::string ticket_keys = "local";     // "local", "off" or a Redis URL.
-  std::string fleet_key_file;            // Required with any Redis URL.
+  SessionStoreSetting session_store;  // Default: memory.
+  TicketKeySetting ticket_keys;       // Default: local.
+  std::string fleet_key_file;         // Required with any Redis mode.
   std::string redis_password_file;       // Optional; see MakeRedisClient.
   // The bound of a session lookup on the handshake's path.
   absl::Duration redis_timeout = absl::Milliseconds(5);
@@ -86,10 +125,11 @@ struct FleetServer {
 };
 
 // Sets |options|' session_store, ticket_keys, session_tickets and
-// session_id_context from |config|: "memory" keeps the default in-process
-// store; "local" gives this process its own random ticket key; "off" turns
+// session_id_context from |config|: kMemory keeps the default in-process
+// store; kLocal gives this process its own random ticket key; kOff turns
 // tickets off. With Redis, the session-ID context comes from the fleet key so
-// that every instance accepts every other's sessions.
+// that every instance accepts every other's sessions. Returns what must
+// outlive the Context, or an error naming the flag or file at fault.
 absl::StatusOr<FleetServer> ApplyFleetServerConfig(
     const FleetServerConfig& config, ContextOptions* options);
 

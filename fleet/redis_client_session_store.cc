@@ -78,8 +78,8 @@ void RedisClientSessionStore::Put(const StoreKey& key,
   if (single_use) {
     commands = {{"LPUSH", list, sealed},
                 {"LTRIM", list, "0",
-                 absl::StrCat(std::max<size_t>(config_.max_tickets_per_key, 1) -
-                              1)},
+                 absl::StrCat(
+                     std::max<size_t>(config_.max_sessions_per_key, 1) - 1)},
                 {"PEXPIRE", list, ttl},
                 {"DEL", single}};
   } else {
@@ -96,7 +96,7 @@ void RedisClientSessionStore::Put(const StoreKey& key,
   ++metrics_.puts;
   if (single_use) {
     const long long length = (*replies)[0].integer;
-    const long long max = static_cast<long long>(config_.max_tickets_per_key);
+    const long long max = static_cast<long long>(config_.max_sessions_per_key);
     if (length > max) metrics_.evictions += static_cast<uint64_t>(length - max);
   }
   if (peers_.size() < config_.max_tracked_peers) {
@@ -121,9 +121,9 @@ Session RedisClientSessionStore::OpenSession(const std::string& name,
 }
 
 Session RedisClientSessionStore::PopTicket(const std::string& list) {
-  // A list holds at most max_tickets_per_key tickets: that many refused
+  // A list holds at most max_sessions_per_key tickets: that many refused
   // values at most before it is empty.
-  for (size_t i = 0; i <= config_.max_tickets_per_key; ++i) {
+  for (size_t i = 0; i <= config_.max_sessions_per_key; ++i) {
     absl::StatusOr<RedisReply> popped = redis_->Command({"LPOP", list});
     if (!popped.ok()) {
       CountFailure(popped.status());
@@ -206,11 +206,6 @@ void RedisClientSessionStore::Clear() {
     peers.swap(peers_);
   }
   for (const std::string& peer : peers) RemovePeer(peer);
-}
-
-std::vector<StoreEntry> RedisClientSessionStore::Export(
-    bool /*take_single_use*/) {
-  return {};  // Redis is the persistence; see header.
 }
 
 uint64_t RedisClientSessionStore::evictions() const {

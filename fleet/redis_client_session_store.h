@@ -6,7 +6,7 @@
 // Layout in Redis, per StoreKey (the cache's HMAC digests; no host names):
 // - TLS 1.3 tickets (single-use): a list under FleetKey::KeyName("c", key,
 //   ":t"), newest at the head. Put is LPUSH, then LTRIM to
-//   Config::max_tickets_per_key (the oldest drop off), then PEXPIRE to the
+//   Config::max_sessions_per_key (the oldest drop off), then PEXPIRE to the
 //   pushed ticket's remaining usable time (a server's tickets share one
 //   lifetime, so the newest ticket lives longest). Take is LPOP: Redis pops
 //   atomically, so two processes never receive the same ticket.
@@ -35,10 +35,13 @@
 // - Clear forgets the peers this process stored sessions for (up to
 //   Config::max_tracked_peers); other processes' peers stay until they
 //   expire. Use a fresh namespace prefix or fleet key to drop everything.
-// - Export returns nothing: Redis is the persistence (a SessionCacheFile
-//   over this store writes an empty file).
-// - key_count() and session_count() are 0: counting a shared store would
-//   scan Redis. evictions() counts the tickets this process trimmed.
+// - evictions() counts the tickets this process trimmed.
+//
+// Neither optional capability (client_session_store.h): counts() and
+// exporter() are null. Counting a shared store would scan Redis, and Redis is
+// the persistence, so ClientSessionCache's counts are unknown (nullopt) and
+// SessionCacheFile::Save over this store refuses rather than write a file
+// with nothing in it.
 //
 // Thread-safe.
 #ifndef TLSESSION_FLEET_REDIS_CLIENT_SESSION_STORE_H_
@@ -69,7 +72,7 @@ class RedisClientSessionStore : public ClientSessionStore {
  public:
   struct Config {
     // The most TLS 1.3 tickets kept per key (LTRIM); at least one.
-    size_t max_tickets_per_key = 4;
+    size_t max_sessions_per_key = 4;
     // How many peers this process remembers for Clear().
     size_t max_tracked_peers = 4096;
     std::function<absl::Time()> clock = [] { return absl::Now(); };
@@ -102,9 +105,6 @@ class RedisClientSessionStore : public ClientSessionStore {
   void Remove(absl::string_view key, const Session& session) override;
   void RemovePeer(absl::string_view peer) override;
   void Clear() override;
-  std::vector<StoreEntry> Export(bool take_single_use) override;
-  size_t key_count() const override { return 0; }
-  size_t session_count() const override { return 0; }
   uint64_t evictions() const override;
 
   // The Redis names of |key|'s ticket list and reusable session (tests).

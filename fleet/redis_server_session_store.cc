@@ -33,9 +33,9 @@ absl::Time DecodeExpiry(absl::string_view bytes) {
   return absl::FromUnixMillis(static_cast<int64_t>(ms));
 }
 
-InMemoryServerSessionStore::Config LocalConfig(
+MemoryServerSessionStore::Config LocalConfig(
     const RedisServerSessionStore::Config& config) {
-  InMemoryServerSessionStore::Config local;
+  MemoryServerSessionStore::Config local;
   local.max_entries = config.local_entries;
   local.clock = config.clock;
   return local;

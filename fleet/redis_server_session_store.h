@@ -133,7 +133,7 @@ class RedisServerSessionStore : public ServerSessionStore {
   const std::shared_ptr<RedisClient> redis_;
   const std::shared_ptr<const FleetKey> key_;
   const Config config_;
-  InMemoryServerSessionStore local_;
+  MemoryServerSessionStore local_;
 
   mutable Mutex mu_;
   std::condition_variable_any wake_;

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "fleet/cli.h"
@@ -46,6 +47,10 @@ struct Flags {
   uint16_t max_version = TLS1_3_VERSION;
   absl::Duration session_timeout = absl::Hours(2);
   std::string name;
+  // --session-store and --ticket-keys as typed; ParseModeFlags turns them
+  // into fleet's enums.
+  std::string session_store = "memory";
+  std::string ticket_keys = "local";
   FleetServerConfig fleet;
 };
 
@@ -59,9 +64,9 @@ std::vector<CliFlag> FlagTable(Flags* f) {
       {"--max-version", "highest TLS version: 1.2 or 1.3 (1.3)",
        SetTlsVersion(&f->max_version)},
       {"--session-store", "memory | redis://[[USER]:PASSWORD@]HOST:PORT",
-       SetString(&f->fleet.session_store)},
+       SetString(&f->session_store)},
       {"--ticket-keys", "local | off | redis://[[USER]:PASSWORD@]HOST:PORT",
-       SetString(&f->fleet.ticket_keys)},
+       SetString(&f->ticket_keys)},
       {"--fleet-key", "fleet key file, 0600 (required with Redis)",
        SetString(&f->fleet.fleet_key_file)},
       {"--redis-password-file", "the Redis password (overrides the URL's)",
@@ -80,6 +85,19 @@ std::vector<CliFlag> FlagTable(Flags* f) {
        SetDuration(&t.sync_interval)},
       {"--name", "a name for this instance in its output", SetString(&f->name)},
   };
+}
+
+// Sets |f|'s fleet modes from the --session-store and --ticket-keys values;
+// returns the parse error that names the flag at fault.
+absl::Status ParseModeFlags(Flags& f) {
+  absl::StatusOr<SessionStoreSetting> store =
+      ParseSessionStoreSetting(f.session_store);
+  if (!store.ok()) return store.status();
+  absl::StatusOr<TicketKeySetting> keys = ParseTicketKeySetting(f.ticket_keys);
+  if (!keys.ok()) return keys.status();
+  f.fleet.session_store = *std::move(store);
+  f.fleet.ticket_keys = *std::move(keys);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ContextOptions> BaseOptions(const Flags& f) {
@@ -189,6 +207,10 @@ int main(int argc, char** argv) {
           argc, argv, table, "tls_echo_server",
           "tls_echo_server --cert FILE --key FILE [FLAGS]")) {
     return *code;
+  }
+  if (absl::Status s = tlsession::fleet::ParseModeFlags(flags); !s.ok()) {
+    fprintf(stderr, "tls_echo_server: %s\n", std::string(s.message()).c_str());
+    return 2;
   }
   return tlsession::fleet::Run(flags);
 }

@@ -70,16 +70,15 @@ absl::StatusOr<ContextOptions> Options(const Flags& f) {
   o.ca_file = f.ca;
   o.max_version = f.max_version;
   o.io_timeout = absl::Seconds(10);
-  if (f.session_store == "memory") {
+  absl::StatusOr<SessionStoreSetting> store =
+      ParseSessionStoreSetting(f.session_store);
+  if (!store.ok()) return store.status();
+  if (store->mode == SessionStoreMode::kMemory) {
     o.session_cache = std::make_shared<ClientSessionCache>();
     return o;
   }
-  if (!IsRedisUrl(f.session_store)) {
-    return absl::InvalidArgumentError(
-        "--session-store must be memory or redis://...");
-  }
   SharedClientCacheOptions shared;
-  shared.url = f.session_store;
+  shared.url = store->redis_url;
   shared.password_file = f.redis_password_file;
   shared.fleet_key_file = f.fleet_key;
   shared.timeout = f.redis_timeout;

@@ -14,7 +14,7 @@ std::shared_ptr<ClientSessionStore> StoreFor(
     const ClientSessionCache::Config& config) {
   if (config.store != nullptr) return config.store;
   MemoryClientSessionStore::Config store_config;
-  store_config.max_keys = config.max_entries;
+  store_config.max_entries = config.max_entries;
   store_config.max_sessions_per_key = config.max_sessions_per_key;
   return std::make_shared<MemoryClientSessionStore>(store_config);
 }
@@ -127,9 +127,9 @@ void ClientSessionCache::Remove(const Key& key, const Session& session) {
   store_->Remove(KeyDigest(key), session);
 }
 
-void ClientSessionCache::Flush() { store_->Clear(); }
+void ClientSessionCache::Clear() { store_->Clear(); }
 
-void ClientSessionCache::FlushForPeer(absl::string_view host, uint16_t port) {
+void ClientSessionCache::RemovePeer(absl::string_view host, uint16_t port) {
   store_->RemovePeer(PeerDigest(host, port));
 }
 
@@ -140,10 +140,16 @@ ClientSessionCache::Metrics ClientSessionCache::metrics() const {
   return m;
 }
 
-size_t ClientSessionCache::size() const { return store_->key_count(); }
+std::optional<size_t> ClientSessionCache::entry_count() const {
+  const ClientSessionStoreCounts* counts = store_->counts();
+  if (counts == nullptr) return std::nullopt;
+  return counts->entry_count();
+}
 
-size_t ClientSessionCache::session_count() const {
-  return store_->session_count();
+std::optional<size_t> ClientSessionCache::session_count() const {
+  const ClientSessionStoreCounts* counts = store_->counts();
+  if (counts == nullptr) return std::nullopt;
+  return counts->session_count();
 }
 
 }  // namespace tlsession

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -106,15 +107,24 @@ class ClientSessionCache {
   // Forgets |session| if it is held for |key|.
   void Remove(const Key& key, const Session& session);
 
-  // Forgets every session.
-  void Flush();
-  // Forgets every session for |host|:|port|, whatever the rest of the key.
-  void FlushForPeer(absl::string_view host, uint16_t port);
+  // Forgets every session (ClientSessionStore::Clear).
+  void Clear();
 
+  // Forgets every session for |host|:|port|, whatever the rest of the key
+  // (ClientSessionStore::RemovePeer).
+  void RemovePeer(absl::string_view host, uint16_t port);
+
+  // Returns a copy of the counters.
   Metrics metrics() const;
-  // The number of keys and of sessions held.
-  size_t size() const;
-  size_t session_count() const;
+
+  // Returns the number of keys holding sessions, or nullopt when the store
+  // cannot count them (ClientSessionStore::counts() is null, as for a store
+  // shared through Redis).
+  std::optional<size_t> entry_count() const;
+
+  // Returns the number of sessions held, or nullopt when the store cannot
+  // count them (see entry_count()).
+  std::optional<size_t> session_count() const;
 
   // The store under this cache, for persistence (SessionCacheFile).
   ClientSessionStore& store() const { return *store_; }

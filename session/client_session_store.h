@@ -11,6 +11,14 @@
 // never receive the same ticket, even from a store shared by several
 // processes.
 //
+// The interface is what every store can honour, a store shared through a
+// network service included: put, take, remove, remove a peer's, clear, and
+// count what it dropped. Counting what it holds and listing it for
+// persistence are optional capabilities (a shared store would have to scan
+// the service): a store that has them returns them from counts() and
+// exporter(), and callers ask for them explicitly, as rustls and Go's
+// crypto/tls keep policy apart from what a storage backend offers.
+//
 // Implementations must be thread-safe.
 #ifndef TLSESSION_SESSION_CLIENT_SESSION_STORE_H_
 #define TLSESSION_SESSION_CLIENT_SESSION_STORE_H_
@@ -40,6 +48,33 @@ struct StoreEntry {
   std::vector<Session> sessions;
 };
 
+// Optional capability: how much a store holds, for callers that report or
+// bound it. A store offers it through ClientSessionStore::counts().
+class ClientSessionStoreCounts {
+ public:
+  // Returns the number of entries: keys holding at least one session.
+  virtual size_t entry_count() const = 0;
+
+  // Returns the number of sessions held, under every key.
+  virtual size_t session_count() const = 0;
+
+ protected:
+  ~ClientSessionStoreCounts() = default;
+};
+
+// Optional capability: listing a store's sessions, for persistence
+// (SessionCacheFile). A store offers it through ClientSessionStore::exporter().
+class ClientSessionStoreExporter {
+ public:
+  // Returns every key's sessions, least recently used key first. With
+  // |take_single_use|, the single-use sessions returned leave the store (they
+  // now belong to the caller, a file for example); reusable ones are copied.
+  virtual std::vector<StoreEntry> Export(bool take_single_use) = 0;
+
+ protected:
+  ~ClientSessionStoreExporter() = default;
+};
+
 class ClientSessionStore {
  public:
   virtual ~ClientSessionStore() = default;
@@ -65,17 +100,19 @@ class ClientSessionStore {
   // Forgets every session.
   virtual void Clear() = 0;
 
-  // Every key's sessions, least recently used key first, for persistence.
-  // With |take_single_use|, the single-use sessions returned leave the store
-  // (they now belong to the caller, a file for example); reusable ones are
-  // copied.
-  virtual std::vector<StoreEntry> Export(bool take_single_use) = 0;
-
-  // The number of keys and of sessions held, and of sessions dropped so far
-  // for the store's bounds.
-  virtual size_t key_count() const = 0;
-  virtual size_t session_count() const = 0;
+  // Returns the number of sessions this store dropped so far for its bounds
+  // (in a shared store: those this process's calls dropped).
   virtual uint64_t evictions() const = 0;
+
+  // Returns the store's counting capability, or null when it cannot count
+  // what it holds without a scan. The store keeps ownership. The default
+  // returns null.
+  virtual const ClientSessionStoreCounts* counts() const { return nullptr; }
+
+  // Returns the store's export capability, or null when it cannot list its
+  // sessions (one whose service is its own persistence). The store keeps
+  // ownership. The default returns null.
+  virtual ClientSessionStoreExporter* exporter() { return nullptr; }
 };
 
 }  // namespace tlsession

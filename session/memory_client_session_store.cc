@@ -10,7 +10,7 @@ MemoryClientSessionStore::MemoryClientSessionStore()
 
 MemoryClientSessionStore::MemoryClientSessionStore(Config config)
     : max_sessions_per_key_(std::max<size_t>(config.max_sessions_per_key, 1)),
-      nodes_(config.max_keys) {}
+      nodes_(config.max_entries) {}
 
 void MemoryClientSessionStore::Put(const StoreKey& key,
                                    const Session& session) {
@@ -89,7 +89,7 @@ std::vector<StoreEntry> MemoryClientSessionStore::Export(
   return out;
 }
 
-size_t MemoryClientSessionStore::key_count() const {
+size_t MemoryClientSessionStore::entry_count() const {
   MutexLock lock(&mu_);
   return nodes_.size();
 }

@@ -1,6 +1,7 @@
 // MemoryClientSessionStore: the default ClientSessionStore, in this process's
 // memory, bounded by a count of keys (least recently used key dropped first)
-// and of single-use sessions per key (oldest dropped first).
+// and of single-use sessions per key (oldest dropped first). It has both
+// optional capabilities: it counts what it holds and exports it.
 #ifndef TLSESSION_SESSION_MEMORY_CLIENT_SESSION_STORE_H_
 #define TLSESSION_SESSION_MEMORY_CLIENT_SESSION_STORE_H_
 
@@ -17,11 +18,14 @@
 
 namespace tlsession {
 
-class MemoryClientSessionStore : public ClientSessionStore {
+class MemoryClientSessionStore : public ClientSessionStore,
+                                 public ClientSessionStoreCounts,
+                                 public ClientSessionStoreExporter {
  public:
   struct Config {
-    // The most keys (peers) kept; the least recently used goes first.
-    size_t max_keys = 1024;
+    // The most entries (keys, each with its sessions) kept; the least
+    // recently used goes first.
+    size_t max_entries = 1024;
     // The most single-use (TLS 1.3) sessions kept per key; at least one.
     size_t max_sessions_per_key = 4;
   };
@@ -38,10 +42,17 @@ class MemoryClientSessionStore : public ClientSessionStore {
   void Remove(absl::string_view key, const Session& session) override;
   void RemovePeer(absl::string_view peer) override;
   void Clear() override;
-  std::vector<StoreEntry> Export(bool take_single_use) override;
-  size_t key_count() const override;
-  size_t session_count() const override;
   uint64_t evictions() const override;
+  // Returns this store itself: it counts and exports.
+  const ClientSessionStoreCounts* counts() const override { return this; }
+  ClientSessionStoreExporter* exporter() override { return this; }
+
+  // ClientSessionStoreCounts:
+  size_t entry_count() const override;
+  size_t session_count() const override;
+
+  // ClientSessionStoreExporter:
+  std::vector<StoreEntry> Export(bool take_single_use) override;
 
  private:
   struct Node {

@@ -32,13 +32,13 @@ bssl::UniquePtr<SSL_SESSION> ServerSessionStore::GetSession(
   return session;
 }
 
-InMemoryServerSessionStore::InMemoryServerSessionStore()
-    : InMemoryServerSessionStore(Config()) {}
+MemoryServerSessionStore::MemoryServerSessionStore()
+    : MemoryServerSessionStore(Config()) {}
 
-InMemoryServerSessionStore::InMemoryServerSessionStore(Config config)
+MemoryServerSessionStore::MemoryServerSessionStore(Config config)
     : clock_(std::move(config.clock)), entries_(config.max_entries) {}
 
-InMemoryServerSessionStore::~InMemoryServerSessionStore() {
+MemoryServerSessionStore::~MemoryServerSessionStore() {
   MutexLock lock(&mu_);
   entries_.EraseIf([](const std::string&, Entry& e) {
     Clear(e);  // Sessions hold their master secrets: wipe them as they go.
@@ -46,12 +46,12 @@ InMemoryServerSessionStore::~InMemoryServerSessionStore() {
   });
 }
 
-void InMemoryServerSessionStore::Clear(Entry& entry) {
+void MemoryServerSessionStore::Clear(Entry& entry) {
   Secret::Wipe(entry.serialized_session);
   entry.session.reset();  // BoringSSL wipes the last reference's memory.
 }
 
-InMemoryServerSessionStore::Entry* InMemoryServerSessionStore::Refill(
+MemoryServerSessionStore::Entry* MemoryServerSessionStore::Refill(
     absl::string_view session_id, absl::Time now, absl::Time expiry) {
   if (now >= expiry) {
     // Nothing to store; the caller meant to replace any older entry.
@@ -70,7 +70,7 @@ InMemoryServerSessionStore::Entry* InMemoryServerSessionStore::Refill(
   return entry;
 }
 
-InMemoryServerSessionStore::Entry* InMemoryServerSessionStore::FindLive(
+MemoryServerSessionStore::Entry* MemoryServerSessionStore::FindLive(
     absl::string_view session_id, absl::Time now) {
   Entry* entry = entries_.Find(session_id);
   if (entry != nullptr && now >= entry->expiry) {
@@ -83,7 +83,7 @@ InMemoryServerSessionStore::Entry* InMemoryServerSessionStore::FindLive(
   return entry;
 }
 
-void InMemoryServerSessionStore::Put(absl::string_view session_id,
+void MemoryServerSessionStore::Put(absl::string_view session_id,
                                      std::string serialized_session,
                                      absl::Time expiry) {
   const absl::Time now = clock_();
@@ -95,7 +95,7 @@ void InMemoryServerSessionStore::Put(absl::string_view session_id,
   }
 }
 
-void InMemoryServerSessionStore::PutSession(absl::string_view session_id,
+void MemoryServerSessionStore::PutSession(absl::string_view session_id,
                                             SSL_SESSION* session,
                                             absl::Time expiry) {
   const absl::Time now = clock_();
@@ -106,7 +106,7 @@ void InMemoryServerSessionStore::PutSession(absl::string_view session_id,
   }
 }
 
-std::optional<std::string> InMemoryServerSessionStore::Get(
+std::optional<std::string> MemoryServerSessionStore::Get(
     absl::string_view session_id) {
   const absl::Time now = clock_();
   MutexLock lock(&mu_);
@@ -123,7 +123,7 @@ std::optional<std::string> InMemoryServerSessionStore::Get(
   return std::string(reinterpret_cast<const char*>(data), len);
 }
 
-bssl::UniquePtr<SSL_SESSION> InMemoryServerSessionStore::GetSession(
+bssl::UniquePtr<SSL_SESSION> MemoryServerSessionStore::GetSession(
     absl::string_view session_id, const SSL_CTX* ctx) {
   const absl::Time now = clock_();
   bssl::UniquePtr<SSL_SESSION> session;
@@ -146,18 +146,18 @@ bssl::UniquePtr<SSL_SESSION> InMemoryServerSessionStore::GetSession(
   return session;
 }
 
-void InMemoryServerSessionStore::Remove(absl::string_view session_id) {
+void MemoryServerSessionStore::Remove(absl::string_view session_id) {
   MutexLock lock(&mu_);
   if (Entry* entry = entries_.Find(session_id)) Clear(*entry);
   entries_.Erase(session_id);
 }
 
-size_t InMemoryServerSessionStore::size() const {
+size_t MemoryServerSessionStore::entry_count() const {
   MutexLock lock(&mu_);
   return entries_.size();
 }
 
-InMemoryServerSessionStore::Metrics InMemoryServerSessionStore::metrics()
+MemoryServerSessionStore::Metrics MemoryServerSessionStore::metrics()
     const {
   MutexLock lock(&mu_);
   return metrics_;

@@ -9,7 +9,7 @@
 // shared store must be as protected as a private key.
 //
 // tls/ hands sessions over as BoringSSL objects (PutSession, GetSession). By
-// default those go through the bytes interface; InMemoryServerSessionStore,
+// default those go through the bytes interface; MemoryServerSessionStore,
 // the default store, keeps the objects themselves, so a resumption in one
 // process neither serializes nor parses a session, as BoringSSL's own cache.
 #ifndef TLSESSION_SESSION_SERVER_SESSION_STORE_H_
@@ -69,7 +69,7 @@ class ServerSessionStore {
 // count as uses). An entry is expired from its expiry time on (now >= expiry):
 // Get of an expired entry removes it and returns nullopt, and Put of an
 // already-expired session stores nothing.
-class InMemoryServerSessionStore : public ServerSessionStore {
+class MemoryServerSessionStore : public ServerSessionStore {
  public:
   struct Config {
     // The most entries held; zero stores nothing.
@@ -88,12 +88,12 @@ class InMemoryServerSessionStore : public ServerSessionStore {
     uint64_t expirations = 0;  // Entries dropped because they had expired.
   };
 
-  InMemoryServerSessionStore();
-  explicit InMemoryServerSessionStore(Config config);
-  InMemoryServerSessionStore(const InMemoryServerSessionStore&) = delete;
-  InMemoryServerSessionStore& operator=(const InMemoryServerSessionStore&) =
+  MemoryServerSessionStore();
+  explicit MemoryServerSessionStore(Config config);
+  MemoryServerSessionStore(const MemoryServerSessionStore&) = delete;
+  MemoryServerSessionStore& operator=(const MemoryServerSessionStore&) =
       delete;
-  ~InMemoryServerSessionStore() override;
+  ~MemoryServerSessionStore() override;
 
   // ServerSessionStore:
   void Put(absl::string_view session_id, std::string serialized_session,
@@ -109,7 +109,7 @@ class InMemoryServerSessionStore : public ServerSessionStore {
                                           const SSL_CTX* ctx) override;
 
   // The number of entries held, expired ones not yet noticed included.
-  size_t size() const;
+  size_t entry_count() const;
 
   Metrics metrics() const;
 

@@ -419,7 +419,16 @@ absl::StatusOr<size_t> SessionCacheFile::Load(ClientSessionCache& cache) const {
   return Load(cache.store(), cache.Now());
 }
 
+absl::Status SessionCacheFile::CannotExport() const {
+  // Writing would give the file nothing and drop what it holds.
+  return absl::UnimplementedError(absl::StrCat(
+      "not saving sessions to '", path_,
+      "': the session store cannot export its sessions (a shared store such "
+      "as Redis is its own persistence)"));
+}
+
 absl::Status SessionCacheFile::Save(ClientSessionCache& cache) const {
+  if (cache.store().exporter() == nullptr) return CannotExport();
   if (absl::Status s = CheckCache(cache); !s.ok()) return s;
   return Save(cache.store(), cache.Now());
 }
@@ -451,6 +460,8 @@ absl::StatusOr<size_t> SessionCacheFile::Load(ClientSessionStore& store,
 
 absl::Status SessionCacheFile::Save(ClientSessionStore& store,
                                     absl::Time now) const {
+  ClientSessionStoreExporter* exporter = store.exporter();
+  if (exporter == nullptr) return CannotExport();
   absl::StatusOr<FileLock> lock = FileLock::Take(path_);
   if (!lock.ok()) return lock.status();
   absl::StatusOr<std::optional<std::vector<StoreEntry>>> read = ReadEntries();
@@ -466,7 +477,7 @@ absl::Status SessionCacheFile::Save(ClientSessionStore& store,
       for (const Session& s : e.sessions) merged.Put(e.key, s);
     }
   }
-  for (const StoreEntry& e : Usable(store.Export(true), now)) {
+  for (const StoreEntry& e : Usable(exporter->Export(true), now)) {
     for (const Session& s : e.sessions) merged.Put(e.key, s);
   }
   return Write(merged.Export(false));

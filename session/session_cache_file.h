@@ -61,11 +61,15 @@ class SessionCacheFile {
 
   // Merges |cache|'s usable sessions into the file, under the lock: its
   // single-use sessions move from the store to the file, reusable ones are
-  // copied. Refuses to write over a file it cannot read.
+  // copied. Refuses to write over a file it cannot read. Fails with
+  // Unimplemented, touching neither the file nor the store, when the
+  // cache's store cannot export (ClientSessionStore::exporter() is null).
   absl::Status Save(ClientSessionCache& cache) const;
 
-  // The same over a store, with the time that decides usability.
+  // Load(cache) over |store|, with |now| deciding usability.
   absl::StatusOr<size_t> Load(ClientSessionStore& store, absl::Time now) const;
+
+  // Save(cache) over |store|, with |now| deciding usability.
   absl::Status Save(ClientSessionStore& store, absl::Time now) const;
 
   const std::string& path() const { return path_; }
@@ -87,7 +91,11 @@ class SessionCacheFile {
   absl::StatusOr<std::string> Encode(
       const std::vector<StoreEntry>& entries) const;
   absl::Status Write(const std::vector<StoreEntry>& entries) const;
+  // Returns OK when |cache| names keys with this file's digest key, else
+  // FailedPrecondition saying how to configure it.
   absl::Status CheckCache(const ClientSessionCache& cache) const;
+  // Returns the Unimplemented error of Save over a store that cannot export.
+  absl::Status CannotExport() const;
 
   std::string path_;
   Secret aead_key_;    // Empty: plain file.

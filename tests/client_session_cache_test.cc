@@ -130,7 +130,7 @@ TEST(CacheKey, StoredAsDigestsUnderTheDigestKey) {
   EXPECT_TRUE(unkeyed.UsesDigestKey(""));
 }
 
-// The peer digest names only host and port, so that FlushForPeer reaches
+// The peer digest names only host and port, so that RemovePeer reaches
 // every key of that server.
 TEST(CacheKey, PeerDigestIsHostAndPortOnly) {
   ClientSessionCache cache;
@@ -176,7 +176,7 @@ TEST(CacheInsert, RefusesWhatMayNeverBeOffered) {
             absl::StatusCode::kInvalidArgument);
   const Session old = Tls12Session(kCtx, clock.Now() - absl::Hours(3));
   EXPECT_EQ(cache.Insert(key, old).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.entry_count(), 0u);
   EXPECT_EQ(cache.session_count(), 0u);
   const auto m = cache.metrics();
   EXPECT_EQ(m.insertions, 0u);
@@ -201,7 +201,7 @@ TEST(Checkout, TicketsLeaveNewestFirstAndOnce) {
   EXPECT_EQ(cache.Lookup(key), t2);
   EXPECT_EQ(cache.Lookup(key), t1);
   EXPECT_TRUE(cache.Lookup(key).empty());
-  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.entry_count(), 0u);
   const auto m = cache.metrics();
   EXPECT_EQ(m.hits, 3u);
   EXPECT_EQ(m.misses, 1u);
@@ -452,7 +452,7 @@ TEST(Bounds, LeastRecentlyUsedKeyGoesFirst) {
   ASSERT_TRUE(cache.Insert(b, Tls12Session(kCtx)).ok());
   EXPECT_FALSE(cache.Lookup(a).empty());  // a is now the most recent.
   ASSERT_TRUE(cache.Insert(c, Tls12Session(kCtx)).ok());
-  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.entry_count(), 2u);
   EXPECT_EQ(cache.metrics().evictions, 1u);
   EXPECT_TRUE(cache.Lookup(b).empty());
   EXPECT_FALSE(cache.Lookup(a).empty());
@@ -467,11 +467,11 @@ TEST(Bounds, LeastRecentlyUsedKeyGoesFirst) {
 }
 
 // ---------------------------------------------------------------------------
-// Flush.
+// Clear and RemovePeer.
 
-// Flush forgets everything; FlushForPeer forgets every key of one host:port,
+// Clear forgets everything; RemovePeer forgets every key of one host:port,
 // whatever its context or ALPN list, and nothing else.
-TEST(Flush, AllAndPerPeer) {
+TEST(Clear, AllAndPerPeer) {
   TestClock clock;
   ClientSessionCache cache(ConfigWith(clock));
   const Key a = KeyFor("a.example", 1);
@@ -483,15 +483,15 @@ TEST(Flush, AllAndPerPeer) {
     ASSERT_TRUE(cache.Insert(k, Tls12Session(kCtx)).ok());
   }
   ASSERT_TRUE(cache.Insert(a_ctx, Tls13Ticket(kOtherCtx)).ok());
-  cache.FlushForPeer("a.example", 1);
-  EXPECT_EQ(cache.size(), 2u);
+  cache.RemovePeer("a.example", 1);
+  EXPECT_EQ(cache.entry_count(), 2u);
   EXPECT_TRUE(cache.Lookup(a).empty());
   EXPECT_TRUE(cache.Lookup(a_alpn).empty());
   EXPECT_TRUE(cache.Lookup(a_ctx).empty());
   EXPECT_FALSE(cache.Lookup(a_port).empty());
   EXPECT_FALSE(cache.Lookup(b).empty());
-  cache.Flush();
-  EXPECT_EQ(cache.size(), 0u);
+  cache.Clear();
+  EXPECT_EQ(cache.entry_count(), 0u);
   EXPECT_EQ(cache.session_count(), 0u);
   EXPECT_TRUE(cache.Lookup(b).empty());
 }
@@ -565,9 +565,9 @@ TEST(Concurrency, ManyThreadsLookupAndInsert) {
             if (s.is_single_use()) handed_out[t].push_back(s.id());
           }
         }
-        if (i % 100 == 0) cache.FlushForPeer("host3", 443);
+        if (i % 100 == 0) cache.RemovePeer("host3", 443);
         (void)cache.metrics();
-        (void)cache.size();
+        (void)cache.entry_count();
       }
     });
   }
@@ -577,7 +577,7 @@ TEST(Concurrency, ManyThreadsLookupAndInsert) {
   EXPECT_EQ(m.hits + m.misses, lookups.load());
   EXPECT_EQ(m.insertions, inserts.load());
   EXPECT_EQ(m.expirations, 0u);
-  EXPECT_LE(cache.size(), 16u);
+  EXPECT_LE(cache.entry_count(), 16u);
   std::multiset<std::string> all;
   for (const auto& ids : handed_out) all.insert(ids.begin(), ids.end());
   EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), all.size());

@@ -31,7 +31,7 @@ TEST(MemoryStore, PutAndTake) {
   MemoryClientSessionStore store;
   EXPECT_TRUE(store.Take("k").empty());
   store.Put(SK("k"), Session());
-  EXPECT_EQ(store.key_count(), 0u);
+  EXPECT_EQ(store.entry_count(), 0u);
   const Session t1 = Tls13Ticket(kCtx), t2 = Tls13Ticket(kCtx);
   store.Put(SK("k"), t1);
   store.Put(SK("k"), t2);
@@ -40,7 +40,7 @@ TEST(MemoryStore, PutAndTake) {
   EXPECT_EQ(store.Take("k"), t2);
   EXPECT_EQ(store.Take("k"), t1);
   EXPECT_TRUE(store.Take("k").empty());
-  EXPECT_EQ(store.key_count(), 0u);  // An emptied key is gone.
+  EXPECT_EQ(store.entry_count(), 0u);  // An emptied key is gone.
 
   const Session s = Tls12Session(kCtx);
   store.Put(SK("r"), s);
@@ -49,7 +49,7 @@ TEST(MemoryStore, PutAndTake) {
   EXPECT_EQ(store.session_count(), 1u);
 }
 
-// Bounds: keys beyond max_keys (least recently used first) and tickets
+// Bounds: keys beyond max_entries (least recently used first) and tickets
 // beyond max_sessions_per_key (oldest first) are dropped and counted; a
 // per-key bound of zero still keeps one; zero keys holds nothing.
 TEST(MemoryStore, Bounds) {
@@ -58,7 +58,7 @@ TEST(MemoryStore, Bounds) {
   store.Put(SK("b"), Tls12Session(kCtx));
   (void)store.Take("b");  // b is now the most recent; a goes next.
   store.Put(SK("c"), Tls12Session(kCtx));
-  EXPECT_EQ(store.key_count(), 2u);
+  EXPECT_EQ(store.entry_count(), 2u);
   EXPECT_EQ(store.evictions(), 1u);
   EXPECT_TRUE(store.Take("a").empty());
   const Session t1 = Tls13Ticket(kCtx), t2 = Tls13Ticket(kCtx),
@@ -77,7 +77,7 @@ TEST(MemoryStore, Bounds) {
 
   MemoryClientSessionStore none({0, 4});
   none.Put(SK("k"), t1);
-  EXPECT_EQ(none.key_count(), 0u);
+  EXPECT_EQ(none.entry_count(), 0u);
   EXPECT_TRUE(none.Take("k").empty());
 }
 
@@ -93,10 +93,10 @@ TEST(MemoryStore, RemoveRemovePeerClear) {
   store.Remove("k3", t1);  // Not held there: nothing.
   EXPECT_EQ(store.session_count(), 3u);
   store.RemovePeer("p1");
-  EXPECT_EQ(store.key_count(), 1u);
+  EXPECT_EQ(store.entry_count(), 1u);
   EXPECT_FALSE(store.Take("k3").empty());
   store.Clear();
-  EXPECT_EQ(store.key_count(), 0u);
+  EXPECT_EQ(store.entry_count(), 0u);
   EXPECT_EQ(store.session_count(), 0u);
 }
 

@@ -166,7 +166,7 @@ std::map<std::string, FieldChange> ExemptFieldChanges() {
       {"session_store",
        {ServerBase,
         [](ContextOptions& o) {
-          o.session_store = std::make_shared<InMemoryServerSessionStore>();
+          o.session_store = std::make_shared<MemoryServerSessionStore>();
         }}},
       {"session_timeout",
        {ServerBase,

@@ -29,12 +29,12 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A ServerSessionStore that forwards to an InMemoryServerSessionStore and
+// A ServerSessionStore that forwards to an MemoryServerSessionStore and
 // counts the calls the server Context makes. Called from server threads and
 // read from the test thread, hence the atomics and the mutex.
 class CountingStore : public ServerSessionStore {
  public:
-  explicit CountingStore(InMemoryServerSessionStore::Config config = {})
+  explicit CountingStore(MemoryServerSessionStore::Config config = {})
       : inner_(std::move(config)) {}
 
   void Put(absl::string_view session_id, std::string serialized_session,
@@ -67,10 +67,10 @@ class CountingStore : public ServerSessionStore {
     std::lock_guard<std::mutex> lock(mu_);
     return put_ids_;
   }
-  InMemoryServerSessionStore& inner() { return inner_; }
+  MemoryServerSessionStore& inner() { return inner_; }
 
  private:
-  InMemoryServerSessionStore inner_;
+  MemoryServerSessionStore inner_;
   std::atomic<int> puts_{0};
   std::atomic<int> gets_{0};
   std::atomic<int> hits_{0};
@@ -106,7 +106,7 @@ TEST(SessionIdStore, CustomStoreIsUsedForTls12SessionIds) {
   std::vector<std::string> ids = store->put_ids();
   ASSERT_EQ(ids.size(), 1u);
   EXPECT_EQ(ids[0], first->session.id());
-  EXPECT_EQ(store->inner().size(), 1u);
+  EXPECT_EQ(store->inner().entry_count(), 1u);
 
   absl::StatusOr<ClientRun> second =
       RunClient(client, (*server)->port(), first->session);
@@ -291,10 +291,10 @@ TEST(Fleet, SharedStoreResumesTls12SessionIdsAcrossServers) {
 
 TEST(Fleet, SeparateStoresDoNotResumeTls12SessionIdsAcrossServers) {
   auto a = StartFleetMember(Resumption::kTls12SessionId,
-                            std::make_shared<InMemoryServerSessionStore>(),
+                            std::make_shared<MemoryServerSessionStore>(),
                             nullptr);
   auto b = StartFleetMember(Resumption::kTls12SessionId,
-                            std::make_shared<InMemoryServerSessionStore>(),
+                            std::make_shared<MemoryServerSessionStore>(),
                             nullptr);
   ASSERT_TRUE(a.ok() && b.ok());
   bool resumed = true;

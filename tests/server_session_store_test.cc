@@ -1,4 +1,4 @@
-// Tests of InMemoryServerSessionStore: storage, LRU bound, expiry, metrics
+// Tests of MemoryServerSessionStore: storage, LRU bound, expiry, metrics
 // and use from several threads; sessions kept as BoringSSL objects, and the
 // default conversion of the bytes interface. No sockets.
 #include "session/server_session_store.h"
@@ -40,9 +40,9 @@ class FakeClock {
   absl::Time now_ = absl::FromUnixSeconds(1700000000);
 };
 
-InMemoryServerSessionStore::Config ConfigWith(FakeClock& clock,
+MemoryServerSessionStore::Config ConfigWith(FakeClock& clock,
                                               size_t max_entries) {
-  InMemoryServerSessionStore::Config config;
+  MemoryServerSessionStore::Config config;
   config.max_entries = max_entries;
   config.clock = clock.AsFunction();
   return config;
@@ -50,19 +50,19 @@ InMemoryServerSessionStore::Config ConfigWith(FakeClock& clock,
 
 TEST(InMemoryServerSessionStoreTest, PutThenGetReturnsTheSession) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  MemoryServerSessionStore store(ConfigWith(clock, 10));
   store.Put("id-1", "session-1", clock.Now() + absl::Hours(1));
   store.Put("id-2", "session-2", clock.Now() + absl::Hours(1));
 
   EXPECT_THAT(store.Get("id-1"), Optional(Eq(std::string("session-1"))));
   EXPECT_THAT(store.Get("id-2"), Optional(Eq(std::string("session-2"))));
   EXPECT_EQ(store.Get("id-3"), std::nullopt);
-  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(store.entry_count(), 2u);
 }
 
 TEST(InMemoryServerSessionStoreTest, IdsAreBinarySafe) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  MemoryServerSessionStore store(ConfigWith(clock, 10));
   const std::string id_a("\0a", 2);
   const std::string id_b("\0b", 2);
   store.Put(id_a, "A", clock.Now() + absl::Hours(1));
@@ -75,20 +75,20 @@ TEST(InMemoryServerSessionStoreTest, IdsAreBinarySafe) {
 
 TEST(InMemoryServerSessionStoreTest, PutReplacesTheSessionUnderTheSameId) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 2));
+  MemoryServerSessionStore store(ConfigWith(clock, 2));
   store.Put("id", "old", clock.Now() + absl::Hours(1));
   store.Put("other", "x", clock.Now() + absl::Hours(1));
   store.Put("id", "new", clock.Now() + absl::Hours(1));
 
   EXPECT_THAT(store.Get("id"), Optional(Eq(std::string("new"))));
   EXPECT_THAT(store.Get("other"), Optional(Eq(std::string("x"))));
-  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(store.entry_count(), 2u);
   EXPECT_EQ(store.metrics().evictions, 0u);
 }
 
 TEST(InMemoryServerSessionStoreTest, RemoveForgetsTheSession) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  MemoryServerSessionStore store(ConfigWith(clock, 10));
   store.Put("id", "session", clock.Now() + absl::Hours(1));
   store.Put("keep", "kept", clock.Now() + absl::Hours(1));
   store.Remove("id");
@@ -96,12 +96,12 @@ TEST(InMemoryServerSessionStoreTest, RemoveForgetsTheSession) {
 
   EXPECT_EQ(store.Get("id"), std::nullopt);
   EXPECT_THAT(store.Get("keep"), Optional(Eq(std::string("kept"))));
-  EXPECT_EQ(store.size(), 1u);
+  EXPECT_EQ(store.entry_count(), 1u);
 }
 
 TEST(InMemoryServerSessionStoreTest, EvictsTheLeastRecentlyUsed) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 3));
+  MemoryServerSessionStore store(ConfigWith(clock, 3));
   const absl::Time expiry = clock.Now() + absl::Hours(1);
   store.Put("a", "A", expiry);
   store.Put("b", "B", expiry);
@@ -110,7 +110,7 @@ TEST(InMemoryServerSessionStoreTest, EvictsTheLeastRecentlyUsed) {
   ASSERT_THAT(store.Get("a"), Optional(Eq(std::string("A"))));
   store.Put("d", "D", expiry);
 
-  EXPECT_EQ(store.size(), 3u);
+  EXPECT_EQ(store.entry_count(), 3u);
   EXPECT_EQ(store.Get("b"), std::nullopt);
   EXPECT_THAT(store.Get("a"), Optional(Eq(std::string("A"))));
   EXPECT_THAT(store.Get("c"), Optional(Eq(std::string("C"))));
@@ -130,15 +130,15 @@ TEST(InMemoryServerSessionStoreTest, EvictsTheLeastRecentlyUsed) {
 
 TEST(InMemoryServerSessionStoreTest, ZeroMaxEntriesStoresNothing) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 0));
+  MemoryServerSessionStore store(ConfigWith(clock, 0));
   store.Put("a", "A", clock.Now() + absl::Hours(1));
-  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.entry_count(), 0u);
   EXPECT_EQ(store.Get("a"), std::nullopt);
 }
 
 TEST(InMemoryServerSessionStoreTest, GetOfAnExpiredEntryRemovesIt) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  MemoryServerSessionStore store(ConfigWith(clock, 10));
   store.Put("short", "S", clock.Now() + absl::Seconds(10));
   store.Put("long", "L", clock.Now() + absl::Seconds(100));
 
@@ -148,10 +148,10 @@ TEST(InMemoryServerSessionStoreTest, GetOfAnExpiredEntryRemovesIt) {
   // Expired from the expiry time itself on.
   clock.Advance(absl::Seconds(1));
   EXPECT_EQ(store.Get("short"), std::nullopt);
-  EXPECT_EQ(store.size(), 1u);
+  EXPECT_EQ(store.entry_count(), 1u);
   EXPECT_THAT(store.Get("long"), Optional(Eq(std::string("L"))));
 
-  const InMemoryServerSessionStore::Metrics m = store.metrics();
+  const MemoryServerSessionStore::Metrics m = store.metrics();
   EXPECT_EQ(m.expirations, 1u);
   EXPECT_EQ(m.hits, 2u);
   EXPECT_EQ(m.misses, 1u);
@@ -159,13 +159,13 @@ TEST(InMemoryServerSessionStoreTest, GetOfAnExpiredEntryRemovesIt) {
 
 TEST(InMemoryServerSessionStoreTest, PutOfAnExpiredSessionStoresNothing) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 10));
+  MemoryServerSessionStore store(ConfigWith(clock, 10));
   store.Put("id", "live", clock.Now() + absl::Hours(1));
   // An already-expired replacement drops the old entry too.
   store.Put("id", "dead", clock.Now());
   store.Put("other", "dead", clock.Now() - absl::Seconds(1));
 
-  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.entry_count(), 0u);
   EXPECT_EQ(store.Get("id"), std::nullopt);
   EXPECT_EQ(store.Get("other"), std::nullopt);
   EXPECT_EQ(store.metrics().insertions, 1u);
@@ -173,8 +173,8 @@ TEST(InMemoryServerSessionStoreTest, PutOfAnExpiredSessionStoresNothing) {
 
 TEST(InMemoryServerSessionStoreTest, MetricsCountEachOutcome) {
   FakeClock clock;
-  InMemoryServerSessionStore store(ConfigWith(clock, 2));
-  const InMemoryServerSessionStore::Metrics empty = store.metrics();
+  MemoryServerSessionStore store(ConfigWith(clock, 2));
+  const MemoryServerSessionStore::Metrics empty = store.metrics();
   EXPECT_EQ(empty.hits, 0u);
   EXPECT_EQ(empty.misses, 0u);
   EXPECT_EQ(empty.insertions, 0u);
@@ -192,7 +192,7 @@ TEST(InMemoryServerSessionStoreTest, MetricsCountEachOutcome) {
   EXPECT_FALSE(store.Get("c").has_value());  // Miss: expired.
   EXPECT_TRUE(store.Get("b").has_value());   // Hit.
 
-  const InMemoryServerSessionStore::Metrics m = store.metrics();
+  const MemoryServerSessionStore::Metrics m = store.metrics();
   EXPECT_EQ(m.hits, 3u);
   EXPECT_EQ(m.misses, 2u);
   EXPECT_EQ(m.insertions, 4u);
@@ -203,7 +203,7 @@ TEST(InMemoryServerSessionStoreTest, MetricsCountEachOutcome) {
 TEST(InMemoryServerSessionStoreTest, WorksThroughTheInterface) {
   FakeClock clock;
   std::unique_ptr<ServerSessionStore> store =
-      std::make_unique<InMemoryServerSessionStore>(ConfigWith(clock, 10));
+      std::make_unique<MemoryServerSessionStore>(ConfigWith(clock, 10));
   store->Put("id", "session", clock.Now() + absl::Hours(1));
   EXPECT_THAT(store->Get("id"), Optional(Eq(std::string("session"))));
   store->Remove("id");
@@ -213,9 +213,9 @@ TEST(InMemoryServerSessionStoreTest, WorksThroughTheInterface) {
 TEST(InMemoryServerSessionStoreTest, ConcurrentPutAndGet) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 500;
-  InMemoryServerSessionStore::Config config;
+  MemoryServerSessionStore::Config config;
   config.max_entries = kThreads * kPerThread;
-  InMemoryServerSessionStore store(config);
+  MemoryServerSessionStore store(config);
   const absl::Time expiry = absl::Now() + absl::Hours(1);
 
   std::vector<int> wrong(kThreads, 0);
@@ -237,8 +237,8 @@ TEST(InMemoryServerSessionStoreTest, ConcurrentPutAndGet) {
   for (std::thread& thread : threads) thread.join();
 
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(wrong[t], 0) << "thread " << t;
-  EXPECT_EQ(store.size(), size_t{kThreads * kPerThread});
-  const InMemoryServerSessionStore::Metrics m = store.metrics();
+  EXPECT_EQ(store.entry_count(), size_t{kThreads * kPerThread});
+  const MemoryServerSessionStore::Metrics m = store.metrics();
   EXPECT_EQ(m.insertions, uint64_t{kThreads * kPerThread});
   EXPECT_EQ(m.hits + m.misses, uint64_t{2 * kThreads * kPerThread});
   EXPECT_GE(m.hits, uint64_t{kThreads * kPerThread});
@@ -254,9 +254,9 @@ TEST(InMemoryServerSessionStoreTest, ConcurrentPutAndGet) {
 TEST(InMemoryServerSessionStoreTest, ConcurrentPutsStayWithinTheBound) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 1000;
-  InMemoryServerSessionStore::Config config;
+  MemoryServerSessionStore::Config config;
   config.max_entries = 64;
-  InMemoryServerSessionStore store(config);
+  MemoryServerSessionStore store(config);
   const absl::Time expiry = absl::Now() + absl::Hours(1);
 
   testing::StartLine start(kThreads);  // All run at once, in any build.
@@ -272,8 +272,8 @@ TEST(InMemoryServerSessionStoreTest, ConcurrentPutsStayWithinTheBound) {
   }
   for (std::thread& thread : threads) thread.join();
 
-  EXPECT_EQ(store.size(), 64u);
-  const InMemoryServerSessionStore::Metrics m = store.metrics();
+  EXPECT_EQ(store.entry_count(), 64u);
+  const MemoryServerSessionStore::Metrics m = store.metrics();
   EXPECT_EQ(m.insertions, uint64_t{kThreads * kPerThread});
   EXPECT_EQ(m.evictions, uint64_t{kThreads * kPerThread - 64});
 }
@@ -298,7 +298,7 @@ std::string BytesOf(const SSL_SESSION* session) {
 class ServerSessionObjectsTest : public ::testing::Test {
  protected:
   FakeClock clock_;
-  InMemoryServerSessionStore store_{ConfigWith(clock_, 10)};
+  MemoryServerSessionStore store_{ConfigWith(clock_, 10)};
   bssl::UniquePtr<SSL_CTX> ctx_{SSL_CTX_new(TLS_method())};
   Session session_ = ServerSession(absl::FromUnixSeconds(1700000000));
   absl::Time expiry_ = clock_.Now() + absl::Hours(1);
@@ -309,7 +309,7 @@ TEST_F(ServerSessionObjectsTest, PutSessionKeepsTheObjectItself) {
   bssl::UniquePtr<SSL_SESSION> got = store_.GetSession("id", ctx_.get());
   EXPECT_EQ(got.get(), session_.get());  // No copy, no parse.
   EXPECT_EQ(store_.GetSession("other", ctx_.get()), nullptr);
-  const InMemoryServerSessionStore::Metrics m = store_.metrics();
+  const MemoryServerSessionStore::Metrics m = store_.metrics();
   EXPECT_EQ(m.hits, 1u);
   EXPECT_EQ(m.misses, 1u);
   EXPECT_EQ(m.insertions, 1u);
@@ -333,14 +333,14 @@ TEST_F(ServerSessionObjectsTest, BytesReplaceAnObjectUnderTheSameId) {
   bssl::UniquePtr<SSL_SESSION> got = store_.GetSession("id", ctx_.get());
   ASSERT_NE(got, nullptr);
   EXPECT_EQ(BytesOf(got.get()), BytesOf(other.get()));
-  EXPECT_EQ(store_.size(), 1u);
+  EXPECT_EQ(store_.entry_count(), 1u);
 }
 
 TEST_F(ServerSessionObjectsTest, AnExpiredObjectIsAMissAndIsDropped) {
   store_.PutSession("id", session_.get(), clock_.Now() + absl::Seconds(5));
   clock_.Advance(absl::Seconds(5));
   EXPECT_EQ(store_.GetSession("id", ctx_.get()), nullptr);
-  EXPECT_EQ(store_.size(), 0u);
+  EXPECT_EQ(store_.entry_count(), 0u);
   EXPECT_EQ(store_.metrics().expirations, 1u);
 }
 
@@ -348,7 +348,7 @@ TEST_F(ServerSessionObjectsTest, AnAlreadyExpiredPutSessionDropsTheOldEntry) {
   store_.PutSession("id", session_.get(), expiry_);
   store_.PutSession("id", session_.get(), clock_.Now());
   EXPECT_EQ(store_.GetSession("id", ctx_.get()), nullptr);
-  EXPECT_EQ(store_.size(), 0u);
+  EXPECT_EQ(store_.entry_count(), 0u);
 }
 
 TEST_F(ServerSessionObjectsTest, DamagedBytesAreAMissThatLeavesNoError) {

@@ -232,7 +232,7 @@ TEST_P(ServerClockTest, RefusesSessionsFromTheirExpiryOn) {
   ContextOptions o = ServerOptions(GetParam());
   o.session_timeout = absl::Minutes(10);
   o.clock = clock.fn();
-  o.session_store = std::make_shared<InMemoryServerSessionStore>();
+  o.session_store = std::make_shared<MemoryServerSessionStore>();
   auto server = TestTlsServer::Start(MustCreate(o));
   ASSERT_TRUE(server.ok()) << server.status();
   auto client = MustCreate(ClientOptions());

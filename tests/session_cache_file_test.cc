@@ -123,7 +123,7 @@ ClientSessionCache::Key KeyFor(absl::string_view host, uint16_t port = 990) {
 // after.
 std::vector<std::string> Snapshot(ClientSessionStore& store) {
   std::vector<std::string> out;
-  for (const StoreEntry& e : store.Export(false)) {
+  for (const StoreEntry& e : store.exporter()->Export(false)) {
     std::string line = absl::StrCat(absl::BytesToHexString(e.key.key), "/",
                                     absl::BytesToHexString(e.key.peer), ":");
     for (const Session& s : e.sessions) {
@@ -137,7 +137,7 @@ std::vector<std::string> Snapshot(ClientSessionStore& store) {
 // The ids of every session a store holds.
 std::set<std::string> Ids(ClientSessionStore& store) {
   std::set<std::string> ids;
-  for (const StoreEntry& e : store.Export(false)) {
+  for (const StoreEntry& e : store.exporter()->Export(false)) {
     for (const Session& s : e.sessions) ids.insert(s.id());
   }
   return ids;
@@ -279,7 +279,7 @@ TEST_F(FileTest, MissingFileLoadsNothing) {
     auto loaded = file.Load(*cache);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     EXPECT_EQ(*loaded, 0u);
-    EXPECT_EQ(cache->size(), 0u);
+    EXPECT_EQ(cache->entry_count(), 0u);
     EXPECT_FALSE(Exists(path_));
   }
 }
@@ -825,7 +825,7 @@ class ChildProcess {
 // The single-use sessions' ids in |store|, hex, one per line.
 std::string TicketLines(ClientSessionStore& store) {
   std::string out;
-  for (const StoreEntry& e : store.Export(false)) {
+  for (const StoreEntry& e : store.exporter()->Export(false)) {
     for (const Session& s : e.sessions) {
       if (s.is_single_use()) {
         absl::StrAppend(&out, absl::BytesToHexString(s.id()), "\n");

@@ -142,7 +142,7 @@ TEST_P(WrongPeerTest, OffersOnlyToTheSamePeerAndConfiguration) {
        "localhost", a.port(), false},
   };
   for (const Probe& p : probes) {
-    cache->Flush();
+    cache->Clear();
     ConnectAndEndCleanly(base, "localhost", a.port());
     ASSERT_GE(cache->session_count(), 1u);
     auto conn = Connection::Connect(p.context, p.host, p.port);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <algorithm>
-#include <cassert>
 #include <climits>
 #include <utility>
 
@@ -189,27 +188,57 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Connect(
   return conn;
 }
 
-void Connection::Enter(ConnectionState next) {
-  using S = ConnectionState;
-  const bool allowed =
-      next == state_ ||
-      (next == S::kBroken && state_ != S::kClosed) ||
-      (next == S::kHandshaking && state_ == S::kNew) ||
-      (next == S::kOpen && state_ == S::kHandshaking) ||
-      (next == S::kClosed && state_ == S::kOpen);
-  assert(allowed && "invalid Connection state transition");
-  if (allowed) state_ = next;
+absl::string_view ConnectionStateName(ConnectionState state) {
+  switch (state) {
+    case ConnectionState::kNew:
+      return "kNew";
+    case ConnectionState::kHandshaking:
+      return "kHandshaking";
+    case ConnectionState::kOpen:
+      return "kOpen";
+    case ConnectionState::kClosed:
+      return "kClosed";
+    case ConnectionState::kBroken:
+      return "kBroken";
+  }
+  return "an unknown state";
 }
 
-void Connection::EndCleanly() {
-  Enter(ConnectionState::kClosed);
-  if (sessions_ && state_ == ConnectionState::kClosed) {
-    sessions_->EndCleanly();
+absl::Status CheckConnectionStateChange(ConnectionState from,
+                                        ConnectionState to) {
+  using S = ConnectionState;
+  const bool allowed = to == from || (to == S::kBroken && from != S::kClosed) ||
+                       (to == S::kHandshaking && from == S::kNew) ||
+                       (to == S::kOpen && from == S::kHandshaking) ||
+                       (to == S::kClosed && from == S::kOpen);
+  if (allowed) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("invalid Connection state change from ",
+                   ConnectionStateName(from), " to ", ConnectionStateName(to)));
+}
+
+absl::Status Connection::Enter(ConnectionState next) {
+  absl::Status allowed = CheckConnectionStateChange(state_, next);
+  if (!allowed.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the connection with ", peer_name_, ": ",
+                     allowed.message()));
   }
+  state_ = next;
+  return absl::OkStatus();
+}
+
+absl::Status Connection::EndCleanly() {
+  if (absl::Status s = Enter(ConnectionState::kClosed); !s.ok()) return s;
+  if (sessions_) sessions_->EndCleanly();
+  return absl::OkStatus();
 }
 
 void Connection::ConfirmEndByProtocol() {
-  if (state_ == ConnectionState::kOpen) EndCleanly();
+  if (state_ != ConnectionState::kOpen) return;
+  // kOpen -> kClosed is always allowed: EndCleanly cannot fail here.
+  absl::Status ended = EndCleanly();
+  (void)ended;
 }
 
 absl::Status Connection::set_session(const Session& session) {
@@ -323,10 +352,10 @@ absl::Status Connection::Failure(absl::string_view what, int ssl_error,
   const int saved_errno = errno;
   std::string reason = DrainSslErrors();
   const bool in_handshake = !handshake_complete();
-  if (state_ != ConnectionState::kClosed) {
-    // What this connection received may have been cut by an attacker.
-    Enter(ConnectionState::kBroken);
-    if (sessions_) sessions_->EndUncleanly();
+  // What this connection received may have been cut by an attacker, unless
+  // it already ended cleanly (kClosed never breaks).
+  if (Enter(ConnectionState::kBroken).ok() && sessions_) {
+    sessions_->EndUncleanly();
   }
   const std::string prefix =
       absl::StrCat(what, " with ", peer_name_, " failed: ");
@@ -385,30 +414,33 @@ absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
   }
 }
 
-void Connection::StartHandshake() {
-  if (state_ != ConnectionState::kNew) return;
-  Enter(ConnectionState::kHandshaking);
-  if (!sessions_) return;
+absl::Status Connection::StartHandshake() {
+  if (state_ != ConnectionState::kNew) return absl::OkStatus();
+  if (absl::Status s = Enter(ConnectionState::kHandshaking); !s.ok()) {
+    return s;
+  }
+  if (!sessions_) return absl::OkStatus();
   const Session& offer = sessions_->ChooseOffer();
   if (!offer.empty() && !SSL_set_session(ssl_.get(), offer.get())) {
     ERR_clear_error();  // Not offered; the handshake goes on in full.
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> Connection::HandshakeStep() {
   if (handshake_complete()) return true;
-  StartHandshake();
+  if (absl::Status s = StartHandshake(); !s.ok()) return s;
   absl::StatusOr<int> r =
       Drive([&] { return SSL_do_handshake(ssl_.get()); }, "TLS handshake",
             absl::InfiniteFuture(), Wait::kNever);
   if (!r.ok()) return r.status();
   if (*r == kWouldBlock) return false;
   if (*r == 0) {
-    Enter(ConnectionState::kBroken);
+    if (absl::Status s = Enter(ConnectionState::kBroken); !s.ok()) return s;
     return absl::UnavailableError(absl::StrCat(
         "TLS handshake with ", peer_name_, " failed: peer closed"));
   }
-  Enter(ConnectionState::kOpen);
+  if (absl::Status s = Enter(ConnectionState::kOpen); !s.ok()) return s;
   if (absl::Status s = FlushTickets(); !s.ok()) return s;
   return true;
 }
@@ -455,7 +487,9 @@ absl::StatusOr<size_t> Connection::Read(void* buf, size_t len) {
   absl::StatusOr<int> r = Drive([&] { return SSL_read(ssl_.get(), buf, n); },
                                 "TLS read", absl::Now() + timeout_);
   if (!r.ok()) return r.status();
-  if (*r == 0) EndCleanly();  // The peer's close_notify.
+  if (*r == 0) {  // The peer's close_notify.
+    if (absl::Status s = EndCleanly(); !s.ok()) return s;
+  }
   return static_cast<size_t>(*r);
 }
 
@@ -507,8 +541,7 @@ absl::Status Connection::Shutdown() {
     if (!r.ok()) return r.status();
     if (*r == 0) break;
   }
-  EndCleanly();
-  return absl::OkStatus();
+  return EndCleanly();
 }
 
 Session Connection::session() const {
@@ -530,7 +563,7 @@ absl::Status Connection::ProcessPendingMessages() {
   }
   absl::StatusOr<int> r = PeekPending();
   if (!r.ok()) return r.status();
-  if (*r == 0) EndCleanly();
+  if (*r == 0) return EndCleanly();
   return absl::OkStatus();  // Data, if any, stays buffered for Read().
 }
 

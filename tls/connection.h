@@ -52,6 +52,16 @@ enum class ConnectionState {
   kBroken,       // A fatal error: the handshake failed, or the peer cut it.
 };
 
+// Returns |state|'s enumerator name ("kNew", "kHandshaking", ...).
+absl::string_view ConnectionStateName(ConnectionState state);
+
+// Returns OK when a Connection may move from |from| to |to| (the
+// transitions above, or staying in |from|), else FailedPrecondition naming
+// both states. A Connection checks every change of state with it, in every
+// build mode.
+absl::Status CheckConnectionStateChange(ConnectionState from,
+                                        ConnectionState to);
+
 class Connection : public Stream {
  public:
   // Wraps the connected socket |fd| (ownership taken). For a client, |host|
@@ -110,7 +120,9 @@ class Connection : public Stream {
 
   // Reads up to |len| bytes. Returns 0 only when the peer closed cleanly with
   // close_notify; a connection that ends without one is an error (the data
-  // may have been truncated).
+  // may have been truncated), and so is the peer's close_notify read after
+  // this connection broke (FailedPrecondition: kBroken never becomes
+  // kClosed).
   absl::StatusOr<size_t> Read(void* buf, size_t len) override;
 
   // Writes all of |data|.
@@ -146,7 +158,8 @@ class Connection : public Stream {
   absl::StatusOr<Session> WaitForSession(absl::Duration max_wait);
 
   // Reads, without blocking, post-handshake messages (tickets) that are
-  // already waiting on the socket. Application data stays buffered.
+  // already waiting on the socket. Application data stays buffered. The
+  // peer's close_notify ends the connection cleanly, as in Read().
   absl::Status ProcessPendingMessages();
 
   // The session this client offered on its handshake (set_session(), a
@@ -240,14 +253,19 @@ class Connection : public Stream {
   // Client connections: SNI and the name to verify.
   static absl::Status SetUpClient(const Context& context,
                                   const std::string& name, SSL* ssl);
-  // Offers the chosen session, once, at the start of the handshake.
-  void StartHandshake();
+  // Enters kHandshaking and offers the chosen session, once, at the start
+  // of the handshake; does nothing after that. Returns the error of an
+  // invalid state change.
+  absl::Status StartHandshake();
   // Servers under TLS 1.3: sends the queued tickets now.
   absl::Status FlushTickets();
-  // Moves to |next|, checking that the transition is allowed.
-  void Enter(ConnectionState next);
-  // The connection ended cleanly: its sessions go to the cache.
-  void EndCleanly();
+  // Moves to |next| when CheckConnectionStateChange allows it; otherwise
+  // changes nothing and returns its FailedPrecondition error.
+  absl::Status Enter(ConnectionState next);
+  // Records a clean end: enters kClosed and gives the sessions to the cache.
+  // Returns the error of an invalid state change (a connection that already
+  // broke cannot end cleanly), giving nothing to the cache.
+  absl::Status EndCleanly();
 
   // How Drive waits when BoringSSL wants the socket.
   enum class Wait { kUntilDeadline, kNever };

@@ -298,11 +298,11 @@ absl::Status ConfigureSessionIdContext(const ContextOptions& options,
 absl::Status ConfigureServerSessions(ContextOptions& options, SSL_CTX* ctx) {
   if (options.session_id_cache) {
     if (options.session_store == nullptr) {
-      InMemoryServerSessionStore::Config config;
+      MemoryServerSessionStore::Config config;
       config.max_entries = options.session_cache_size;
       config.clock = options.clock;
       options.session_store =
-          std::make_shared<InMemoryServerSessionStore>(config);
+          std::make_shared<MemoryServerSessionStore>(config);
     }
     SSL_CTX_set_session_cache_mode(
         ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);

@@ -75,9 +75,9 @@ struct ContextOptions {
   // Servers: stateful resumption by session ID. Sessions are kept in
   // |session_store|, which tls/ hands BoringSSL's session objects
   // (ServerSessionStore::PutSession/GetSession): the default
-  // InMemoryServerSessionStore keeps the objects themselves, and a store
+  // MemoryServerSessionStore keeps the objects themselves, and a store
   // shared by a fleet of servers (fleet/'s Redis store) gets them serialized
-  // through the bytes interface. When null, an InMemoryServerSessionStore of
+  // through the bytes interface. When null, an MemoryServerSessionStore of
   // |session_cache_size| entries on |clock|.
   bool session_id_cache = true;
   size_t session_cache_size = 20480;
@@ -124,7 +124,7 @@ struct ContextOptions {
   // Stores and caches made by the caller keep their own clocks: a client
   // whose whole view of time should move gives |session_cache| the same
   // function (ClientSessionCache::Config::clock), as a server does to a
-  // |session_store| it makes (InMemoryServerSessionStore::Config::clock).
+  // |session_store| it makes (MemoryServerSessionStore::Config::clock).
   std::function<absl::Time()> clock = CoarseNow;
 };
 

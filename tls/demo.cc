@@ -79,7 +79,7 @@ absl::StatusOr<bool> RunVersion(uint16_t version) {
   if (auto warm = Connection::Connect(*client, "localhost", port); warm.ok()) {
     (void)(*warm)->Shutdown();
   }
-  cache->Flush();
+  cache->Clear();
   auto full = Handshake(*client, port, Session(), "full:");
   if (!full.ok()) return full.status();
   auto resumed = Handshake(*client, port, full->session, "resumed:");
@@ -92,7 +92,7 @@ absl::StatusOr<bool> RunVersion(uint16_t version) {
       "  cache: %d hits, %d misses, %d insertions, %d evictions, "
       "%d expirations, %d sessions held\n",
       m.hits, m.misses, m.insertions, m.evictions, m.expirations,
-      cache->session_count());
+      cache->session_count().value_or(0));  // A memory store counts.
   absl::PrintF("  resumed handshake took %.1f%% of the full one\n\n",
                100.0 * absl::FDivDuration(resumed->took, full->took));
   return resumed->reused && cached->reused && !full->reused;

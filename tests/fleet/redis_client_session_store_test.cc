@@ -2,13 +2,17 @@
 // from real handshakes: TLS 1.3 tickets are popped atomically (each handed
 // out once across stores, even from many threads), TLS 1.2 sessions are
 // shared, lists are bounded and expire, values are sealed under digest names
-// (no host names), tampered values are refused, a dead Redis is a miss.
+// (no host names), tampered values are refused, a dead Redis is a miss, and
+// the store neither counts nor exports (a cache file refuses to save it).
 #include "fleet/redis_client_session_store.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,6 +23,7 @@
 #include "fleet/fleet_key.h"
 #include "fleet/redis_client.h"
 #include "session/client_session_cache.h"
+#include "session/session_cache_file.h"
 #include "testbed/certs.h"
 #include "testbed/redis_server.h"
 #include "testbed/tls_server.h"
@@ -66,7 +71,7 @@ class RedisClientSessionStoreTest : public ::testing::Test {
     config.endpoint.password = Secret(std::string(redis_->password()));
     config.timeout = absl::Seconds(1);
     RedisClientSessionStore::Config store;
-    store.max_tickets_per_key = max_tickets;
+    store.max_sessions_per_key = max_tickets;
     return std::make_shared<RedisClientSessionStore>(
         *RedisClient::Create(std::move(config)), key_, store);
   }
@@ -235,14 +240,41 @@ TEST_F(RedisClientSessionStoreTest, RemovePeerAndClear) {
   auto cache = Cache(store);
   auto a = Client(cache);
   Connect(a, (*server)->port(), 2);
-  cache->FlushForPeer("localhost", (*server)->port());
+  cache->RemovePeer("localhost", (*server)->port());
   auto keys = redis_->Keys("*");
   ASSERT_TRUE(keys.ok());
   EXPECT_TRUE(keys->empty());
   Connect(a, (*server)->port(), 2);
-  cache->Flush();
+  cache->Clear();
   keys = redis_->Keys("*");
   EXPECT_TRUE(keys->empty());
+}
+
+// The store has neither optional capability: the cache's counts are
+// unknown (not 0), and a cache file refuses to save it rather than write a
+// file with nothing in it; the tickets stay in Redis.
+TEST_F(RedisClientSessionStoreTest, NeitherCountsNorExports) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 2)));
+  ASSERT_TRUE(server.ok());
+  auto store = Store();
+  EXPECT_EQ(store->counts(), nullptr);
+  EXPECT_EQ(store->exporter(), nullptr);
+  auto cache = Cache(store);
+  Connect(Client(cache), (*server)->port(), 2);
+  EXPECT_EQ(store->metrics().puts, 2u);
+  EXPECT_EQ(cache->entry_count(), std::nullopt);
+  EXPECT_EQ(cache->session_count(), std::nullopt);
+
+  std::string dir = ::testing::TempDir() + "/redis_store.XXXXXX";
+  ASSERT_NE(mkdtemp(&dir[0]), nullptr);
+  auto file = SessionCacheFile::Open(dir + "/sessions");
+  ASSERT_TRUE(file.ok()) << file.status();
+  const absl::Status saved = file->Save(*cache);
+  EXPECT_EQ(saved.code(), absl::StatusCode::kUnimplemented) << saved;
+  EXPECT_NE(access((dir + "/sessions").c_str(), F_OK), 0);
+  auto keys = redis_->Keys("*");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_FALSE(keys->empty());
 }
 
 TEST_F(RedisClientSessionStoreTest, DeadRedisIsAMissNotAnError) {

@@ -181,7 +181,7 @@ ClientSessionCache::Config CacheConfig(const SessionCacheFile& file,
 std::set<std::pair<std::string, std::string>> Contents(
     ClientSessionStore& store, bool single_use_only = false) {
   std::set<std::pair<std::string, std::string>> out;
-  for (const StoreEntry& e : store.Export(false)) {
+  for (const StoreEntry& e : store.exporter()->Export(false)) {
     for (const tlsession::Session& s : e.sessions) {
       if (!single_use_only || s.is_single_use()) {
         out.emplace(e.key.key, s.id());
@@ -201,12 +201,12 @@ void LoadAndCheck(const SessionCacheFile& file, absl::string_view bytes) {
     // All or nothing, and a file that could not be read is never written
     // over.
     Check(!loaded.status().message().empty());
-    Check(cache.size() == 0 && cache.session_count() == 0);
+    Check(cache.entry_count() == 0 && cache.session_count() == 0);
     Check(!file.Save(cache).ok());
     Check(ReadFile(w.cache_path) == bytes);
   } else {
     Check(cache.session_count() <= *loaded);
-    Check(cache.size() <= 4);
+    Check(cache.entry_count() <= 4);
     // The file no longer holds the tickets this process loaded.
     ClientSessionCache other(CacheConfig(file, /*small=*/false));
     Check(file.Load(other).ok());

@@ -49,7 +49,7 @@ class TestClock {
 
   // fn returns a function that reads this clock, for
   // ContextOptions::clock, ClientSessionCache::Config::clock and
-  // InMemoryServerSessionStore::Config::clock. It keeps the clock's time
+  // MemoryServerSessionStore::Config::clock. It keeps the clock's time
   // alive: it may outlive this TestClock.
   std::function<absl::Time()> fn() const;
 

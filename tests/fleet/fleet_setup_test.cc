@@ -1,0 +1,88 @@
+// fleet_setup.h's modes without Redis: the --session-store and --ticket-keys
+// values parse into enums (keywords, well-formed Redis URLs), anything else
+// is refused naming the flag and never repeating a URL's password, and
+// ApplyFleetServerConfig's local modes set a server's ticket keys.
+#include "fleet/fleet_setup.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "tls/context_options.h"
+
+namespace tlsession::fleet {
+namespace {
+
+TEST(FleetSetupTest, SessionStoreValuesParse) {
+  absl::StatusOr<SessionStoreSetting> memory =
+      ParseSessionStoreSetting("memory");
+  ASSERT_TRUE(memory.ok()) << memory.status();
+  EXPECT_EQ(memory->mode, SessionStoreMode::kMemory);
+  EXPECT_EQ(memory->redis_url, "");
+  absl::StatusOr<SessionStoreSetting> redis =
+      ParseSessionStoreSetting("redis://:pw@127.0.0.1:6379");
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  EXPECT_EQ(redis->mode, SessionStoreMode::kRedis);
+  EXPECT_EQ(redis->redis_url, "redis://:pw@127.0.0.1:6379");
+}
+
+TEST(FleetSetupTest, TicketKeyValuesParse) {
+  EXPECT_EQ(ParseTicketKeySetting("local")->mode, TicketKeyMode::kLocal);
+  EXPECT_EQ(ParseTicketKeySetting("off")->mode, TicketKeyMode::kOff);
+  absl::StatusOr<TicketKeySetting> redis =
+      ParseTicketKeySetting("redis://127.0.0.1:6379");
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  EXPECT_EQ(redis->mode, TicketKeyMode::kRedis);
+  EXPECT_EQ(redis->redis_url, "redis://127.0.0.1:6379");
+}
+
+// Each refusal names its flag; a malformed URL's password is not repeated.
+TEST(FleetSetupTest, OtherValuesAreRefused) {
+  for (const char* bad : {"", "Memory", "local", "memcached://h:1",
+                          "redis://:hunter2@127.0.0.1:1/db"}) {
+    absl::StatusOr<SessionStoreSetting> s = ParseSessionStoreSetting(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StartsWith(s.status().message(), "--session-store"))
+        << s.status();
+    EXPECT_FALSE(absl::StrContains(s.status().message(), "hunter2"));
+  }
+  for (const char* bad : {"", "memory", "OFF", "redis://:hunter2@h:1/db"}) {
+    absl::StatusOr<TicketKeySetting> s = ParseTicketKeySetting(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_TRUE(absl::StartsWith(s.status().message(), "--ticket-keys"))
+        << s.status();
+    EXPECT_FALSE(absl::StrContains(s.status().message(), "hunter2"));
+  }
+}
+
+// Without Redis: kLocal gives the server a ticket key ring of its own, kOff
+// turns tickets off; neither needs a fleet key or keeps anything alive.
+TEST(FleetSetupTest, LocalModesNeedNoRedis) {
+  FleetServerConfig config;
+  ContextOptions local;
+  absl::StatusOr<FleetServer> a = ApplyFleetServerConfig(config, &local);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(local.session_tickets);
+  EXPECT_NE(local.ticket_keys, nullptr);
+  EXPECT_EQ(local.session_store, nullptr);
+  EXPECT_EQ(a->session_store, nullptr);
+  EXPECT_EQ(a->ticket_sync, nullptr);
+
+  config.ticket_keys.mode = TicketKeyMode::kOff;
+  ContextOptions off;
+  ASSERT_TRUE(ApplyFleetServerConfig(config, &off).ok());
+  EXPECT_FALSE(off.session_tickets);
+  EXPECT_EQ(off.ticket_keys, nullptr);
+
+  config.session_store = {SessionStoreMode::kRedis, "redis://127.0.0.1:1"};
+  ContextOptions redis;
+  absl::StatusOr<FleetServer> c = ApplyFleetServerConfig(config, &redis);
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "--fleet-key"))
+      << c.status();
+}
+
+}  // namespace
+}  // namespace tlsession::fleet
