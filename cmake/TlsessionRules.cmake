@@ -8,7 +8,7 @@
 # <build>/tlsession-sources.txt, which
 # tests/build_consistency/compare_sources.sh compares with `bazel query`.
 #
-# CMake target names: a library //session:x, //tls:x, //fleet:x or
+# CMake target names: a library //base:x, //session:x, //tls:x, //fleet:x or
 # //ftp_adapter:x is tlsession_x (exported as tlsession::x, archive
 # libtlsession_x.a); the binary //ftp_adapter:ftps is tlsession_ftps (file
 # "ftps"); test helpers //tests/testing:x are tlsession_testing_x and
@@ -18,7 +18,7 @@
 include_guard(GLOBAL)
 
 # The packages whose libraries are tlsession's installed, exported API.
-set(TLSESSION_PUBLIC_PACKAGES session tls fleet ftp_adapter)
+set(TLSESSION_PUBLIC_PACKAGES base session tls fleet ftp_adapter)
 
 # _tlsession_package(<out>): the Bazel package of the current directory
 # ("session", "tests/testing", ...).

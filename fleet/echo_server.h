@@ -20,7 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "session/mutex.h"
+#include "base/mutex.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 #include "tls/socket.h"

@@ -43,8 +43,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "session/mutex.h"
-#include "session/secret.h"
+#include "base/mutex.h"
+#include "base/secret.h"
 
 namespace tlsession::fleet {
 

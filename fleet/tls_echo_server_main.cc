@@ -29,7 +29,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "fleet/cli.h"
+#include "base/flags.h"
 #include "fleet/echo_server.h"
 #include "fleet/fleet_setup.h"
 #include "tls/context.h"

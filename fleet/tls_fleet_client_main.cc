@@ -22,7 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "fleet/cli.h"
+#include "base/flags.h"
 #include "fleet/fleet_setup.h"
 #include "tls/connection.h"
 #include "tls/context.h"

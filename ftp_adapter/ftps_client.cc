@@ -12,11 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/cleanse.h"
 #include "ftp_adapter/error_category.h"
 #include "ftp_adapter/local_file.h"
 #include "ftp_adapter/passive.h"
 #include "ftp_adapter/printable.h"
-#include "tls/cleanse.h"
 
 namespace tlsession::ftp {
 namespace {

@@ -32,16 +32,16 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "base/cleanse.h"
+#include "fleet/fleet_setup.h"
 #include "ftp_adapter/credentials.h"
 #include "ftp_adapter/error_category.h"
 #include "ftp_adapter/ftps_client.h"
 #include "ftp_adapter/local_file.h"
 #include "ftp_adapter/printable.h"
-#include "fleet/fleet_setup.h"
 #include "ftp_adapter/url.h"
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
-#include "tls/cleanse.h"
 #include "tls/context.h"
 
 namespace tlsession::ftp {

@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/lru_map.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "session/connection_sessions.h"
-#include "session/lru_map.h"
 #include "session/memory_client_session_store.h"
 #include "session/session_lease.h"
 #include "tests/testing/start_line.h"

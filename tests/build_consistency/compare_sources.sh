@@ -3,7 +3,7 @@
 # build defines (it writes them, at configure time, to
 # <build>/tlsession-sources.txt: see cmake/TlsessionRules.cmake), its srcs,
 # hdrs and deps must be those of the Bazel rule of the same label, as
-# `bazel query` reads them; every rule of the public packages (session/,
+# `bazel query` reads them; every rule of the public packages (base/, session/,
 # tls/, fleet/, ftp_adapter/) must exist in both, except the Bazel-only rules
 # below; and BoringSSL's compiled sources (android-sources.cmake for CMake,
 # BUILD.generated.bzl for Bazel) must be the same files.
@@ -46,7 +46,7 @@ manifest="$build/tlsession-sources.txt"
 # query reads their attributes. BoringSSL's crypto selects its assembly by
 # platform: cquery gives the sources configured for this machine.
 labels=$(awk '$1 !~ /^@/ {print $1}' "$manifest" | sort -u | tr '\n' ' ')
-query="kind(rule, //session:all + //tls:all + //fleet:all + //ftp_adapter:all) + ${labels// / + }"
+query="kind(rule, //base:all + //session:all + //tls:all + //fleet:all + //ftp_adapter:all) + ${labels// / + }"
 query=${query% + }
 bazel query --output=xml "$query" >"$tmp/rules.xml" 2>"$tmp/query.log" ||
   { cat "$tmp/query.log" >&2; fail "bazel query failed"; }
@@ -60,7 +60,7 @@ python3 - "$manifest" "$tmp" "${BAZEL_ONLY[@]}" <<'PY' || fail "the CMake and Ba
 import re, sys, xml.etree.ElementTree as ET
 
 manifest, tmp, bazel_only = sys.argv[1], sys.argv[2], set(sys.argv[3:])
-public = ("//session:", "//tls:", "//fleet:", "//ftp_adapter:")
+public = ("//base:", "//session:", "//tls:", "//fleet:", "//ftp_adapter:")
 
 def path_of(label):
     """'//session:a.cc' -> 'session/a.cc'; '@boringssl//:src/x.c' -> 'src/x.c'."""

@@ -15,9 +15,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/secret.h"
 #include "fleet/fleet_key.h"
 #include "fleet/redis_client.h"
-#include "session/secret.h"
 
 namespace {
 

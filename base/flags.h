@@ -1,8 +1,8 @@
 // A small command-line parser for fleet/'s tools, whose flags are spelled
 // with dashes (--session-store, --max-version) as in the rest of the
 // project's tools: "--name value" and "--name=value".
-#ifndef TLSESSION_FLEET_CLI_H_
-#define TLSESSION_FLEET_CLI_H_
+#ifndef TLSESSION_BASE_FLAGS_H_
+#define TLSESSION_BASE_FLAGS_H_
 
 #include <cstdint>
 #include <functional>
@@ -51,4 +51,4 @@ std::optional<int> ParseCliOrExitCode(int argc, char** argv,
 
 }  // namespace tlsession::fleet
 
-#endif  // TLSESSION_FLEET_CLI_H_
+#endif  // TLSESSION_BASE_FLAGS_H_

@@ -1,4 +1,4 @@
-#include "session/private_file.h"
+#include "base/private_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "tls/cleanse.h"
+#include "base/cleanse.h"
 
 #include <openssl/mem.h>
 

@@ -1,8 +1,8 @@
 // Secret: bytes that must not outlive their use (keys, passwords). Wiped with
 // OPENSSL_cleanse when destroyed, replaced or moved from; never copied by
 // accident (copies are explicit, through Copy()).
-#ifndef TLSESSION_SESSION_SECRET_H_
-#define TLSESSION_SESSION_SECRET_H_
+#ifndef TLSESSION_BASE_SECRET_H_
+#define TLSESSION_BASE_SECRET_H_
 
 #include <openssl/mem.h>
 
@@ -61,4 +61,4 @@ class Secret {
 
 }  // namespace tlsession
 
-#endif  // TLSESSION_SESSION_SECRET_H_
+#endif  // TLSESSION_BASE_SECRET_H_

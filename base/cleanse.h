@@ -1,7 +1,7 @@
 // Wiping secrets (passwords, keys) from memory once they are used, with
 // OPENSSL_cleanse, which the compiler cannot optimize away.
-#ifndef TLSESSION_TLS_CLEANSE_H_
-#define TLSESSION_TLS_CLEANSE_H_
+#ifndef TLSESSION_BASE_CLEANSE_H_
+#define TLSESSION_BASE_CLEANSE_H_
 
 #include <string>
 
@@ -13,4 +13,4 @@ void CleanseString(std::string* secret);
 
 }  // namespace tlsession
 
-#endif  // TLSESSION_TLS_CLEANSE_H_
+#endif  // TLSESSION_BASE_CLEANSE_H_

@@ -1,13 +1,13 @@
-// MutexLockable: session/mutex.h's Mutex seen as a BasicLockable, so that a
+// MutexLockable: base/mutex.h's Mutex seen as a BasicLockable, so that a
 // std::condition_variable_any can wait on it (a thread that holds the Mutex
 // through a MutexLock waits with a MutexLockable over the same Mutex). The
 // waits stay visible to ThreadSanitizer: condition_variable_any is built on
 // pthreads.
-#ifndef TLSESSION_FLEET_LOCKABLE_H_
-#define TLSESSION_FLEET_LOCKABLE_H_
+#ifndef TLSESSION_BASE_LOCKABLE_H_
+#define TLSESSION_BASE_LOCKABLE_H_
 
 #include "absl/base/thread_annotations.h"
-#include "session/mutex.h"
+#include "base/mutex.h"
 
 namespace tlsession::fleet {
 
@@ -19,4 +19,4 @@ struct MutexLockable {
 
 }  // namespace tlsession::fleet
 
-#endif  // TLSESSION_FLEET_LOCKABLE_H_
+#endif  // TLSESSION_BASE_LOCKABLE_H_

@@ -1,4 +1,4 @@
-#include "fleet/cli.h"
+#include "base/flags.h"
 
 #include <openssl/ssl.h>
 #include <stdio.h>
