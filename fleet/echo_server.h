@@ -1,4 +1,4 @@
-// EchoServer: the TLS server behind //fleet:tls_echo_server. A fixed set of
+// EchoServer: the TLS server behind //tools:tls_echo_server. A fixed set of
 // worker threads accept connections on one listener (each worker accepts,
 // then serves that connection to its end: handshake, then every byte
 // received is written back, so lines are echoed as they come), and counts
