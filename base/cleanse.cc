@@ -5,7 +5,10 @@
 namespace tlsession {
 
 void CleanseString(std::string* secret) {
-  if (secret->capacity() > 0) OPENSSL_cleanse(&(*secret)[0], secret->capacity());
+  // Every byte up to the capacity becomes part of the string first, so that
+  // the whole buffer is written through the string's own storage.
+  secret->resize(secret->capacity());
+  if (!secret->empty()) OPENSSL_cleanse(&(*secret)[0], secret->size());
   secret->clear();
 }
 

@@ -9,7 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "base/mutex.h"
 
-namespace tlsession::fleet {
+namespace tlsession {
 
 struct MutexLockable {
   Mutex* mu;
@@ -17,6 +17,6 @@ struct MutexLockable {
   void unlock() ABSL_NO_THREAD_SAFETY_ANALYSIS { mu->Unlock(); }
 };
 
-}  // namespace tlsession::fleet
+}  // namespace tlsession
 
 #endif  // TLSESSION_BASE_LOCKABLE_H_
