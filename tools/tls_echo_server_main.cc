@@ -185,7 +185,7 @@ int Run(Flags& flags) {
 int main(int argc, char** argv) {
   tlsession::fleet::Flags flags;
   const auto table = tlsession::fleet::FlagTable(&flags);
-  if (std::optional<int> code = tlsession::fleet::ParseCliOrExitCode(
+  if (std::optional<int> code = tlsession::ParseCliOrExitCode(
           argc, argv, table, "tls_echo_server",
           "tls_echo_server --cert FILE --key FILE [FLAGS]")) {
     return *code;

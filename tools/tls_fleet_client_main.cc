@@ -158,7 +158,7 @@ int Run(const Flags& f) {
 int main(int argc, char** argv) {
   tlsession::fleet::Flags flags;
   const auto table = tlsession::fleet::FlagTable(&flags);
-  if (std::optional<int> code = tlsession::fleet::ParseCliOrExitCode(
+  if (std::optional<int> code = tlsession::ParseCliOrExitCode(
           argc, argv, table, "tls_fleet_client",
           "tls_fleet_client --connect HOST:PORT [FLAGS]")) {
     return *code;

@@ -1,0 +1,462 @@
+#include "tools/ftps_tool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "base/cleanse.h"
+#include "fleet/fleet_setup.h"
+#include "ftp_adapter/credentials.h"
+#include "ftp_adapter/error_category.h"
+#include "ftp_adapter/ftps_client.h"
+#include "ftp_adapter/local_file.h"
+#include "ftp_adapter/printable.h"
+#include "ftp_adapter/url.h"
+#include "session/client_session_cache.h"
+#include "session/session_cache_file.h"
+#include "tls/context.h"
+#include "tools/ftps_flags.h"
+
+namespace tlsession::ftp {
+namespace {
+
+// Prints a progress line on stderr when it is a terminal and the transfer
+// is long; nothing otherwise.
+class Progress {
+ public:
+  // For a transfer of |total| bytes (unknown: nullopt).
+  explicit Progress(std::optional<uint64_t> total)
+      : total_(total), tty_(isatty(2)), start_(absl::Now()) {}
+  ~Progress() {
+    if (shown_) fputs("\n", stderr);
+  }
+  // Counts |n| more bytes and redraws, at most five times a second.
+  void Add(size_t n) {
+    done_ += n;
+    const absl::Time now = absl::Now();
+    if (!tty_ || now - start_ < absl::Seconds(1) ||
+        now - last_ < absl::Milliseconds(200)) {
+      return;
+    }
+    last_ = now;
+    shown_ = true;
+    const double secs = absl::ToDoubleSeconds(now - start_);
+    const double rate = done_ / secs;
+    std::string eta = "--";
+    if (total_ && rate > 0 && *total_ >= done_) {
+      eta = absl::StrFormat("%.0fs", (*total_ - done_) / rate);
+    }
+    absl::FPrintF(stderr, "\r  %8.1f MiB  %7.1f MiB/s  ETA %-6s",
+                  done_ / 1048576.0, rate / 1048576.0, eta);
+  }
+
+ private:
+  const std::optional<uint64_t> total_;
+  const bool tty_;
+  const absl::Time start_;
+  absl::Time last_ = absl::InfinitePast();
+  uint64_t done_ = 0;
+  bool shown_ = false;
+};
+
+// One file of `get --output-dir`: its URL and where it lands.
+struct PlannedDownload {
+  FtpUrl url;
+  std::string local;
+};
+
+// The last path segment of |url| (its local file name), or a usage error.
+absl::StatusOr<std::string> FileNameOf(const FtpUrl& url) {
+  const size_t slash = url.path.rfind('/');
+  std::string base =
+      slash == std::string::npos ? url.path : url.path.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") {
+    return WithCategory(
+        absl::InvalidArgumentError("not a file URL: " + url.ToString()),
+        ErrorCategory::kUsage);
+  }
+  return base;
+}
+
+// The downloads of `get --output-dir DIR URL...`: URLs of one server, each
+// naming a file, no two of them the same local file. Usage errors, with
+// URLs shown redacted.
+absl::StatusOr<std::vector<PlannedDownload>> PlanDownloads(
+    const std::vector<std::string>& urls, const std::string& dir) {
+  auto usage = [](std::string message) {
+    return WithCategory(absl::InvalidArgumentError(message),
+                        ErrorCategory::kUsage);
+  };
+  std::vector<PlannedDownload> plan;
+  std::map<std::string, size_t> by_name;
+  for (const std::string& text : urls) {
+    absl::StatusOr<FtpUrl> url = ParseFtpUrl(text);
+    if (!url.ok()) return usage(std::string(url.status().message()));
+    const FtpUrl& first = plan.empty() ? *url : plan[0].url;
+    if (url->host != first.host || url->port != first.port ||
+        url->user != first.user || url->implicit_tls != first.implicit_tls) {
+      return usage("get --output-dir takes URLs of one server");
+    }
+    absl::StatusOr<std::string> name = FileNameOf(*url);
+    if (!name.ok()) return name.status();
+    auto [it, fresh] = by_name.emplace(*name, plan.size());
+    if (!fresh) {
+      return usage(absl::StrCat(plan[it->second].url.ToString(), " and ",
+                                url->ToString(), " would both be saved as '",
+                                dir, "/", *name, "'"));
+    }
+    plan.push_back({*std::move(url), absl::StrCat(dir, "/", *name)});
+  }
+  return plan;
+}
+
+// Runs one command line.
+class Tool {
+ public:
+  explicit Tool(FtpsOptions o) : o_(std::move(o)) {}
+
+  // Runs the command; returns the exit code.
+  int Run() {
+    if (o_.args.empty()) return UsageError("no command given");
+    const std::string cmd = o_.args[0];
+    const std::vector<std::string> rest(o_.args.begin() + 1, o_.args.end());
+    if (cmd == "ls") return Ls(rest);
+    if (cmd == "get") return o_.output_dir.empty() ? Get(rest) : GetMany(rest);
+    if (cmd == "put") return Put(rest);
+    if (cmd == "mv") return Mv(rest);
+    if (cmd == "rm" || cmd == "mkdir" || cmd == "rmdir" || cmd == "size") {
+      return OnePath(cmd, rest);
+    }
+    return UsageError("unknown command '" + cmd + "'");
+  }
+
+ private:
+  using Work = std::function<absl::Status(FtpsClient&, const FtpUrl&)>;
+
+  // The commands, each with its operands |rest|; each returns the exit code.
+  int Ls(const std::vector<std::string>& rest) {
+    if (rest.size() != 1) return UsageError("ls takes one URL");
+    return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
+      absl::StatusOr<std::string> text = c.List(u.path);
+      if (!text.ok()) return text.status();
+      // Line by line, escaped: names are the server's text.
+      for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+        line = absl::StripSuffix(line, "\r");
+        if (!line.empty()) absl::PrintF("%s\n", Printable(line));
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  int Get(const std::vector<std::string>& rest) {
+    if (rest.size() != 2) {
+      return UsageError("get takes URL LOCALFILE, or --output-dir DIR URL...");
+    }
+    return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
+      return Download(c, u.path, rest[1]);
+    });
+  }
+
+  int Put(const std::vector<std::string>& rest) {
+    if (rest.size() != 2) return UsageError("put takes LOCALFILE URL");
+    // A local file that cannot be read fails before any connection.
+    if (absl::StatusOr<SourceFile> f = SourceFile::Open(rest[0]); !f.ok()) {
+      return Finish(f.status());
+    }
+    return WithClient(rest[1], [&](FtpsClient& c, const FtpUrl& u) {
+      return Upload(c, rest[0], u.path);
+    });
+  }
+
+  int Mv(const std::vector<std::string>& rest) {
+    if (rest.size() != 2) return UsageError("mv takes URL NEWPATH");
+    return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
+      return c.Rename(u.path, rest[1]);
+    });
+  }
+
+  int OnePath(const std::string& cmd, const std::vector<std::string>& rest) {
+    if (rest.size() != 1) return UsageError(cmd + " takes one URL");
+    return WithClient(rest[0], [&](FtpsClient& c,
+                                   const FtpUrl& u) -> absl::Status {
+      if (cmd == "rm") return c.Delete(u.path);
+      if (cmd == "mkdir") return c.MakeDir(u.path);
+      if (cmd == "rmdir") return c.RemoveDir(u.path);
+      absl::StatusOr<uint64_t> size = c.Size(u.path);
+      if (!size.ok()) return size.status();
+      absl::PrintF("%d\n", *size);
+      return absl::OkStatus();
+    });
+  }
+
+  // The -v dialogue and the warnings, to stderr, escaped.
+  void Trace(absl::string_view line) {
+    std::lock_guard<std::mutex> lock(trace_mu_);
+    absl::FPrintF(stderr, "%s\n", Printable(line));
+  }
+
+  void Warn(absl::string_view line) {
+    std::lock_guard<std::mutex> lock(trace_mu_);
+    absl::FPrintF(stderr, "ftps: WARNING: %s\n", Printable(line));
+  }
+
+  // One transfer, with a progress bar.
+  absl::Status Download(FtpsClient& c, const std::string& remote,
+                        const std::string& local) {
+    // A progress bar needs the size: ask only when someone will see it.
+    std::optional<uint64_t> total;
+    if (isatty(2)) {
+      if (auto s = c.Size(remote); s.ok()) total = *s;
+    }
+    Progress progress(total);
+    progress_ = &progress;
+    absl::Status s = c.DownloadFile(remote, local, o_.resume);
+    progress_ = nullptr;
+    return s;
+  }
+
+  absl::Status Upload(FtpsClient& c, const std::string& local,
+                      const std::string& remote) {
+    struct stat st;
+    std::optional<uint64_t> total;
+    if (stat(local.c_str(), &st) == 0) total = static_cast<uint64_t>(st.st_size);
+    Progress progress(total);
+    progress_ = &progress;
+    absl::Status s = c.UploadFile(local, remote, o_.resume);
+    progress_ = nullptr;
+    return s;
+  }
+
+  // --session-store: a cache over the Redis client store that a fleet of
+  // clients shares. Configuration errors are usage errors; a Redis that
+  // cannot be reached only costs full handshakes (the store fails open).
+  absl::StatusOr<std::shared_ptr<ClientSessionCache>> SharedStore() {
+    if (!o_.session_cache.empty() || !fleet::IsRedisUrl(o_.session_store) ||
+        o_.fleet_key.empty()) {
+      return WithCategory(
+          absl::InvalidArgumentError(
+              "--session-store takes a redis:// URL and needs --fleet-key, "
+              "and cannot be combined with --session-cache"),
+          ErrorCategory::kUsage);
+    }
+    fleet::SharedClientCacheOptions options;
+    options.url = o_.session_store;
+    options.password_file = o_.session_store_password_file;
+    options.fleet_key_file = o_.fleet_key;
+    auto shared = fleet::MakeSharedClientSessionCache(options);
+    if (!shared.ok()) {
+      return WithCategory(shared.status(), ErrorCategory::kUsage);
+    }
+    return shared->cache;
+  }
+
+  // The TLS context, made once; configuration errors are usage errors.
+  absl::Status MakeContext() {
+    if (context_) return absl::OkStatus();
+    ContextOptions tls;
+    tls.min_version = o_.tls_min;
+    tls.max_version = o_.tls_max;
+    tls.ca_file = o_.cacert;
+    tls.io_timeout = o_.timeout;
+    tls.keylog_file = KeyLogFileFromEnvironment();
+    if (o_.insecure) {
+      fputs("ftps: WARNING: --insecure: the server's certificate is NOT "
+            "verified; anyone on the path can read and change this "
+            "session\n",
+            stderr);
+      tls.insecure_skip_verify = true;
+    }
+    if (!o_.session_store.empty()) {
+      auto shared = SharedStore();
+      if (!shared.ok()) return shared.status();
+      tls.session_cache = *shared;
+    } else if (!o_.session_cache.empty()) {
+      auto file = SessionCacheFile::Open(o_.session_cache,
+                                         o_.session_cache_key);
+      if (!file.ok()) {
+        return WithCategory(file.status(), ErrorCategory::kUsage);
+      }
+      cache_file_.emplace(*std::move(file));
+      ClientSessionCache::Config config;
+      config.digest_key = cache_file_->digest_key();
+      cache_ = std::make_shared<ClientSessionCache>(std::move(config));
+      if (auto loaded = cache_file_->Load(*cache_); !loaded.ok()) {
+        // A damaged or unreadable cache costs a full handshake, nothing
+        // else; it is not written over at exit.
+        absl::FPrintF(stderr, "ftps: warning: %s\n", loaded.status().message());
+      }
+      tls.session_cache = cache_;
+    }
+    absl::StatusOr<std::shared_ptr<const Context>> context =
+        Context::Create(tls);
+    if (!context.ok()) {
+      return WithCategory(context.status(), ErrorCategory::kUsage);
+    }
+    context_ = *context;
+    return absl::OkStatus();
+  }
+
+  // User and password for |url| (credentials.h).
+  absl::StatusOr<Credentials> CredentialsFor(const FtpUrl& url) {
+    CredentialSources sources;
+    sources.password = o_.password;
+    sources.password_file = o_.password_file;
+    if (const char* env = getenv("FTPS_PASSWORD")) {
+      sources.environment_password = env;
+    }
+    if (const char* home = getenv("HOME")) {
+      sources.netrc_path = absl::StrCat(home, "/.netrc");
+    }
+    sources.warn = [](absl::string_view line) {
+      absl::FPrintF(stderr, "ftps: warning: %s\n", Printable(line));
+    };
+    sources.prompt = PromptForPassword;
+    return ResolveCredentials(url, sources);
+  }
+
+  // The FtpsClient options for |url| from the command line.
+  ClientOptions ClientOptionsFor(const FtpUrl& url) {
+    ClientOptions co;
+    co.tls_context = context_;
+    co.implicit_tls = url.implicit_tls;
+    co.allow_plaintext = o_.allow_plaintext;
+    co.passive = !o_.active;
+    co.trust_pasv_address = o_.trust_pasv;
+    co.timeout = o_.timeout;
+    co.reuse_session = !o_.no_reuse;
+    co.sync_downloads = !o_.no_fsync;
+    // Single transfers show a progress bar (when stderr is a terminal and
+    // the transfer is long); parallel ones do not.
+    co.progress = [this](uint64_t n) {
+      if (progress_ != nullptr) progress_->Add(n);
+    };
+    if (o_.verbose) co.trace = [this](absl::string_view l) { Trace(l); };
+    co.warn = [this](absl::string_view l) { Warn(l); };
+    return co;
+  }
+
+  // Connects to |url|'s server and logs in.
+  absl::StatusOr<std::unique_ptr<FtpsClient>> Open(const FtpUrl& url,
+                                                   const Credentials& creds) {
+    auto client = FtpsClient::Connect(url.host, url.port, ClientOptionsFor(url));
+    if (!client.ok()) return client.status();
+    if (auto s = (*client)->Login(creds.user, creds.password); !s.ok()) {
+      return s;
+    }
+    return client;
+  }
+
+  // Saves the session cache, prints |s| if it failed, returns its exit code.
+  int Finish(const absl::Status& s) {
+    if (cache_file_ && cache_) {
+      if (auto saved = cache_file_->Save(*cache_); !saved.ok()) {
+        absl::FPrintF(stderr, "ftps: warning: %s\n", saved.message());
+      }
+    }
+    if (!s.ok()) absl::FPrintF(stderr, "ftps: %s\n", Printable(s.message()));
+    return ExitCodeFor(s);
+  }
+
+  // Parses |url_text|, logs in and runs |work|.
+  int WithClient(const std::string& url_text, const Work& work) {
+    absl::StatusOr<FtpUrl> url = ParseFtpUrl(url_text);
+    if (!url.ok()) return UsageError(url.status().message());
+    if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
+    absl::StatusOr<Credentials> creds = CredentialsFor(*url);
+    if (url->password) CleanseString(&*url->password);  // In |creds| now.
+    if (!creds.ok()) return Finish(creds.status());
+    absl::StatusOr<std::unique_ptr<FtpsClient>> client = Open(*url, *creds);
+    if (!client.ok()) return Finish(client.status());
+    absl::Status s = work(**client, *url);
+    absl::Status quit = (*client)->Quit();
+    if (s.ok() && !quit.ok()) s = quit;
+    return Finish(s);
+  }
+
+  // get --output-dir DIR [--parallel N] URL...: N control connections, each
+  // data connection resuming its own control connection's session.
+  int GetMany(const std::vector<std::string>& urls) {
+    if (urls.empty()) return UsageError("get --output-dir needs URLs");
+    absl::StatusOr<std::vector<PlannedDownload>> plan =
+        PlanDownloads(urls, o_.output_dir);
+    if (!plan.ok()) return UsageError(plan.status().message());
+    struct stat st;
+    if (stat(o_.output_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Finish(WithCategory(
+          absl::NotFoundError(absl::StrCat("'", o_.output_dir,
+                                           "' is not a directory")),
+          ErrorCategory::kLocalFile));
+    }
+    if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
+    absl::StatusOr<Credentials> creds = CredentialsFor(plan->front().url);
+    for (PlannedDownload& d : *plan) {
+      if (d.url.password) CleanseString(&*d.url.password);  // In |creds| now.
+    }
+    if (!creds.ok()) return Finish(creds.status());
+    return Finish(DownloadAll(*plan, *creds));
+  }
+
+  // The downloads of |plan| on min(--parallel, files) connections. The
+  // first error, with its URL; a reuse refusal before any other.
+  absl::Status DownloadAll(const std::vector<PlannedDownload>& plan,
+                           const Credentials& creds) {
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    absl::Status first_error;
+    auto fail = [&](const absl::Status& s) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.ok() ||
+          (IsSessionReuseRefusal(s) && !IsSessionReuseRefusal(first_error))) {
+        first_error = s;
+      }
+    };
+    auto worker = [&] {
+      auto client = Open(plan.front().url, creds);
+      if (!client.ok()) return fail(client.status());
+      for (size_t i; (i = next++) < plan.size();) {
+        absl::Status s = (*client)->DownloadFile(plan[i].url.path,
+                                                 plan[i].local, o_.resume);
+        if (!s.ok()) {
+          fail(WithMessage(s, absl::StrCat(plan[i].url.ToString(), ": ",
+                                           s.message())));
+        }
+      }
+      (void)(*client)->Quit();
+    };
+    const int workers = std::min<int>(o_.parallel, plan.size());
+    std::vector<std::thread> threads;
+    for (int i = 0; i < workers; ++i) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+    return first_error;
+  }
+
+  FtpsOptions o_;
+  std::shared_ptr<const Context> context_;
+  std::shared_ptr<ClientSessionCache> cache_;
+  std::optional<SessionCacheFile> cache_file_;
+  std::mutex trace_mu_;
+  Progress* progress_ = nullptr;  // The single transfer under way, if any.
+};
+
+}  // namespace
+
+int RunFtps(FtpsOptions options) { return Tool(std::move(options)).Run(); }
+
+}  // namespace tlsession::ftp
