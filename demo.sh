@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh
-bazel build //ftp_adapter:demo //ftp_adapter:ftps //tls:demo
-bazel run //ftp_adapter:demo
+bazel build //demos:ftps_demo //tools:ftps //demos:tls_demo
+bazel run //demos:ftps_demo
 echo
-bazel run //tls:demo
+bazel run //demos:tls_demo

@@ -8,17 +8,17 @@
 # <build>/tlsession-sources.txt, which
 # tests/build_consistency/compare_sources.sh compares with `bazel query`.
 #
-# CMake target names: a library //session:x, //tls:x, //fleet:x or
+# CMake target names: a library //base:x, //session:x, //tls:x, //fleet:x or
 # //ftp_adapter:x is tlsession_x (exported as tlsession::x, archive
-# libtlsession_x.a); the binary //ftp_adapter:ftps is tlsession_ftps (file
-# "ftps"); test helpers //tests/testing:x are tlsession_testing_x and
+# libtlsession_x.a); a rule //tools:x is tlsession_tool_x (the binary
+# //tools:ftps: file "ftps", installed; libraries of tools/ are not); test helpers //tests/testing:x are tlsession_testing_x and
 # //testbed:x tlsession_testbed_x (neither installed); tests //tests:x are
 # tlsession_test_x; //benchmarks:x is tlsession_bench_x.
 
 include_guard(GLOBAL)
 
 # The packages whose libraries are tlsession's installed, exported API.
-set(TLSESSION_PUBLIC_PACKAGES session tls fleet ftp_adapter)
+set(TLSESSION_PUBLIC_PACKAGES base session tls fleet ftp_adapter)
 
 # _tlsession_package(<out>): the Bazel package of the current directory
 # ("session", "tests/testing", ...).
@@ -56,6 +56,8 @@ function(_tlsession_target_name out label)
   set(name "${CMAKE_MATCH_2}")
   if(pkg IN_LIST TLSESSION_PUBLIC_PACKAGES)
     set(${out} "tlsession_${name}" PARENT_SCOPE)
+  elseif(pkg STREQUAL "tools")
+    set(${out} "tlsession_tool_${name}" PARENT_SCOPE)
   elseif(pkg STREQUAL "tests/testing")
     set(${out} "tlsession_testing_${name}" PARENT_SCOPE)
   elseif(pkg STREQUAL "testbed")

@@ -1,4 +1,4 @@
-// EchoServer: the TLS server behind //fleet:tls_echo_server. A fixed set of
+// EchoServer: the TLS server behind //tools:tls_echo_server. A fixed set of
 // worker threads accept connections on one listener (each worker accepts,
 // then serves that connection to its end: handshake, then every byte
 // received is written back, so lines are echoed as they come), and counts
@@ -20,7 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "session/mutex.h"
+#include "base/mutex.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 #include "tls/socket.h"

@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "session/private_file.h"
+#include "base/private_file.h"
 
 namespace tlsession::fleet {
 namespace {

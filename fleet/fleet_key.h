@@ -12,7 +12,7 @@
 // never session IDs or host names: someone who can read Redis cannot tell
 // which hosts a client fleet talks to, nor test a guessed name.
 //
-// The key file is read with ReadKeyFile (session/private_file.h): a regular
+// The key file is read with ReadKeyFile (base/private_file.h): a regular
 // file owned by this user, mode 0600 or stricter, never through a symlink, of
 // at least 32 bytes (make one with `head -c 32 /dev/urandom > fleet.key;
 // chmod 600 fleet.key`). Every sub-key is derived with HKDF-SHA256 and wiped
@@ -33,7 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "session/secret.h"
+#include "base/secret.h"
 
 namespace tlsession::fleet {
 

@@ -8,7 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "session/private_file.h"
+#include "base/private_file.h"
 
 namespace tlsession::fleet {
 

@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "session/secret.h"
+#include "base/secret.h"
 
 namespace tlsession::fleet {
 

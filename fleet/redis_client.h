@@ -47,7 +47,7 @@
 #include "absl/time/time.h"
 #include "fleet/redis_reply.h"
 #include "fleet/redis_url.h"
-#include "session/mutex.h"
+#include "base/mutex.h"
 
 namespace tlsession::fleet {
 

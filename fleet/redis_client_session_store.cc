@@ -5,7 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "session/secret.h"
+#include "base/secret.h"
 
 namespace tlsession::fleet {
 namespace {

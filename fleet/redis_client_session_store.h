@@ -60,10 +60,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/mutex.h"
 #include "fleet/fleet_key.h"
 #include "fleet/redis_client.h"
 #include "session/client_session_store.h"
-#include "session/mutex.h"
 #include "session/session.h"
 
 namespace tlsession::fleet {

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "fleet/lockable.h"
-#include "session/secret.h"
+#include "base/lockable.h"
+#include "base/secret.h"
 
 namespace tlsession::fleet {
 namespace {

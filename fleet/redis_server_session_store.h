@@ -40,9 +40,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/mutex.h"
 #include "fleet/fleet_key.h"
 #include "fleet/redis_client.h"
-#include "session/mutex.h"
 #include "session/server_session_store.h"
 
 namespace tlsession::fleet {

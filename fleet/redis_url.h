@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "session/secret.h"
+#include "base/secret.h"
 
 namespace tlsession::fleet {
 

@@ -11,8 +11,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "fleet/lockable.h"
-#include "session/secret.h"
+#include "base/lockable.h"
+#include "base/secret.h"
 
 namespace tlsession::fleet {
 namespace {

@@ -51,9 +51,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/mutex.h"
 #include "fleet/fleet_key.h"
 #include "fleet/redis_client.h"
-#include "session/mutex.h"
 #include "session/ticket_keys.h"
 
 namespace tlsession::fleet {

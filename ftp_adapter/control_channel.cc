@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "ftp_adapter/printable.h"
-#include "tls/cleanse.h"
+#include "base/cleanse.h"
 
 namespace tlsession::ftp {
 namespace {

@@ -12,10 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/cleanse.h"
+#include "base/owned_fd.h"
 #include "ftp_adapter/error_category.h"
 #include "ftp_adapter/netrc.h"
-#include "tls/cleanse.h"
-#include "tls/socket.h"
 
 namespace tlsession::ftp {
 namespace {

@@ -12,7 +12,7 @@
 #include "ftp_adapter/data_channel.h"
 #include "ftp_adapter/error_category.h"
 #include "ftp_adapter/local_file.h"
-#include "tls/cleanse.h"
+#include "base/cleanse.h"
 
 namespace tlsession::ftp {
 namespace {

@@ -17,7 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "tls/socket.h"
+#include "base/owned_fd.h"
 
 namespace tlsession::ftp {
 

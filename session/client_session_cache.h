@@ -43,10 +43,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/coarse_clock.h"
+#include "base/mutex.h"
+#include "base/secret.h"
 #include "session/client_session_store.h"
-#include "session/coarse_clock.h"
-#include "session/mutex.h"
-#include "session/secret.h"
 #include "session/session.h"
 
 namespace tlsession {

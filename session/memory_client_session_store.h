@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "base/lru_map.h"
+#include "base/mutex.h"
 #include "session/client_session_store.h"
-#include "session/lru_map.h"
-#include "session/mutex.h"
 
 namespace tlsession {
 

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "session/secret.h"
+#include "base/secret.h"
 
 namespace tlsession {
 

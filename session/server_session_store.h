@@ -26,9 +26,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "session/coarse_clock.h"
-#include "session/lru_map.h"
-#include "session/mutex.h"
+#include "base/coarse_clock.h"
+#include "base/lru_map.h"
+#include "base/mutex.h"
 
 namespace tlsession {
 

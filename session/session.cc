@@ -7,9 +7,9 @@
 #include <openssl/x509.h>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/escaping.h"
-#include "session/ssl_error.h"
+#include "absl/strings/str_cat.h"
+#include "base/ssl_error.h"
 
 namespace tlsession {
 namespace {

@@ -17,9 +17,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/private_file.h"
+#include "base/ssl_error.h"
 #include "session/memory_client_session_store.h"
-#include "session/private_file.h"
-#include "session/ssl_error.h"
 
 namespace tlsession {
 namespace {

@@ -34,9 +34,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/secret.h"
 #include "session/client_session_cache.h"
 #include "session/client_session_store.h"
-#include "session/secret.h"
 
 namespace tlsession {
 

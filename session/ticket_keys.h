@@ -27,7 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "session/mutex.h"
+#include "base/mutex.h"
 
 namespace tlsession {
 

@@ -19,7 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "session/ssl_error.h"
+#include "base/ssl_error.h"
 
 namespace tlsession::testing {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tls/socket.h"
+#include "base/owned_fd.h"
 
 namespace tlsession::testing {
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/lru_map.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "session/memory_client_session_store.h"

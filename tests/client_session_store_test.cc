@@ -1,5 +1,5 @@
 // MemoryClientSessionStore (session/memory_client_session_store.h) and
-// LruMap (session/lru_map.h) on their own, on sessions built in memory: take
+// LruMap (base/lru_map.h) on their own, on sessions built in memory: take
 // and put, bounds, removal, export, eviction order. No sockets; the cache's
 // policy over the store is client_session_cache_test.cc's.
 #include <string>
@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "session/client_session_store.h"
-#include "session/lru_map.h"
+#include "base/lru_map.h"
 #include "session/memory_client_session_store.h"
 #include "tests/client_cache_test_util.h"
 #include "tests/testing/test_sessions.h"

@@ -1,4 +1,4 @@
-// The `ftps` tool (//ftp_adapter:ftps) as a real child process against the
+// The `ftps` tool (//tools:ftps) as a real child process against the
 // hostile FTPS server (tests/testing/hostile_ftp_server.h) on loopback: what
 // it does with passwords, with text the server sends, with part files in
 // folders others can write, when it falls back to plaintext, and which exit

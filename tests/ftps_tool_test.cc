@@ -1,4 +1,4 @@
-// The `ftps` command-line tool (//ftp_adapter:ftps) run as a real child
+// The `ftps` command-line tool (//tools:ftps) run as a real child
 // process against real vsftpd and ProFTPD on loopback, both requiring TLS and
 // TLS session reuse on data connections: its commands, its -v report of
 // session reuse, its session cache across runs, its exit codes and where it

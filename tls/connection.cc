@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "session/coarse_clock.h"
-#include "session/ssl_error.h"
+#include "base/coarse_clock.h"
+#include "base/ssl_error.h"
 #include "tls/socket_bio.h"
 
 namespace tlsession {

@@ -22,7 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "session/ssl_error.h"
+#include "base/ssl_error.h"
 #include "tls/connection.h"
 #include "tls/context_identity.h"
 #include "tls/context_material.h"

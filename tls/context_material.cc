@@ -16,8 +16,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "session/secret.h"
-#include "session/ssl_error.h"
+#include "base/secret.h"
+#include "base/ssl_error.h"
 
 namespace tlsession {
 namespace {

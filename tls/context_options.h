@@ -15,8 +15,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/coarse_clock.h"
 #include "session/client_session_cache.h"
-#include "session/coarse_clock.h"
 #include "session/server_session_store.h"
 #include "session/ticket_keys.h"
 

@@ -45,11 +45,6 @@ absl::StatusOr<Endpoint> ToEndpoint(const sockaddr_storage& ss) {
 
 }  // namespace
 
-void OwnedFd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 absl::Status SetNonBlocking(int fd, bool on) {
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0) return absl::InternalError(absl::StrCat("fcntl: ", Errno(errno)));

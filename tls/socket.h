@@ -1,5 +1,5 @@
-// Plain TCP sockets: an owning file descriptor, a client connect with a
-// timeout, and a listener. TLS lives in connection.h; this file knows none.
+// Plain TCP sockets: a client connect with a timeout, and a listener, on
+// OwnedFd (base/owned_fd.h). TLS lives in connection.h; this file knows none.
 #ifndef TLSESSION_TLS_SOCKET_H_
 #define TLSESSION_TLS_SOCKET_H_
 
@@ -11,33 +11,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/owned_fd.h"
 
 namespace tlsession {
-
-// Owns a file descriptor and closes it on destruction.
-class OwnedFd {
- public:
-  OwnedFd() = default;
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(OwnedFd&& other) noexcept : fd_(other.release()) {}
-  OwnedFd& operator=(OwnedFd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // Gives up ownership without closing.
-  int release() { return std::exchange(fd_, -1); }
-  // Closes the current descriptor (if any) and takes |fd|.
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 // An address and port as text, e.g. "127.0.0.1" and 2121.
 struct Endpoint {

@@ -3,8 +3,9 @@
 # build defines (it writes them, at configure time, to
 # <build>/tlsession-sources.txt: see cmake/TlsessionRules.cmake), its srcs,
 # hdrs and deps must be those of the Bazel rule of the same label, as
-# `bazel query` reads them; every rule of the public packages (session/,
-# tls/, fleet/, ftp_adapter/) must exist in both, except the Bazel-only rules
+# `bazel query` reads them; every rule of the public packages (base/,
+# session/, tls/, fleet/, ftp_adapter/) and of tools/ and demos/ must exist
+# in both, except the Bazel-only rules
 # below; and BoringSSL's compiled sources (android-sources.cmake for CMake,
 # BUILD.generated.bzl for Bazel) must be the same files.
 #
@@ -14,14 +15,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-# Bazel rules of the public packages that the CMake build leaves out, on
-# purpose: the demos run vsftpd and a TLS server from testbed/ and need Bazel's
-# runfiles or vsftpd; fleet/'s two tools serve the fleet tests and
-# fleet/demo.sh, both Bazel-only. Rules of testbed/, tests/testing/, tests/
-# and benchmarks/ are compared when the CMake build defines them (it builds
+# Bazel rules of the compared packages that the CMake build leaves out, on
+# purpose: the demos run vsftpd and a TLS server from testbed/ and need
+# Bazel's runfiles or vsftpd; the two fleet tools serve the fleet tests and
+# demos/fleet_demo.sh, both Bazel-only. Rules of testbed/, tests/testing/,
+# tests/ and benchmarks/ are compared when the CMake build defines them (it builds
 # only what ctest needs); their rules that only Bazel builds are not checked.
-BAZEL_ONLY=(//tls:demo //ftp_adapter:demo //fleet:tls_echo_server
-  //fleet:tls_fleet_client)
+BAZEL_ONLY=(//demos:tls_demo //demos:ftps_demo //tools:tls_echo_server
+  //tools:tls_fleet_client)
 
 fail() {
   echo "compare_sources: $*" >&2
@@ -46,7 +47,7 @@ manifest="$build/tlsession-sources.txt"
 # query reads their attributes. BoringSSL's crypto selects its assembly by
 # platform: cquery gives the sources configured for this machine.
 labels=$(awk '$1 !~ /^@/ {print $1}' "$manifest" | sort -u | tr '\n' ' ')
-query="kind(rule, //session:all + //tls:all + //fleet:all + //ftp_adapter:all) + ${labels// / + }"
+query="kind(rule, //base:all + //session:all + //tls:all + //fleet:all + //ftp_adapter:all + //tools:all + //demos:all) + ${labels// / + }"
 query=${query% + }
 bazel query --output=xml "$query" >"$tmp/rules.xml" 2>"$tmp/query.log" ||
   { cat "$tmp/query.log" >&2; fail "bazel query failed"; }
@@ -60,7 +61,8 @@ python3 - "$manifest" "$tmp" "${BAZEL_ONLY[@]}" <<'PY' || fail "the CMake and Ba
 import re, sys, xml.etree.ElementTree as ET
 
 manifest, tmp, bazel_only = sys.argv[1], sys.argv[2], set(sys.argv[3:])
-public = ("//session:", "//tls:", "//fleet:", "//ftp_adapter:")
+public = ("//base:", "//session:", "//tls:", "//fleet:", "//ftp_adapter:",
+          "//tools:", "//demos:")
 
 def path_of(label):
     """'//session:a.cc' -> 'session/a.cc'; '@boringssl//:src/x.c' -> 'src/x.c'."""

@@ -47,7 +47,7 @@ TEST(FleetClientStoreTest, TwoProcessesNeverPresentATicketTwice) {
   std::vector<std::unique_ptr<ChildProcess>> clients;
   for (int c = 0; c < 2; ++c) {
     auto child = ChildProcess::Spawn(
-        {RunfilesBinary("fleet/tls_fleet_client"), "--connect",
+        {RunfilesBinary("tools/tls_fleet_client"), "--connect",
          absl::StrCat("127.0.0.1:", (*server)->port()), "--servername",
          "localhost", "--ca", pki.ca_file(), "--count",
          absl::StrCat(kConnectionsPerClient), "--session-store",

@@ -80,7 +80,7 @@ absl::StatusOr<size_t> FleetHarness::StartInstance(
       -> absl::StatusOr<std::vector<std::string>> {
     const TestPki& pki = GetTestPki();
     std::vector<std::string> argv = {
-        RunfilesBinary("fleet/tls_echo_server"),
+        RunfilesBinary("tools/tls_echo_server"),
         "--port", absl::StrCat(port),
         "--cert", pki.server_cert_file(),
         "--key", pki.server_key_file(),

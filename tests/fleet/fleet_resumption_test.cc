@@ -218,7 +218,7 @@ TEST(FleetTamperTest, TamperedTicketKeysAreNotLoaded) {
 // tls_echo_server refuses what it cannot use, naming it.
 absl::StatusOr<std::string> RunServerExpectingExit(
     const std::vector<std::string>& args, int* exit_code) {
-  std::vector<std::string> argv = {RunfilesBinary("fleet/tls_echo_server")};
+  std::vector<std::string> argv = {RunfilesBinary("tools/tls_echo_server")};
   argv.insert(argv.end(), args.begin(), args.end());
   const std::string log = MakeTempDir() + "/server.log";
   auto child = ChildProcess::Spawn(argv, log, false);

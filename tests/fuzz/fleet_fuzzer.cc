@@ -15,10 +15,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/secret.h"
 #include "fleet/fleet_key.h"
 #include "fleet/redis_reply.h"
 #include "fleet/redis_url.h"
-#include "session/secret.h"
+#include "base/secret.h"
 
 namespace {
 

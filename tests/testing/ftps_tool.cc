@@ -19,15 +19,15 @@ std::ostream& operator<<(std::ostream& os, const ToolRun& r) {
 }
 
 std::string FtpsBinary() {
-  if (access("ftp_adapter/ftps", X_OK) == 0) {
+  if (access("tools/ftps", X_OK) == 0) {
     char cwd[4096];
     if (getcwd(cwd, sizeof(cwd)) != nullptr) {
-      return absl::StrCat(cwd, "/ftp_adapter/ftps");
+      return absl::StrCat(cwd, "/tools/ftps");
     }
-    return "ftp_adapter/ftps";
+    return "tools/ftps";
   }
   const char* srcdir = getenv("TEST_SRCDIR");
-  return absl::StrCat(srcdir ? srcdir : ".", "/tlsession/ftp_adapter/ftps");
+  return absl::StrCat(srcdir ? srcdir : ".", "/tlsession/tools/ftps");
 }
 
 std::vector<std::string> LinesStartingWith(const std::string& output,

@@ -1,4 +1,4 @@
-// The `ftps` tool (//ftp_adapter:ftps, from the test's runfiles) run as a
+// The `ftps` tool (//tools:ftps, from the test's runfiles) run as a
 // real child process: its exit code, its output, and its stderr apart when
 // asked.
 #ifndef TLSESSION_TESTS_TESTING_FTPS_TOOL_H_

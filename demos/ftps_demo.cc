@@ -32,7 +32,7 @@ using testing::FtpServerOptions;
 // sets |ok| false on failure.
 std::string RunFtps(const std::vector<std::string>& args,
                     const std::string& dir, bool* ok) {
-  std::vector<std::string> argv = {"ftp_adapter/ftps"};
+  std::vector<std::string> argv = {"tools/ftps"};
   argv.insert(argv.end(), args.begin(), args.end());
   absl::PrintF("\n$ ftps %s\n", absl::StrJoin(args, " "));
   auto child = ChildProcess::Spawn(argv, dir + "/ftps.out", false);

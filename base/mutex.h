@@ -2,8 +2,8 @@
 // ThreadSanitizer (Debian's Abseil is built without TSan, so absl::Mutex is
 // not), and annotated for clang's -Wthread-safety (which no build
 // configuration turns on today).
-#ifndef TLSESSION_SESSION_MUTEX_H_
-#define TLSESSION_SESSION_MUTEX_H_
+#ifndef TLSESSION_BASE_MUTEX_H_
+#define TLSESSION_BASE_MUTEX_H_
 
 #include <mutex>
 
@@ -35,4 +35,4 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
 
 }  // namespace tlsession
 
-#endif  // TLSESSION_SESSION_MUTEX_H_
+#endif  // TLSESSION_BASE_MUTEX_H_

@@ -7,11 +7,11 @@
 # tickets and TLS 1.3, and two tls_fleet_client processes sharing one client
 # session store. Everything is stopped and removed at the end.
 #
-#   fleet/demo.sh
+#   demos/fleet_demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./setup.sh >&2
-bazel build //fleet:tls_echo_server //fleet:tls_fleet_client >&2
+bazel build //tools:tls_echo_server //tools:tls_fleet_client >&2
 bin=$(bazel info bazel-bin 2>/dev/null)
 
 work=$(mktemp -d)
@@ -87,7 +87,7 @@ echo "redis-server on 127.0.0.1:$redis_port (password in $work/redis.password)"
 
 ports=()
 for i in 1 2 3; do
-  "$bin/fleet/tls_echo_server" --port 0 --name "instance$i" \
+  "$bin/tools/tls_echo_server" --port 0 --name "instance$i" \
     --cert "$work/server.pem" --key "$work/server.key" \
     --session-store "$redis" --ticket-keys "$redis" \
     --redis-password-file "$work/redis.password" \
@@ -131,7 +131,7 @@ echo
 echo "== Two client processes sharing one client session store in Redis"
 echo "   (each TLS 1.3 ticket is popped by exactly one of them)"
 for c in A B; do
-  "$bin/fleet/tls_fleet_client" --connect "127.0.0.1:${ports[0]}" \
+  "$bin/tools/tls_fleet_client" --connect "127.0.0.1:${ports[0]}" \
     --servername localhost --ca "$work/ca.pem" --count 3 \
     --session-store "$redis" --redis-password-file "$work/redis.password" \
     --fleet-key "$work/fleet.key" | sed "s/^/client $c: /"

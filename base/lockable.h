@@ -1,15 +1,15 @@
-// MutexLockable: session/mutex.h's Mutex seen as a BasicLockable, so that a
+// MutexLockable: base/mutex.h's Mutex seen as a BasicLockable, so that a
 // std::condition_variable_any can wait on it (a thread that holds the Mutex
 // through a MutexLock waits with a MutexLockable over the same Mutex). The
 // waits stay visible to ThreadSanitizer: condition_variable_any is built on
 // pthreads.
-#ifndef TLSESSION_FLEET_LOCKABLE_H_
-#define TLSESSION_FLEET_LOCKABLE_H_
+#ifndef TLSESSION_BASE_LOCKABLE_H_
+#define TLSESSION_BASE_LOCKABLE_H_
 
 #include "absl/base/thread_annotations.h"
-#include "session/mutex.h"
+#include "base/mutex.h"
 
-namespace tlsession::fleet {
+namespace tlsession {
 
 struct MutexLockable {
   Mutex* mu;
@@ -17,6 +17,6 @@ struct MutexLockable {
   void unlock() ABSL_NO_THREAD_SAFETY_ANALYSIS { mu->Unlock(); }
 };
 
-}  // namespace tlsession::fleet
+}  // namespace tlsession
 
-#endif  // TLSESSION_FLEET_LOCKABLE_H_
+#endif  // TLSESSION_BASE_LOCKABLE_H_

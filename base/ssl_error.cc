@@ -1,4 +1,4 @@
-#include "session/ssl_error.h"
+#include "base/ssl_error.h"
 
 #include <openssl/err.h>
 

@@ -1,15 +1,16 @@
-// Secret: bytes that must not outlive their use (keys, passwords). Wiped with
-// OPENSSL_cleanse when destroyed, replaced or moved from; never copied by
-// accident (copies are explicit, through Copy()).
-#ifndef TLSESSION_SESSION_SECRET_H_
-#define TLSESSION_SESSION_SECRET_H_
+// Secret: bytes that must not outlive their use (keys, passwords). Wiped
+// (CleanseString, base/cleanse.h) when destroyed, replaced or moved from;
+// never copied by accident (copies are explicit, through Copy()).
+#ifndef TLSESSION_BASE_SECRET_H_
+#define TLSESSION_BASE_SECRET_H_
 
-#include <openssl/mem.h>
-
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
 #include "absl/strings/string_view.h"
+#include "base/cleanse.h"
 
 namespace tlsession {
 
@@ -48,12 +49,9 @@ class Secret {
   size_t size() const { return bytes_.size(); }
   bool empty() const { return bytes_.empty(); }
 
-  // Wipes |s|'s bytes (its whole capacity) and empties it.
-  static void Wipe(std::string& s) {
-    s.resize(s.capacity());
-    if (!s.empty()) OPENSSL_cleanse(&s[0], s.size());
-    s.clear();
-  }
+  // Wipes |s|'s bytes (its whole capacity) and empties it: CleanseString
+  // (base/cleanse.h), the one wipe.
+  static void Wipe(std::string& s) { CleanseString(&s); }
 
  private:
   std::string bytes_;
@@ -61,4 +59,4 @@ class Secret {
 
 }  // namespace tlsession
 
-#endif  // TLSESSION_SESSION_SECRET_H_
+#endif  // TLSESSION_BASE_SECRET_H_

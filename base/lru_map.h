@@ -3,8 +3,8 @@
 //
 // Not thread-safe: its owner guards it (the stores hold it under their own
 // mutex). Keys are strings; values any movable type.
-#ifndef TLSESSION_SESSION_LRU_MAP_H_
-#define TLSESSION_SESSION_LRU_MAP_H_
+#ifndef TLSESSION_BASE_LRU_MAP_H_
+#define TLSESSION_BASE_LRU_MAP_H_
 
 #include <cstddef>
 #include <functional>
@@ -111,4 +111,4 @@ class LruMap {
 
 }  // namespace tlsession
 
-#endif  // TLSESSION_SESSION_LRU_MAP_H_
+#endif  // TLSESSION_BASE_LRU_MAP_H_

@@ -3,8 +3,8 @@
 // (O_NOFOLLOW), never blocking on a FIFO or device (O_NONBLOCK, then fstat),
 // only a regular file owned by this user that neither group nor others can
 // read or write.
-#ifndef TLSESSION_SESSION_PRIVATE_FILE_H_
-#define TLSESSION_SESSION_PRIVATE_FILE_H_
+#ifndef TLSESSION_BASE_PRIVATE_FILE_H_
+#define TLSESSION_BASE_PRIVATE_FILE_H_
 
 #include <cstddef>
 #include <string>
@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "session/secret.h"
+#include "base/secret.h"
 
 namespace tlsession {
 
@@ -60,4 +60,4 @@ absl::StatusOr<Secret> ReadKeyFile(const std::string& path,
 
 }  // namespace tlsession
 
-#endif  // TLSESSION_SESSION_PRIVATE_FILE_H_
+#endif  // TLSESSION_BASE_PRIVATE_FILE_H_

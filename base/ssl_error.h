@@ -1,6 +1,6 @@
 // Turning BoringSSL's thread-local error queue into readable text.
-#ifndef TLSESSION_SESSION_SSL_ERROR_H_
-#define TLSESSION_SESSION_SSL_ERROR_H_
+#ifndef TLSESSION_BASE_SSL_ERROR_H_
+#define TLSESSION_BASE_SSL_ERROR_H_
 
 #include <string>
 
@@ -12,4 +12,4 @@ std::string DrainSslErrors();
 
 }  // namespace tlsession
 
-#endif  // TLSESSION_SESSION_SSL_ERROR_H_
+#endif  // TLSESSION_BASE_SSL_ERROR_H_

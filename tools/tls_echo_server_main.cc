@@ -30,7 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "fleet/cli.h"
+#include "base/flags.h"
 #include "fleet/echo_server.h"
 #include "fleet/fleet_setup.h"
 #include "tls/context.h"
@@ -203,7 +203,7 @@ int Run(Flags& flags) {
 int main(int argc, char** argv) {
   tlsession::fleet::Flags flags;
   const auto table = tlsession::fleet::FlagTable(&flags);
-  if (std::optional<int> code = tlsession::fleet::ParseCliOrExitCode(
+  if (std::optional<int> code = tlsession::ParseCliOrExitCode(
           argc, argv, table, "tls_echo_server",
           "tls_echo_server --cert FILE --key FILE [FLAGS]")) {
     return *code;

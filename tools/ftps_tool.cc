@@ -1,21 +1,12 @@
-// ftps: an FTPS command-line client whose data connections resume the
-// control connection's TLS session.
-//
-//   ftps [OPTIONS] ls URL
-//   ftps [OPTIONS] get URL LOCALFILE
-//   ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
-//   ftps [OPTIONS] put LOCALFILE URL
-//   ftps [OPTIONS] rm|mkdir|rmdir|size URL
-//   ftps [OPTIONS] mv URL NEWPATH
-//
-// See Usage() for options and kExitCodes for exit codes.
+#include "tools/ftps_tool.h"
+
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,275 +16,26 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "base/cleanse.h"
+#include "fleet/fleet_setup.h"
 #include "ftp_adapter/credentials.h"
 #include "ftp_adapter/error_category.h"
 #include "ftp_adapter/ftps_client.h"
 #include "ftp_adapter/local_file.h"
 #include "ftp_adapter/printable.h"
-#include "fleet/fleet_setup.h"
 #include "ftp_adapter/url.h"
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
-#include "tls/cleanse.h"
 #include "tls/context.h"
+#include "tools/ftps_flags.h"
 
 namespace tlsession::ftp {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitOther = 1;  // An error of no category (a bug).
-
-// The one table from error categories to exit codes; the usage text is
-// made from it.
-struct ExitCode {
-  int code;
-  std::optional<ErrorCategory> category;  // nullopt: success.
-  const char* meaning;
-};
-constexpr ExitCode kExitCodes[] = {
-    {kExitOk, std::nullopt, "success"},
-    {1, ErrorCategory::kProtocol,
-     "the server broke the FTP protocol (a malformed, oversized or\n"
-     "    unexpected reply, listing or transfer), or another error"},
-    {2, ErrorCategory::kUsage,
-     "usage or configuration error (bad option, URL, CA file, password\n"
-     "    file; no password; two URLs for one local file)"},
-    {3, ErrorCategory::kConnection,
-     "connection or TLS error (including certificate verification)"},
-    {4, ErrorCategory::kLogin, "login refused"},
-    {5, ErrorCategory::kRefused,
-     "the server refused a command (its reply is quoted)"},
-    {6, ErrorCategory::kLocalFile,
-     "local file error (including a part file or destination that is a\n"
-     "    symlink or not ours)"},
-    {7, ErrorCategory::kReuseRequired,
-     "the server requires TLS session reuse and refused a data connection"},
-};
-
-// The exit code for |s|, from kExitCodes; kExitOther for an error of no
-// category.
-int ExitCodeFor(const absl::Status& s) {
-  if (s.ok()) return kExitOk;
-  const std::optional<ErrorCategory> category = CategoryOf(s);
-  for (const ExitCode& e : kExitCodes) {
-    if (category && e.category == category) return e.code;
-  }
-  return kExitOther;
-}
-
-constexpr char kUsageText[] = R"(usage:
-  ftps [OPTIONS] ls URL
-  ftps [OPTIONS] get URL LOCALFILE
-  ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
-  ftps [OPTIONS] put LOCALFILE URL
-  ftps [OPTIONS] rm|mkdir|rmdir|size URL
-  ftps [OPTIONS] mv URL NEWPATH
-
-URL is ftp://user:pass@host:port/path (explicit FTPS: AUTH TLS, still TLS
-only) or ftps://user:pass@host:port/path (implicit FTPS, port 990). Without
-a password in the URL it comes from --password-file, --password,
-$FTPS_PASSWORD, ~/.netrc, or a prompt on the terminal (not echoed).
-$FTPS_PASSWORD is used only for a URL that names a user (never for an
-anonymous login); --password and --password-file need a user in the URL.
-A URL without a user logs in as anonymous.
-
-options:
-  --cacert FILE          trust the CAs in FILE instead of the system store
-  --insecure             do not verify the server's certificate (warns)
-  --tls-min 1.2|1.3      lowest TLS version (default 1.2)
-  --tls-max 1.2|1.3      highest TLS version (default 1.3)
-  --session-cache FILE   keep TLS sessions in FILE across runs (mode 0600)
-  --session-cache-key F  encrypt the session cache with the key in F
-  --session-store redis://[:PASSWORD@]HOST:PORT
-                         share TLS sessions with other clients through
-                         Redis (each TLS 1.3 ticket used once fleet-wide);
-                         needs --fleet-key; not with --session-cache
-  --session-store-password-file FILE
-                         the Redis password (mode 0600), instead of the URL
-  --fleet-key FILE       seals what goes to Redis (32+ secret bytes, 0600)
-  --password-file FILE   the password: FILE's first line; FILE must be
-                         yours and mode 0600, not a symlink
-  --password PASS        the password (visible to others in ps: prefer
-                         --password-file)
-  --active               active mode (EPRT/PORT) instead of passive
-  --trust-pasv-address   connect to the address a PASV reply names
-  --allow-plaintext      allow FTP without TLS if the server has no TLS
-                         (warns on stderr before the password is sent)
-  --continue             resume an interrupted get or put (REST); a part
-                         file is continued only if it is a regular file of
-                         yours
-  --no-session-reuse     do not offer the control session on data
-                         connections (to measure or show what reuse buys)
-  --no-fsync             do not fsync downloads before naming them (faster
-                         on slow disks; a crash may leave a file short)
-  --timeout SECONDS      timeout of every wait (default 30)
-  -v, --verbose          print the control dialogue (password masked) and
-                         whether each TLS connection resumed a session
-  -h, --help             this text
-
-Downloads go to FILE.part (mode 0600, never through a symlink) and become
-FILE when complete, fsynced first (see --no-fsync). Everything the server sends is printed with control
-characters escaped (\xNN).
-)";
-
-// The usage text with the exit codes of kExitCodes.
-std::string Usage() {
-  std::string out = absl::StrCat(kUsageText, "\nexit codes:\n");
-  for (const ExitCode& e : kExitCodes) {
-    absl::StrAppend(&out, "  ", e.code, " ", e.meaning, "\n");
-  }
-  return out;
-}
-
-// The command line, parsed.
-struct Options {
-  std::string cacert;
-  bool insecure = false;
-  uint16_t tls_min = TLS1_2_VERSION;
-  uint16_t tls_max = TLS1_3_VERSION;
-  std::string session_cache;
-  std::string session_cache_key;
-  std::string session_store;        // redis://...
-  std::string session_store_password_file;
-  std::string fleet_key;
-  std::optional<std::string> password;
-  std::string password_file;
-  bool active = false;
-  bool trust_pasv = false;
-  bool allow_plaintext = false;
-  bool resume = false;
-  bool no_reuse = false;
-  bool no_fsync = false;
-  absl::Duration timeout = absl::Seconds(30);
-  bool verbose = false;
-  std::string output_dir;
-  int parallel = 1;
-  std::vector<std::string> args;  // The command and its operands.
-};
-
-// Prints |message| and the usage text; returns the usage error's code.
-int UsageError(absl::string_view message) {
-  absl::FPrintF(stderr, "ftps: %s\n\n%s", Printable(message), Usage());
-  return ExitCodeFor(WithCategory(absl::InvalidArgumentError(message),
-                                  ErrorCategory::kUsage));
-}
-
-// "1.2" or "1.3" as a TLS version; false for anything else.
-bool ParseVersion(const std::string& text, uint16_t* out) {
-  if (text == "1.2") {
-    *out = TLS1_2_VERSION;
-  } else if (text == "1.3") {
-    *out = TLS1_3_VERSION;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-// Sets the flag |a| names; false when |a| is not a flag.
-bool ParseFlag(const std::string& a, Options* o) {
-  bool* flag = a == "-v" || a == "--verbose"          ? &o->verbose
-               : a == "--insecure" || a == "-k"       ? &o->insecure
-               : a == "--active"                      ? &o->active
-               : a == "--trust-pasv-address"          ? &o->trust_pasv
-               : a == "--allow-plaintext"             ? &o->allow_plaintext
-               : a == "--no-session-reuse"            ? &o->no_reuse
-               : a == "--no-fsync"                    ? &o->no_fsync
-               : a == "--continue" || a == "-C"       ? &o->resume
-                                                      : nullptr;
-  if (flag != nullptr) *flag = true;
-  return flag != nullptr;
-}
-
-// Sets the option |a| names from |value|: "" when done, else the usage
-// error.
-std::string ParseValue(const std::string& a, const std::string& value,
-                       Options* o) {
-  std::map<std::string, std::string*> files = {
-      {"--cacert", &o->cacert},
-      {"--session-cache", &o->session_cache},
-      {"--session-cache-key", &o->session_cache_key},
-      {"--session-store", &o->session_store},
-      {"--session-store-password-file", &o->session_store_password_file},
-      {"--fleet-key", &o->fleet_key},
-      {"--password-file", &o->password_file},
-      {"--output-dir", &o->output_dir}};
-  if (auto it = files.find(a); it != files.end()) {
-    *it->second = value;
-    return "";
-  }
-  if (a == "--password") {
-    o->password = value;
-    return "";
-  }
-  if (a == "--tls-min" || a == "--tls-max") {
-    return ParseVersion(value, a == "--tls-min" ? &o->tls_min : &o->tls_max)
-               ? ""
-               : a + " takes 1.2 or 1.3";
-  }
-  double seconds = 0;
-  if (a == "--timeout") {
-    if (!absl::SimpleAtod(value, &seconds) || seconds <= 0 || seconds > 86400) {
-      return "--timeout takes a number of seconds";
-    }
-    o->timeout = absl::Seconds(seconds);
-    return "";
-  }
-  if (!absl::SimpleAtoi(value, &o->parallel) || o->parallel < 1 ||
-      o->parallel > 64) {
-    return "--parallel takes a number from 1 to 64";
-  }
-  return "";
-}
-
-// True for an option followed by a value.
-bool TakesValue(const std::string& a) {
-  for (const char* name :
-       {"--cacert", "--session-cache", "--session-cache-key", "--password",
-        "--session-store", "--session-store-password-file", "--fleet-key",
-        "--password-file", "--tls-min", "--tls-max", "--timeout",
-        "--output-dir", "--parallel"}) {
-    if (a == name) return true;
-  }
-  return false;
-}
-
-// Parses argv; returns an exit code on error or --help, -1 to go on. A
-// password on the command line is overwritten in argv once copied, so that
-// ps shows it only for a moment.
-int ParseArgs(int argc, char** argv, Options* o) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      fputs(Usage().c_str(), stdout);
-      return kExitOk;
-    }
-    if (ParseFlag(a, o)) continue;
-    if (TakesValue(a)) {
-      if (i + 1 >= argc) return UsageError(a + " needs a value");
-      const std::string error = ParseValue(a, argv[++i], o);
-      if (a == "--password") memset(argv[i], '*', strlen(argv[i]));
-      if (!error.empty()) return UsageError(error);
-    } else if (a == "--") {
-      for (++i; i < argc; ++i) o->args.push_back(argv[i]);
-    } else if (absl::StartsWith(a, "-") && a.size() > 1) {
-      return UsageError("unknown option " + a);
-    } else {
-      o->args.push_back(a);
-    }
-  }
-  if (o->tls_min > o->tls_max) {
-    return UsageError("--tls-min is above --tls-max");
-  }
-  return -1;
-}
 
 // Prints a progress line on stderr when it is a terminal and the transfer
 // is long; nothing otherwise.
@@ -388,7 +130,7 @@ absl::StatusOr<std::vector<PlannedDownload>> PlanDownloads(
 // Runs one command line.
 class Tool {
  public:
-  explicit Tool(Options o) : o_(std::move(o)) {}
+  explicit Tool(FtpsOptions o) : o_(std::move(o)) {}
 
   // Runs the command; returns the exit code.
   int Run() {
@@ -705,7 +447,7 @@ class Tool {
     return first_error;
   }
 
-  Options o_;
+  FtpsOptions o_;
   std::shared_ptr<const Context> context_;
   std::shared_ptr<ClientSessionCache> cache_;
   std::optional<SessionCacheFile> cache_file_;
@@ -714,11 +456,7 @@ class Tool {
 };
 
 }  // namespace
-}  // namespace tlsession::ftp
 
-int main(int argc, char** argv) {
-  tlsession::ftp::Options options;
-  int code = tlsession::ftp::ParseArgs(argc, argv, &options);
-  if (code >= 0) return code;
-  return tlsession::ftp::Tool(std::move(options)).Run();
-}
+int RunFtps(FtpsOptions options) { return Tool(std::move(options)).Run(); }
+
+}  // namespace tlsession::ftp

@@ -1,10 +1,12 @@
-#include "session/private_file.h"
+#include "base/private_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/mem.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"

@@ -22,7 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "fleet/cli.h"
+#include "base/flags.h"
 #include "fleet/fleet_setup.h"
 #include "tls/connection.h"
 #include "tls/context.h"
@@ -157,7 +157,7 @@ int Run(const Flags& f) {
 int main(int argc, char** argv) {
   tlsession::fleet::Flags flags;
   const auto table = tlsession::fleet::FlagTable(&flags);
-  if (std::optional<int> code = tlsession::fleet::ParseCliOrExitCode(
+  if (std::optional<int> code = tlsession::ParseCliOrExitCode(
           argc, argv, table, "tls_fleet_client",
           "tls_fleet_client --connect HOST:PORT [FLAGS]")) {
     return *code;

@@ -1,0 +1,251 @@
+#include "tools/ftps_flags.h"
+
+#include <stdio.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ftp_adapter/error_category.h"
+#include "ftp_adapter/printable.h"
+
+namespace tlsession::ftp {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitOther = 1;  // An error of no category (a bug).
+
+// The one table from error categories to exit codes; the usage text is
+// made from it.
+struct ExitCode {
+  int code;
+  std::optional<ErrorCategory> category;  // nullopt: success.
+  const char* meaning;
+};
+constexpr ExitCode kExitCodes[] = {
+    {kExitOk, std::nullopt, "success"},
+    {1, ErrorCategory::kProtocol,
+     "the server broke the FTP protocol (a malformed, oversized or\n"
+     "    unexpected reply, listing or transfer), or another error"},
+    {2, ErrorCategory::kUsage,
+     "usage or configuration error (bad option, URL, CA file, password\n"
+     "    file; no password; two URLs for one local file)"},
+    {3, ErrorCategory::kConnection,
+     "connection or TLS error (including certificate verification)"},
+    {4, ErrorCategory::kLogin, "login refused"},
+    {5, ErrorCategory::kRefused,
+     "the server refused a command (its reply is quoted)"},
+    {6, ErrorCategory::kLocalFile,
+     "local file error (including a part file or destination that is a\n"
+     "    symlink or not ours)"},
+    {7, ErrorCategory::kReuseRequired,
+     "the server requires TLS session reuse and refused a data connection"},
+};
+
+constexpr char kSynopsis[] = R"(usage:
+  ftps [OPTIONS] ls URL
+  ftps [OPTIONS] get URL LOCALFILE
+  ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
+  ftps [OPTIONS] put LOCALFILE URL
+  ftps [OPTIONS] rm|mkdir|rmdir|size URL
+  ftps [OPTIONS] mv URL NEWPATH
+
+URL is ftp://user:pass@host:port/path (explicit FTPS: AUTH TLS, still TLS
+only) or ftps://user:pass@host:port/path (implicit FTPS, port 990). Without
+a password in the URL it comes from --password-file, --password,
+$FTPS_PASSWORD, ~/.netrc, or a prompt on the terminal (not echoed).
+$FTPS_PASSWORD is used only for a URL that names a user (never for an
+anonymous login); --password and --password-file need a user in the URL.
+A URL without a user logs in as anonymous.
+
+options (--name VALUE or --name=VALUE):
+)";
+
+constexpr char kDownloads[] = R"(
+Downloads go to FILE.part (mode 0600, never through a symlink) and become
+FILE when complete, fsynced first (see --no-fsync). Everything the server
+sends is printed with control characters escaped (\xNN).
+)";
+
+// A flag that takes a value: |name| |value_name|, then |help|.
+CliFlag Valued(std::string name, std::string value_name, std::string help,
+               CliSetter set) {
+  CliFlag flag{std::move(name), std::move(help), std::move(set)};
+  flag.value_name = std::move(value_name);
+  return flag;
+}
+
+// The same, with the error shown for a value |set| refuses.
+CliFlag Checked(std::string name, std::string value_name, std::string help,
+                CliSetter set, std::string bad_value) {
+  CliFlag flag = Valued(std::move(name), std::move(value_name),
+                        std::move(help), std::move(set));
+  flag.bad_value = std::move(bad_value);
+  return flag;
+}
+
+// --timeout: seconds, more than 0 and at most a day.
+CliSetter SetSeconds(absl::Duration* out) {
+  return [out](absl::string_view v) {
+    double seconds = 0;
+    if (!absl::SimpleAtod(v, &seconds) || seconds <= 0 || seconds > 86400) {
+      return false;
+    }
+    *out = absl::Seconds(seconds);
+    return true;
+  };
+}
+
+// The flags that name files, servers and secrets.
+void AddConnectionFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
+  flags->push_back(Valued("--cacert", "FILE",
+                          "trust the CAs in FILE instead of the system store",
+                          SetString(&o->cacert)));
+  flags->push_back(CliSwitch("--insecure", {"-k"},
+                             "do not verify the server's certificate (warns)",
+                             &o->insecure));
+  flags->push_back(Checked("--tls-min", "1.2|1.3",
+                           "lowest TLS version (default 1.2)",
+                           SetTlsVersion(&o->tls_min),
+                           "--tls-min takes 1.2 or 1.3"));
+  flags->push_back(Checked("--tls-max", "1.2|1.3",
+                           "highest TLS version (default 1.3)",
+                           SetTlsVersion(&o->tls_max),
+                           "--tls-max takes 1.2 or 1.3"));
+  flags->push_back(Valued(
+      "--session-cache", "FILE",
+      "keep TLS sessions in FILE across runs (mode 0600)",
+      SetString(&o->session_cache)));
+  flags->push_back(Valued("--session-cache-key", "FILE",
+                          "encrypt the session cache with the key in FILE",
+                          SetString(&o->session_cache_key)));
+  flags->push_back(Valued(
+      "--session-store", "redis://[:PASSWORD@]HOST:PORT",
+      "share TLS sessions with other clients through\n"
+      "Redis (each TLS 1.3 ticket used once fleet-wide);\n"
+      "needs --fleet-key; not with --session-cache",
+      SetString(&o->session_store)));
+  flags->push_back(Valued(
+      "--session-store-password-file", "FILE",
+      "the Redis password (mode 0600), instead of the URL",
+      SetString(&o->session_store_password_file)));
+  flags->push_back(Valued("--fleet-key", "FILE",
+                          "seals what goes to Redis (32+ secret bytes, 0600)",
+                          SetString(&o->fleet_key)));
+}
+
+// The password's two flags.
+void AddPasswordFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
+  flags->push_back(Valued("--password-file", "FILE",
+                          "the password: FILE's first line; FILE must be\n"
+                          "yours and mode 0600, not a symlink",
+                          SetString(&o->password_file)));
+  CliFlag password = Valued(
+      "--password", "PASS",
+      "the password (visible to others in ps: prefer\n--password-file)",
+      [o](absl::string_view v) {
+        o->password = std::string(v);
+        return true;
+      });
+  password.secret = true;
+  flags->push_back(std::move(password));
+}
+
+// How connections and transfers behave.
+void AddTransferFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
+  flags->push_back(CliSwitch("--active", {},
+                             "active mode (EPRT/PORT) instead of passive",
+                             &o->active));
+  flags->push_back(CliSwitch("--trust-pasv-address", {},
+                             "connect to the address a PASV reply names",
+                             &o->trust_pasv));
+  flags->push_back(CliSwitch(
+      "--allow-plaintext", {},
+      "allow FTP without TLS if the server has no TLS\n"
+      "(warns on stderr before the password is sent)",
+      &o->allow_plaintext));
+  flags->push_back(CliSwitch(
+      "--continue", {"-C"},
+      "resume an interrupted get or put (REST); a part\n"
+      "file is continued only if it is a regular file of\nyours",
+      &o->resume));
+  flags->push_back(CliSwitch(
+      "--no-session-reuse", {},
+      "do not offer the control session on data\n"
+      "connections (to measure or show what reuse buys)",
+      &o->no_reuse));
+  flags->push_back(CliSwitch(
+      "--no-fsync", {},
+      "do not fsync downloads before naming them (faster\n"
+      "on slow disks; a crash may leave a file short)",
+      &o->no_fsync));
+  flags->push_back(Checked("--timeout", "SECONDS",
+                           "timeout of every wait (default 30)",
+                           SetSeconds(&o->timeout),
+                           "--timeout takes a number of seconds"));
+  flags->push_back(Valued("--output-dir", "DIR",
+                          "get: download every URL into DIR",
+                          SetString(&o->output_dir)));
+  flags->push_back(Checked("--parallel", "N",
+                           "get --output-dir: N connections (default 1)",
+                           SetIntInRange(&o->parallel, 1, 64),
+                           "--parallel takes a number from 1 to 64"));
+  flags->push_back(CliSwitch(
+      "--verbose", {"-v"},
+      "print the control dialogue (password masked) and\n"
+      "whether each TLS connection resumed a session",
+      &o->verbose));
+}
+
+}  // namespace
+
+std::vector<CliFlag> FtpsFlags(FtpsOptions* o) {
+  std::vector<CliFlag> flags;
+  AddConnectionFlags(o, &flags);
+  AddPasswordFlags(o, &flags);
+  AddTransferFlags(o, &flags);
+  return flags;
+}
+
+std::string FtpsUsage() {
+  FtpsOptions unused;
+  std::string out = absl::StrCat(kSynopsis, CliFlagLines(FtpsFlags(&unused)),
+                                 kDownloads, "\nexit codes:\n");
+  for (const ExitCode& e : kExitCodes) {
+    absl::StrAppend(&out, "  ", e.code, " ", e.meaning, "\n");
+  }
+  return out;
+}
+
+int ExitCodeFor(const absl::Status& s) {
+  if (s.ok()) return kExitOk;
+  const std::optional<ErrorCategory> category = CategoryOf(s);
+  for (const ExitCode& e : kExitCodes) {
+    if (category && e.category == category) return e.code;
+  }
+  return kExitOther;
+}
+
+int UsageError(absl::string_view message) {
+  absl::FPrintF(stderr, "ftps: %s\n\n%s", Printable(message), FtpsUsage());
+  return ExitCodeFor(WithCategory(absl::InvalidArgumentError(message),
+                                  ErrorCategory::kUsage));
+}
+
+std::optional<int> ParseFtpsCommandLine(int argc, char** argv,
+                                        FtpsOptions* o) {
+  CliSyntax syntax;
+  syntax.operands = &o->args;
+  syntax.flag_word = "option";
+  const absl::Status parsed = ParseCli(argc, argv, FtpsFlags(o), syntax);
+  if (absl::IsCancelled(parsed)) {
+    fputs(FtpsUsage().c_str(), stdout);
+    return kExitOk;
+  }
+  if (!parsed.ok()) return UsageError(parsed.message());
+  if (o->tls_min > o->tls_max) {
+    return UsageError("--tls-min is above --tls-max");
+  }
+  return std::nullopt;
+}
+
+}  // namespace tlsession::ftp

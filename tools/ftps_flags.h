@@ -1,0 +1,71 @@
+// The ftps tool's command line: its options, their one table on the shared
+// parser (base/flags.h), the usage text made from that table, and the exit
+// codes.
+#ifndef TLSESSION_TOOLS_FTPS_FLAGS_H_
+#define TLSESSION_TOOLS_FTPS_FLAGS_H_
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "base/flags.h"
+
+namespace tlsession::ftp {
+
+// The command line, parsed.
+struct FtpsOptions {
+  std::string cacert;
+  bool insecure = false;
+  uint16_t tls_min = TLS1_2_VERSION;
+  uint16_t tls_max = TLS1_3_VERSION;
+  std::string session_cache;
+  std::string session_cache_key;
+  std::string session_store;  // redis://...
+  std::string session_store_password_file;
+  std::string fleet_key;
+  std::optional<std::string> password;
+  std::string password_file;
+  bool active = false;
+  bool trust_pasv = false;
+  bool allow_plaintext = false;
+  bool resume = false;
+  bool no_reuse = false;
+  bool no_fsync = false;
+  absl::Duration timeout = absl::Seconds(30);
+  bool verbose = false;
+  std::string output_dir;
+  int parallel = 1;
+  std::vector<std::string> args;  // The command and its operands.
+};
+
+// The flag table over |o|: each entry sets a field of |o|, which must
+// outlive the table. A new option is one entry there and one field above.
+std::vector<CliFlag> FtpsFlags(FtpsOptions* o);
+
+// The usage text: commands, URLs, options (from FtpsFlags) and exit codes.
+std::string FtpsUsage();
+
+// The exit code for |s|: 0 for OK, else its error category's code; 1 for an
+// error of no category.
+int ExitCodeFor(const absl::Status& s);
+
+// Prints "ftps: |message|" and the usage on stderr; returns the exit code of
+// a usage error (2).
+int UsageError(absl::string_view message);
+
+// Parses argv into |o|: nullopt to go on, else the exit code to leave with
+// (0 after printing the usage for --help, 2 after a usage error). A
+// password on the command line is overwritten in argv once copied, so that
+// ps shows it only for a moment.
+std::optional<int> ParseFtpsCommandLine(int argc, char** argv,
+                                        FtpsOptions* o);
+
+}  // namespace tlsession::ftp
+
+#endif  // TLSESSION_TOOLS_FTPS_FLAGS_H_
