@@ -5,7 +5,11 @@
 // default), so a store shared by many processes plugs in without changing
 // any of these rules.
 //
-// The promises, each tested in tests/client_session_cache_test.cc:
+// The promises, each tested: the cache's own (keys, checkout, expiry,
+// bounds) in tests/client_session_cache_test.cc; give-back and leases,
+// which ConnectionSessions carries out, in tests/connection_sessions_test.cc
+// (over real TLS in tests/client_session_cache_tls_test.cc); the default
+// store and its LRU on their own in tests/client_session_store_test.cc.
 // - A session is offered only to the peer and configuration it was made for.
 //   A Key is the Context's identity (a digest of everything that decides
 //   trust and identity), the host name as given (SNI and verification name),
