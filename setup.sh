@@ -20,8 +20,10 @@ packages=(
   # Resumption across a fleet (fleet/): Redis 7.0 and hiredis 0.14. Tests
   # start their own redis-server; no system-wide one may keep running.
   redis-server libhiredis-dev
-  # Fuzzing: clang with libFuzzer and the sanitizer runtimes.
-  clang clang-14 libclang-rt-14-dev
+  # Fuzzing and the sanitizer builds: clang with libFuzzer and the sanitizer
+  # runtimes. Formatting: clang-format (tests/build_consistency/format_check.sh);
+  # buildifier comes through npm, below.
+  clang clang-14 libclang-rt-14-dev clang-format
   # ProFTPD's shared libraries (ProFTPD itself is unpacked below).
   libacl1 libcap2 libcrypt1 libhiredis0.14 libidn2-0 libmemcached11
   libmemcachedutil2 libncursesw6 libpam0g libpcre2-8-0 libpcre2-posix3
@@ -140,6 +142,23 @@ if [ "$(cat "$boringssl_stamp" 2>/dev/null)" != "$boringssl_package $boringssl_v
   $SUDO rm -rf "$boringssl_src"
   $SUDO mv "$boringssl_src.new" "$boringssl_src"
   $SUDO rm -rf "$tmp"
+fi
+
+# buildifier, Bazel's BUILD formatter, from the npm registry's
+# @bazel/buildifier package (it ships the binary; npm checks the package
+# against the registry's integrity hash), pinned, into a folder of its own.
+buildifier_version=8.2.1
+buildifier_root=/opt/tlsession/npm
+if ! "$buildifier_root/node_modules/.bin/buildifier" --version 2>/dev/null |
+    grep -q "buildifier version: $buildifier_version"; then
+  echo "setup: installing buildifier $buildifier_version into $buildifier_root" >&2
+  if ! command -v npm >/dev/null 2>&1; then  # Debian's, unless Node's is there.
+    apt_update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends npm
+  fi
+  $SUDO mkdir -p "$buildifier_root"
+  $SUDO npm install --no-audit --no-fund --prefix "$buildifier_root" \
+    "@bazel/buildifier@$buildifier_version" >&2
 fi
 
 # Tests and demos start their own redis-server on a free loopback port: the

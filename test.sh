@@ -62,6 +62,8 @@ script_stage() {
 # drift fails before half an hour of builds.
 script_stage build_consistency 'build_consistency [^ ]+' \
   tests/build_consistency/compare_sources.sh
+# The tree is formatted as buildifier and clang-format write it (seconds).
+script_stage format 'format [^ ]+' tests/build_consistency/format_check.sh
 
 stage tests //...
 # The whole suite again under AddressSanitizer + UBSan + LeakSanitizer, and
