@@ -40,8 +40,8 @@ void Mask(char* text) { memset(text, '*', strlen(text)); }
 // Reads the flag at argv[*i] (|name|, and |value| when given inline after
 // '='), taking its value from argv[*i + 1] when it needs one.
 absl::Status ApplyFlag(const CliFlag& flag, absl::string_view name,
-                       std::optional<char*> inline_value, int argc,
-                       char** argv, int* i) {
+                       std::optional<char*> inline_value, int argc, char** argv,
+                       int* i) {
   if (!flag.takes_value && inline_value) {
     return absl::InvalidArgumentError(absl::StrCat(name, " takes no value"));
   }

@@ -17,9 +17,9 @@ namespace {
 
 absl::Status OpenError(const std::string& path, absl::string_view what,
                        int err) {
-  const std::string message =
-      absl::StrCat("cannot open ", what, " '", path, "': ",
-                   err == ELOOP ? "it is a symbolic link" : strerror(err));
+  const std::string message = absl::StrCat(
+      "cannot open ", what, " '", path,
+      "': ", err == ELOOP ? "it is a symbolic link" : strerror(err));
   if (err == ENOENT) return absl::NotFoundError(message);
   return absl::PermissionDeniedError(message);
 }
@@ -98,8 +98,8 @@ absl::StatusOr<std::string> PrivateFile::ReadAll(const std::string& path,
     offset += n;
     if (data.size() > max_size) {
       Secret::Wipe(data);
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'", path, "' is larger than ", max_size, " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", path, "' is larger than ", max_size, " bytes"));
     }
   }
   OPENSSL_cleanse(buf, sizeof(buf));

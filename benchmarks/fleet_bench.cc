@@ -93,7 +93,9 @@ struct Instance {
   std::unique_ptr<TicketKeySync> sync;
   std::unique_ptr<EchoServer> server;
   uint16_t port() const { return server->port(); }
-  uint64_t redis_gets() const { return store ? store->metrics().redis_gets : 0; }
+  uint64_t redis_gets() const {
+    return store ? store->metrics().redis_gets : 0;
+  }
 };
 
 std::unique_ptr<Instance> MakeInstance(Mode mode, Store store, bool shared) {
@@ -183,8 +185,8 @@ void Finish(benchmark::State& state, uint64_t n, const CommandCounts& before,
             uint64_t sync_round_trips) {
   const CommandCounts after = Counts();
   const double d = static_cast<double>(std::max<uint64_t>(n, 1));
-  state.counters["handshakes_per_s"] = benchmark::Counter(
-      static_cast<double>(n), benchmark::Counter::kIsRate);
+  state.counters["handshakes_per_s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
   state.counters["gets_per_hs"] = (after.get - before.get) / d;
   state.counters["sets_per_hs"] = (after.set - before.set) / d;
   state.counters["path_round_trips_per_hs"] = sync_round_trips / d;
@@ -212,7 +214,8 @@ Session MakeSession(const std::shared_ptr<const Context>& client,
   } else {
     return first.session;
   }
-  return testing::PollUntil(stored, absl::Now() + testing::Scaled(absl::Seconds(10)),
+  return testing::PollUntil(stored,
+                            absl::Now() + testing::Scaled(absl::Seconds(10)),
                             absl::Milliseconds(1))
              ? first.session
              : Session();
@@ -311,8 +314,8 @@ void BM_Paired(benchmark::State& state) {
                              : kind == 2 ? memory_offer
                                          : Session();
       const double t0 = WallSeconds();
-      Handshake h = Connect(client, (on_remote ? remote : local)->port(),
-                            offer, false);
+      Handshake h =
+          Connect(client, (on_remote ? remote : local)->port(), offer, false);
       t[kind].push_back(WallSeconds() - t0);
       if (!h.ok) return state.SkipWithError("handshake failed");
       if (h.resumed != (kind == 1 || kind == 2)) {
@@ -339,16 +342,17 @@ void BM_Paired(benchmark::State& state) {
 
 // Round-robin over three instances, offering the previous session.
 void BM_RoundRobin(benchmark::State& state, Mode mode, bool shared) {
-  const Store store = mode == Mode::kTls12Sid && shared ? Store::kRedis
-                                                        : Store::kMemory;
+  const Store store =
+      mode == Mode::kTls12Sid && shared ? Store::kRedis : Store::kMemory;
   std::vector<std::unique_ptr<Instance>> fleet;
-  for (int i = 0; i < 3; ++i) fleet.push_back(MakeInstance(mode, store, shared));
+  for (int i = 0; i < 3; ++i)
+    fleet.push_back(MakeInstance(mode, store, shared));
   auto client = Client(mode);
   Session offer;
   uint64_t n = 0, resumed = 0;
   for (auto _ : state) {
-    Handshake h = Connect(client, fleet[n % 3]->port(), offer,
-                          mode == Mode::kTls13);
+    Handshake h =
+        Connect(client, fleet[n % 3]->port(), offer, mode == Mode::kTls13);
     if (!h.ok) return state.SkipWithError("handshake failed");
     resumed += h.resumed;
     offer = h.session;
@@ -433,18 +437,29 @@ void BM_RedisMemory(benchmark::State& state, int sessions) {
 void RegisterAll(bool smoke) {
   std::vector<benchmark::internal::Benchmark*> timed = {
       benchmark::RegisterBenchmark("fleet/tls12_sid/full_memory",
-          [](benchmark::State& s) { BM_Tls12(s, Store::kMemory, false, false); }),
+                                   [](benchmark::State& s) {
+                                     BM_Tls12(s, Store::kMemory, false, false);
+                                   }),
       benchmark::RegisterBenchmark("fleet/tls12_sid/full_redis",
-          [](benchmark::State& s) { BM_Tls12(s, Store::kRedis, false, false); }),
+                                   [](benchmark::State& s) {
+                                     BM_Tls12(s, Store::kRedis, false, false);
+                                   }),
       benchmark::RegisterBenchmark("fleet/tls12_sid/resumed_memory",
-          [](benchmark::State& s) { BM_Tls12(s, Store::kMemory, true, false); }),
+                                   [](benchmark::State& s) {
+                                     BM_Tls12(s, Store::kMemory, true, false);
+                                   }),
       benchmark::RegisterBenchmark("fleet/tls12_sid/resumed_redis",
-          [](benchmark::State& s) { BM_Tls12(s, Store::kRedisNoLru, true, true); }),
-      benchmark::RegisterBenchmark("fleet/tls12_sid/resumed_redis_lru",
+                                   [](benchmark::State& s) {
+                                     BM_Tls12(s, Store::kRedisNoLru, true,
+                                              true);
+                                   }),
+      benchmark::RegisterBenchmark(
+          "fleet/tls12_sid/resumed_redis_lru",
           [](benchmark::State& s) { BM_Tls12(s, Store::kRedis, true, true); }),
-      benchmark::RegisterBenchmark("fleet/tls13/full",
-          [](benchmark::State& s) { BM_Tls13(s, false); }),
-      benchmark::RegisterBenchmark("fleet/tls13/resumed_shared_keys",
+      benchmark::RegisterBenchmark(
+          "fleet/tls13/full", [](benchmark::State& s) { BM_Tls13(s, false); }),
+      benchmark::RegisterBenchmark(
+          "fleet/tls13/resumed_shared_keys",
           [](benchmark::State& s) { BM_Tls13(s, true); }),
       benchmark::RegisterBenchmark("fleet/paired/tls12_sid", BM_Paired),
   };
@@ -460,7 +475,9 @@ void RegisterAll(bool smoke) {
                        shared ? "shared" : "local")
               .c_str(),
           [=](benchmark::State& s) { BM_RoundRobin(s, mode, shared); });
-      b->Unit(benchmark::kMicrosecond)->UseRealTime()->Iterations(smoke ? 6 : 300);
+      b->Unit(benchmark::kMicrosecond)
+          ->UseRealTime()
+          ->Iterations(smoke ? 6 : 300);
     }
   }
   benchmark::RegisterBenchmark(
@@ -501,9 +518,8 @@ std::string HandshakeTables(const std::map<std::string, Cell>& cells,
       "| cell | µs | speedup over full | Redis GET / handshake | Redis SET "
       "/ handshake | Redis round trips on the handshake's path | spread % "
       "|\n|---|---|---|---|---|---|---|\n";
-  for (const char* name :
-       {"full_memory", "full_redis", "resumed_memory", "resumed_redis",
-        "resumed_redis_lru"}) {
+  for (const char* name : {"full_memory", "full_redis", "resumed_memory",
+                           "resumed_redis", "resumed_redis_lru"}) {
     const Cell* c = Get(cells, absl::StrCat("fleet/tls12_sid/", name));
     if (c == nullptr) {
       absl::StrAppend(&md, "| ", name, " | missing or failed |\n");
@@ -514,16 +530,17 @@ std::string HandshakeTables(const std::map<std::string, Cell>& cells,
         full ? Fmt(full->real_s / c->real_s) : "?", "x | ",
         absl::StrFormat("%.2f", Counter(c, "gets_per_hs")), " | ",
         absl::StrFormat("%.2f", Counter(c, "sets_per_hs")), " | ",
-        absl::StrFormat("%.2f", Counter(c, "path_round_trips_per_hs")),
-        " | ", Fmt(c->spread), " |\n");
+        absl::StrFormat("%.2f", Counter(c, "path_round_trips_per_hs")), " | ",
+        Fmt(c->spread), " |\n");
     absl::StrAppend(dat, name, " ", 1 / c->real_s, "\n");
   }
   const Cell* t13f = Get(cells, "fleet/tls13/full");
   const Cell* t13r = Get(cells, "fleet/tls13/resumed_shared_keys");
   if (t13f && t13r) {
     absl::StrAppend(
-        &md, "\nTLS 1.3 tickets under ticket keys synced through Redis, "
-                 "resumed on another instance: full ",
+        &md,
+        "\nTLS 1.3 tickets under ticket keys synced through Redis, "
+        "resumed on another instance: full ",
         Fmt(t13f->real_s * 1e6), " µs, resumed ", Fmt(t13r->real_s * 1e6),
         " µs (", Fmt(t13f->real_s / t13r->real_s),
         "x); Redis commands per handshake: ",
@@ -558,8 +575,10 @@ std::string PairedTable(const std::map<std::string, Cell>& cells) {
         " | ", Fmt(Counter(p, "resumed_memory_us")), " | ", Fmt(ratio),
         Check(ratio >= 2.5), " | ", absl::StrFormat("%.2f", trips),
         Check(trips <= 1.0), " | ", Fmt(Counter(p, "full_redis_store_us")),
-        " (", Fmt(Counter(p, "full_redis_over_memory")), "x the memory "
-        "store's) | ", absl::StrFormat("%.2f", full_trips),
+        " (", Fmt(Counter(p, "full_redis_over_memory")),
+        "x the memory "
+        "store's) | ",
+        absl::StrFormat("%.2f", full_trips),
         Check(fr != nullptr && full_trips == 0), " |\n");
   }
   return md;
@@ -572,8 +591,10 @@ std::string RoundRobinTable(const std::map<std::string, Cell>& cells) {
       "| mode | shared store and keys (floor 0.95) | each instance on its own "
       "|\n|---|---|---|\n";
   for (const char* mode : {"tls12_sid", "tls13"}) {
-    const Cell* s = Get(cells, absl::StrCat("fleet/round_robin/", mode, "/shared"));
-    const Cell* l = Get(cells, absl::StrCat("fleet/round_robin/", mode, "/local"));
+    const Cell* s =
+        Get(cells, absl::StrCat("fleet/round_robin/", mode, "/shared"));
+    const Cell* l =
+        Get(cells, absl::StrCat("fleet/round_robin/", mode, "/local"));
     const double rs = Counter(s, "resumption_rate");
     absl::StrAppend(&md, "| ", mode, " | ", absl::StrFormat("%.3f", rs),
                     Check(s != nullptr && rs >= 0.95), " | ",

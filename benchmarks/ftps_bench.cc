@@ -123,15 +123,19 @@ void BM_Ours(benchmark::State& state, bool strict, bool reuse, bool big,
 
 // curl downloading the same files in one invocation (one control
 // connection), against the strict server.
-void BM_Curl(benchmark::State& state, bool fast, bool big,
-             bool tls12 = false) {
+void BM_Curl(benchmark::State& state, bool fast, bool big, bool tls12 = false) {
   FtpServer& server = *world->strict;
   const std::string dir = testing::MakeTempDir();
-  const int n = big ? 1 : (fast ? world->small_files
-                                : world->curl_default_files);
+  const int n =
+      big ? 1 : (fast ? world->small_files : world->curl_default_files);
   std::vector<std::string> argv = {
-      "/usr/bin/curl", "-sS", "--fail", "--ssl-reqd", "--cacert",
-      world->ca_file, "--user",
+      "/usr/bin/curl",
+      "-sS",
+      "--fail",
+      "--ssl-reqd",
+      "--cacert",
+      world->ca_file,
+      "--user",
       absl::StrCat(FtpServer::kUser, ":", FtpServer::kPassword)};
   if (fast) argv.push_back("--ignore-content-length");
   if (tls12) {
@@ -188,7 +192,8 @@ void RegisterAll(bool smoke) {
       [](benchmark::State& s) { BM_Curl(s, true, false, true); });
   reg("ftps/curl/default/" + nd,
       [](benchmark::State& s) { BM_Curl(s, false, false); });
-  reg("ftps/ours/100MiB", [](benchmark::State& s) { BM_Ours(s, true, true, true); });
+  reg("ftps/ours/100MiB",
+      [](benchmark::State& s) { BM_Ours(s, true, true, true); });
   reg("ftps/ours/100MiB_nofsync",
       [](benchmark::State& s) { BM_Ours(s, true, true, true, false, false); });
   reg("ftps/curl/100MiB", [](benchmark::State& s) { BM_Curl(s, true, true); });
@@ -208,8 +213,7 @@ void WriteReport(const std::map<std::string, Cell>& cells,
     std::string name, label, plot_label;
   };
   const std::vector<Line> lines = {
-      {"ftps/ours/reuse/" + n, "ours, reuse (require_ssl_reuse=YES)",
-       "ours"},
+      {"ftps/ours/reuse/" + n, "ours, reuse (require_ssl_reuse=YES)", "ours"},
       {"ftps/ours/reuse_lenient/" + n, "ours, reuse (require_ssl_reuse=NO)",
        "ours, lenient server"},
       {"ftps/ours/noreuse_lenient/" + n,
@@ -235,8 +239,8 @@ void WriteReport(const std::map<std::string, Cell>& cells,
     auto it = cells.find(l.name);
     if (it == cells.end()) continue;
     if (it->second.error) {
-      absl::StrAppend(&md, "| ", l.label, " | FAILED: ",
-                      it->second.error_message, " | | | |\n");
+      absl::StrAppend(&md, "| ", l.label,
+                      " | FAILED: ", it->second.error_message, " | | | |\n");
       continue;
     }
     absl::StrAppend(&md, "| ", l.label, " | ", Fmt(v(l.name, "files_per_s")),
@@ -244,8 +248,8 @@ void WriteReport(const std::map<std::string, Cell>& cells,
                     Fmt(v(l.name, "cpu_ms_per_file")), " | ",
                     Fmt(it->second.spread), " |\n");
     if (!absl::StrContains(l.name, "100MiB")) {
-      absl::StrAppend(&dat, "\"", l.plot_label, "\" ",
-                      v(l.name, "files_per_s"), "\n");
+      absl::StrAppend(&dat, "\"", l.plot_label, "\" ", v(l.name, "files_per_s"),
+                      "\n");
     }
   }
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
@@ -266,12 +270,13 @@ void WriteReport(const std::map<std::string, Cell>& cells,
       "| ours at its fastest / curl at its fastest, files/s | ",
       Fmt(ratio(std::max(ours, ours12), fast)), "x",
       ratio(std::max(ours, ours12), fast) >= 1.2 ? " ✓" : " ✗",
-      " | 1.2x (aim 1.5x) |\n",
-      "| ours / curl fast, both TLS 1.3, files/s | ", Fmt(ratio(ours, fast13)),
-      "x", ratio(ours, fast13) >= 1.2 ? " ✓" : " ✗", " | 1.2x |\n",
-      "| ours / curl fast, both TLS 1.2, files/s | ", Fmt(ratio(ours12, fast12)),
-      "x", ratio(ours12, fast12) >= 1.2 ? " ✓" : " ✗", " | 1.2x |\n",
-      "| ours TLS 1.3 / curl fast TLS 1.2, files/s | ", Fmt(ratio(ours, fast12)),
+      " | 1.2x (aim 1.5x) |\n", "| ours / curl fast, both TLS 1.3, files/s | ",
+      Fmt(ratio(ours, fast13)), "x", ratio(ours, fast13) >= 1.2 ? " ✓" : " ✗",
+      " | 1.2x |\n", "| ours / curl fast, both TLS 1.2, files/s | ",
+      Fmt(ratio(ours12, fast12)), "x",
+      ratio(ours12, fast12) >= 1.2 ? " ✓" : " ✗", " | 1.2x |\n",
+      "| ours TLS 1.3 / curl fast TLS 1.2, files/s | ",
+      Fmt(ratio(ours, fast12)),
       "x | (TLS 1.3 resumption costs an ECDHE per data connection) |\n",
       "| ours / curl default, files/s | ", Fmt(ratio(ours, slow)),
       "x | (what users meet) |\n",
@@ -331,11 +336,13 @@ int main(int argc, char** argv) {
   testing::WriteFileOrDie(w.ca_file, w.strict->ca_pem());
   for (testing::FtpServer* s : {w.strict.get(), w.lenient.get()}) {
     for (int i = 0; i < w.small_files; ++i) {
-      s->PutFile(bench::FileName(i), std::string(4096, static_cast<char>('a' + i % 26)));
+      s->PutFile(bench::FileName(i),
+                 std::string(4096, static_cast<char>('a' + i % 26)));
     }
   }
   std::string big(w.big_size, '\0');
-  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 2654435761u >> 13);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<char>(i * 2654435761u >> 13);
   w.strict->PutFile("big.bin", big);
   big.clear();
   big.shrink_to_fit();

@@ -89,9 +89,9 @@ bssl::UniquePtr<SSL_CTX> RawServer(Mode mode, KeyType key) {
   SSL_CTX_use_PrivateKey(ctx.get(), pki.server.key.get());
   static const uint8_t kSidCtx[] = "raw";
   SSL_CTX_set_session_id_context(ctx.get(), kSidCtx, sizeof(kSidCtx));
-  SSL_CTX_set_session_cache_mode(
-      ctx.get(), mode == Mode::kTls12Ticket ? SSL_SESS_CACHE_OFF
-                                            : SSL_SESS_CACHE_SERVER);
+  SSL_CTX_set_session_cache_mode(ctx.get(), mode == Mode::kTls12Ticket
+                                                ? SSL_SESS_CACHE_OFF
+                                                : SSL_SESS_CACHE_SERVER);
   if (mode == Mode::kTls12Sid) SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
   return ctx;
 }
@@ -223,13 +223,11 @@ RawResult RawMemoryHandshake(const Setup& s, SSL_SESSION* offer,
 
 void Finish(benchmark::State& state, uint64_t handshakes, uint64_t bytes,
             uint64_t resumed, bool want_resumed) {
-  state.counters["handshakes_per_s"] =
-      benchmark::Counter(static_cast<double>(handshakes),
-                         benchmark::Counter::kIsRate);
+  state.counters["handshakes_per_s"] = benchmark::Counter(
+      static_cast<double>(handshakes), benchmark::Counter::kIsRate);
   state.counters["wire_bytes"] = benchmark::Counter(
       static_cast<double>(bytes) / std::max<uint64_t>(handshakes, 1));
-  state.counters["all_resumed"] =
-      want_resumed && resumed == handshakes ? 1 : 0;
+  state.counters["all_resumed"] = want_resumed && resumed == handshakes ? 1 : 0;
 }
 
 void BM_LibMemory(benchmark::State& state, Mode mode, KeyType key,
@@ -304,8 +302,7 @@ double ThreadCpuSeconds() {
 // CPU clock: the overhead ratio then compares handshakes made moments apart,
 // which a shared, noisy machine cannot skew the way it skews cells measured
 // at different times.
-void BM_Paired(benchmark::State& state, Mode mode, KeyType key,
-               bool resumed) {
+void BM_Paired(benchmark::State& state, Mode mode, KeyType key, bool resumed) {
   Setup s = MakeSetup(mode, key);
   Session lib_offer;
   bssl::UniquePtr<SSL_SESSION> raw_offer;
@@ -407,8 +404,8 @@ void BM_LibTcp(benchmark::State& state, Mode mode, KeyType key, bool resumed) {
   }
   uint64_t n = 0, bytes = 0, reused = 0;
   for (auto _ : state) {
-    auto conn = Connection::Connect(s.lib_client, "localhost", server.port(),
-                                    offer);
+    auto conn =
+        Connection::Connect(s.lib_client, "localhost", server.port(), offer);
     if (!conn.ok()) {
       state.SkipWithError(std::string(conn.status().message()).c_str());
       return;
@@ -457,9 +454,8 @@ absl::StatusOr<double> MeasureHere(const std::string& cell, double seconds) {
 }
 
 // The modes whose full ECDSA handshakes compare the two BoringSSL builds.
-constexpr const char* kBuildCells[] = {"tls12_sid/ecdsa/full",
-                                       "tls12_ticket/ecdsa/full",
-                                       "tls13/ecdsa/full"};
+constexpr const char* kBuildCells[] = {
+    "tls12_sid/ecdsa/full", "tls12_ticket/ecdsa/full", "tls13/ecdsa/full"};
 
 // handshake/build/{this|small}/memory/CELL: |binary| --measure=CELL, once per
 // repetition.
@@ -491,8 +487,8 @@ void RegisterAll(const SuiteFlags& flags) {
   if (!flags.small_bench.empty()) {
     const double seconds = smoke ? 0.01 : flags.measure_seconds;
     for (const char* cell : kBuildCells) {
-      for (const std::string& build : {std::string("this"),
-                                       std::string("small")}) {
+      for (const std::string& build :
+           {std::string("this"), std::string("small")}) {
         const std::string binary =
             build == "this" ? SelfPath() : flags.small_bench;
         const std::string c = cell;
@@ -509,10 +505,14 @@ void RegisterAll(const SuiteFlags& flags) {
       for (bool resumed : {false, true}) {
         auto* lib = benchmark::RegisterBenchmark(
             CellName("lib", "memory", mode, key, resumed).c_str(),
-            [=](benchmark::State& st) { BM_LibMemory(st, mode, key, resumed); });
+            [=](benchmark::State& st) {
+              BM_LibMemory(st, mode, key, resumed);
+            });
         auto* raw = benchmark::RegisterBenchmark(
             CellName("raw", "memory", mode, key, resumed).c_str(),
-            [=](benchmark::State& st) { BM_RawMemory(st, mode, key, resumed); });
+            [=](benchmark::State& st) {
+              BM_RawMemory(st, mode, key, resumed);
+            });
         auto* tcp = benchmark::RegisterBenchmark(
             CellName("lib", "tcp", mode, key, resumed).c_str(),
             [=](benchmark::State& st) { BM_LibTcp(st, mode, key, resumed); });
@@ -540,8 +540,8 @@ void WriteReport(const std::map<std::string, Cell>& cells,
     return it == cells.end() || it->second.error ? nullptr : &it->second;
   };
   std::string md = absl::StrCat(
-      "# Handshakes: full against resumed\n\n", "Machine: ",
-      MachineDescription(), ". Medians of ",
+      "# Handshakes: full against resumed\n\n",
+      "Machine: ", MachineDescription(), ". Medians of ",
       cells.empty() ? 0 : cells.begin()->second.repetitions,
       " interleaved repetitions; spread = interquartile range / median.\n\n",
       "In memory (BIO pair, one thread), CPU time per handshake, each cell "
@@ -570,14 +570,14 @@ void WriteReport(const std::map<std::string, Cell>& cells,
         const double ls = lf->cpu_s / lr->cpu_s, rs = rf->cpu_s / rr->cpu_s;
         const double speed_ratio = ls / rs;
         const double of = lf->cpu_s / rf->cpu_s, orr = lr->cpu_s / rr->cpu_s;
-        const double spread = std::max({lf->spread, lr->spread, rf->spread,
-                                        rr->spread});
+        const double spread =
+            std::max({lf->spread, lr->spread, rf->spread, rr->spread});
         absl::StrAppend(
             &md, "| ", cell, " | ", Fmt(lf->cpu_s * 1e6), " | ",
             Fmt(lr->cpu_s * 1e6), " | ", Fmt(rf->cpu_s * 1e6), " | ",
             Fmt(rr->cpu_s * 1e6), " | ", Fmt(ls), "x | ", Fmt(rs), "x | ",
-            Fmt(speed_ratio), speed_ratio >= 0.9 ? " ✓" : " ✗", " | ",
-            Fmt(of), of <= 1.05 ? " ✓" : " ✗", " | ", Fmt(orr),
+            Fmt(speed_ratio), speed_ratio >= 0.9 ? " ✓" : " ✗", " | ", Fmt(of),
+            of <= 1.05 ? " ✓" : " ✗", " | ", Fmt(orr),
             orr <= 1.05 ? " ✓" : " ✗", " | ",
             absl::StrFormat("%.0f / %.0f", lf->counters.at("wire_bytes"),
                             lr->counters.at("wire_bytes")),
@@ -592,8 +592,7 @@ void WriteReport(const std::map<std::string, Cell>& cells,
       if (tf && tr) {
         absl::StrAppend(
             &tcp_md, "| ", cell, " | ", Fmt(tf->real_s * 1e6), " | ",
-            Fmt(tr->real_s * 1e6), " | ", Fmt(tf->real_s / tr->real_s),
-            "x | ",
+            Fmt(tr->real_s * 1e6), " | ", Fmt(tf->real_s / tr->real_s), "x | ",
             absl::StrFormat("%.0f / %.0f", tf->counters.at("wire_bytes"),
                             tr->counters.at("wire_bytes")),
             " | ", Fmt(std::max(tf->spread, tr->spread)), " |\n");
@@ -617,16 +616,17 @@ void WriteReport(const std::map<std::string, Cell>& cells,
       const Cell* pr =
           get(absl::StrCat("handshake/paired/memory/", cell, "/resumed"));
       if (!pf || !pr) continue;
-      const double lf = pf->counters.at("lib_us"), rf = pf->counters.at("raw_us");
-      const double lr = pr->counters.at("lib_us"), rr = pr->counters.at("raw_us");
+      const double lf = pf->counters.at("lib_us"),
+                   rf = pf->counters.at("raw_us");
+      const double lr = pr->counters.at("lib_us"),
+                   rr = pr->counters.at("raw_us");
       const double of = pf->counters.at("lib_over_raw");
       const double orr = pr->counters.at("lib_over_raw");
       const double sp = (lf / lr) / (rf / rr);
       absl::StrAppend(&md, "| ", cell, " | ", Fmt(lf), " | ", Fmt(rf), " | ",
-                      Fmt(of), of <= 1.05 ? " ✓" : " ✗", " | ", Fmt(lr),
-                      " | ", Fmt(rr), " | ", Fmt(orr),
-                      orr <= 1.05 ? " ✓" : " ✗", " | ", Fmt(sp),
-                      sp >= 0.9 ? " ✓" : " ✗", " |\n");
+                      Fmt(of), of <= 1.05 ? " ✓" : " ✗", " | ", Fmt(lr), " | ",
+                      Fmt(rr), " | ", Fmt(orr), orr <= 1.05 ? " ✓" : " ✗",
+                      " | ", Fmt(sp), sp >= 0.9 ? " ✓" : " ✗", " |\n");
     }
   }
   // This BoringSSL build against the same source with -DOPENSSL_SMALL.
@@ -678,8 +678,8 @@ int main(int argc, char** argv) {
   tlsession::bench::SuiteFlags flags;
   if (!tlsession::bench::ParseSuiteFlags(&argc, argv, &flags)) return 2;
   if (!flags.measure.empty()) {
-    return tlsession::bench::PrintMeasurement(tlsession::bench::MeasureHere(
-        flags.measure, flags.measure_seconds));
+    return tlsession::bench::PrintMeasurement(
+        tlsession::bench::MeasureHere(flags.measure, flags.measure_seconds));
   }
   tlsession::bench::RegisterAll(flags);
   return tlsession::bench::RunSuite(flags, tlsession::bench::WriteReport);

@@ -104,8 +104,7 @@ std::unique_ptr<Material> MakeMaterial() {
   X25519_keypair(m->x25519_peer_public, unused_private);
   static const uint8_t kKey[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
   if (!EVP_AEAD_CTX_init(m->aead.get(), EVP_aead_aes_128_gcm(), kKey,
-                         sizeof(kKey), EVP_AEAD_DEFAULT_TAG_LENGTH,
-                         nullptr)) {
+                         sizeof(kKey), EVP_AEAD_DEFAULT_TAG_LENGTH, nullptr)) {
     return nullptr;
   }
   m->plaintext.assign(kAeadBytes, 0x5a);
@@ -117,8 +116,8 @@ std::unique_ptr<Material> MakeMaterial() {
 bool RunOnce(const std::string& name, Material& m) {
   if (name == "ecdsa_p256_sign") {
     unsigned len = 0;
-    return ECDSA_sign(0, m.digest, sizeof(m.digest), m.sign_buffer.data(),
-                      &len, m.p256_key.get()) == 1;
+    return ECDSA_sign(0, m.digest, sizeof(m.digest), m.sign_buffer.data(), &len,
+                      m.p256_key.get()) == 1;
   }
   if (name == "ecdsa_p256_verify") {
     return ECDSA_verify(0, m.digest, sizeof(m.digest), m.signature.data(),
@@ -132,8 +131,7 @@ bool RunOnce(const std::string& name, Material& m) {
   }
   if (name == "ecdhe_p256") {
     // What one side of a TLS key exchange on P-256 computes.
-    bssl::UniquePtr<EC_KEY> key(
-        EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
+    bssl::UniquePtr<EC_KEY> key(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
     uint8_t secret[32];
     return key && EC_KEY_generate_key(key.get()) &&
            ECDH_compute_key(secret, sizeof(secret),
@@ -263,8 +261,8 @@ void RegisterAll() {
           [small, name](benchmark::State& st) { BM_Build(st, small, name); }));
     }
   }
-  for (const char* alg : {"ecdsap256", "ecdhp256", "ecdhx25519",
-                          "aes-128-gcm"}) {
+  for (const char* alg :
+       {"ecdsap256", "ecdhp256", "ecdhx25519", "aes-128-gcm"}) {
     const std::string a = alg;
     all.push_back(benchmark::RegisterBenchmark(
         ("primitive/openssl/" + a).c_str(),
@@ -301,28 +299,30 @@ void WriteReport(const std::map<std::string, Cell>& cells,
                    : "OpenSSL (version unknown)";
   const bool small = !flags->small_bench.empty();
   std::string md = absl::StrCat(
-      "# Primitives: BoringSSL as linked, beside OpenSSL 3\n\n", "Machine: ",
-      MachineDescription(), ". Medians of ",
+      "# Primitives: BoringSSL as linked, beside OpenSSL 3\n\n",
+      "Machine: ", MachineDescription(), ". Medians of ",
       cells.empty() ? 0 : cells.begin()->second.repetitions,
       " interleaved repetitions, each a process of its own measuring for ",
       flags->measure_seconds,
       " s of CPU time (operations per CPU second, as `openssl speed` "
       "counts). \"this build\": BoringSSL from source as tlsession links it "
-      "(run.sh builds with `-c opt`); \"OPENSSL_SMALL\": the same source with -DOPENSSL_SMALL, "
+      "(run.sh builds with `-c opt`); \"OPENSSL_SMALL\": the same source with "
+      "-DOPENSSL_SMALL, "
       "as Debian builds android-libboringssl; OpenSSL: ",
       openssl, ", `openssl speed -mr`.\n\n",
       "| operation | this build | OPENSSL_SMALL | OpenSSL 3 | this / OpenSSL "
       "3 | floor | this / OPENSSL_SMALL |\n",
       "|---|---|---|---|---|---|---|\n");
   for (const Primitive& p : kPrimitives) {
-    const double mine = counter(absl::StrCat("primitive/this/", p.name), "per_s");
+    const double mine =
+        counter(absl::StrCat("primitive/this/", p.name), "per_s");
     const double small_rate =
         small ? counter(absl::StrCat("primitive/small/", p.name), "per_s") : 0;
     const double theirs =
-        p.openssl_alg ? counter(absl::StrCat("primitive/openssl/",
-                                             p.openssl_alg),
-                                p.openssl_counter)
-                      : 0;
+        p.openssl_alg
+            ? counter(absl::StrCat("primitive/openssl/", p.openssl_alg),
+                      p.openssl_counter)
+            : 0;
     const bool has_floor = std::string(p.name) == "ecdsa_p256_sign" ||
                            std::string(p.name) == "ecdsa_p256_verify";
     const double vs = theirs > 0 ? mine / theirs : 0;
@@ -362,6 +362,5 @@ int main(int argc, char** argv) {
   if (suite_flags.smoke) suite_flags.measure_seconds = 0.01;
   tlsession::bench::flags = &suite_flags;
   tlsession::bench::RegisterAll();
-  return tlsession::bench::RunSuite(suite_flags,
-                                    tlsession::bench::WriteReport);
+  return tlsession::bench::RunSuite(suite_flags, tlsession::bench::WriteReport);
 }

@@ -151,8 +151,8 @@ absl::StatusOr<double> MeasureRate(const std::function<bool()>& op,
   double t = t0;
   uint64_t n = 0;
   // Batches between clock reads keep the clock out of fast operations.
-  for (uint64_t batch = 1; t - t0 < seconds; batch = std::min<uint64_t>(
-                                                  batch * 2, 1024)) {
+  for (uint64_t batch = 1; t - t0 < seconds;
+       batch = std::min<uint64_t>(batch * 2, 1024)) {
     for (uint64_t i = 0; i < batch; ++i) {
       if (!op()) return absl::InternalError("the operation failed");
     }
@@ -173,17 +173,16 @@ int PrintMeasurement(const absl::StatusOr<double>& rate) {
 }
 
 absl::StatusOr<double> MeasureInChild(const std::string& binary,
-                                      const std::string& name,
-                                      double seconds) {
-  absl::StatusOr<std::string> out = RunForOutput(
-      {binary, absl::StrCat("--measure=", name),
-       absl::StrCat("--measure_seconds=", seconds)},
-      absl::Seconds(60 + 10 * seconds));
+                                      const std::string& name, double seconds) {
+  absl::StatusOr<std::string> out =
+      RunForOutput({binary, absl::StrCat("--measure=", name),
+                    absl::StrCat("--measure_seconds=", seconds)},
+                   absl::Seconds(60 + 10 * seconds));
   if (!out.ok()) return out.status();
   for (absl::string_view line : absl::StrSplit(*out, '\n')) {
     double rate = 0;
-    if (absl::ConsumePrefix(&line, "per_s=") &&
-        absl::SimpleAtod(line, &rate) && rate > 0) {
+    if (absl::ConsumePrefix(&line, "per_s=") && absl::SimpleAtod(line, &rate) &&
+        rate > 0) {
       return rate;
     }
   }
@@ -210,19 +209,17 @@ absl::StatusOr<std::string> RunForOutput(const std::vector<std::string>& argv,
   {
     auto child = testing::ChildProcess::Spawn(argv, log_path, false);
     if (!child.ok()) {
-      result = absl::InternalError(absl::StrCat(
-          "cannot run ", command, ": ", child.status().message()));
+      result = absl::InternalError(
+          absl::StrCat("cannot run ", command, ": ", child.status().message()));
     } else {
       absl::StatusOr<int> status = (*child)->Wait(timeout);
       if (!status.ok()) {
-        result = absl::DeadlineExceededError(
-            absl::StrCat(command, " did not finish within ",
-                         absl::FormatDuration(timeout)));
+        result = absl::DeadlineExceededError(absl::StrCat(
+            command, " did not finish within ", absl::FormatDuration(timeout)));
       } else if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-        result = absl::InternalError(
-            absl::StrCat(command, " failed (",
-                         testing::DescribeWaitStatus(*status),
-                         "): ", (*child)->log()));
+        result = absl::InternalError(absl::StrCat(
+            command, " failed (", testing::DescribeWaitStatus(*status),
+            "): ", (*child)->log()));
       } else {
         result = (*child)->log();
       }
@@ -258,14 +255,15 @@ std::string MachineDescription() {
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("model name", 0) == 0) {
-      cpu = std::string(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
+      cpu = std::string(
+          absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
       break;
     }
   }
   utsname u;
   uname(&u);
-  return absl::StrCat(cpu, ", ", sysconf(_SC_NPROCESSORS_ONLN), " cores, Linux ",
-                      u.release);
+  return absl::StrCat(cpu, ", ", sysconf(_SC_NPROCESSORS_ONLN),
+                      " cores, Linux ", u.release);
 }
 
 }  // namespace tlsession::bench

@@ -20,9 +20,9 @@ namespace tlsession::bench {
 struct Cell {
   std::string name;
   int repetitions = 0;
-  double cpu_s = 0;       // Median CPU seconds per iteration.
-  double real_s = 0;      // Median wall seconds per iteration.
-  double spread = 0;      // Interquartile range / median of the time, in %.
+  double cpu_s = 0;   // Median CPU seconds per iteration.
+  double real_s = 0;  // Median wall seconds per iteration.
+  double spread = 0;  // Interquartile range / median of the time, in %.
   std::map<std::string, double> counters;  // Medians.
   bool error = false;
   std::string error_message;
@@ -77,8 +77,7 @@ int PrintMeasurement(const absl::StatusOr<double>& rate);
 // Runs `binary --measure=NAME --measure_seconds=SECONDS` and returns the rate
 // it printed; an error quoting its output when it failed.
 absl::StatusOr<double> MeasureInChild(const std::string& binary,
-                                      const std::string& name,
-                                      double seconds);
+                                      const std::string& name, double seconds);
 
 // This process's executable (/proc/self/exe, resolved), for MeasureInChild.
 std::string SelfPath();

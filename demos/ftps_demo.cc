@@ -73,16 +73,18 @@ int Run() {
       "data connection (require_ssl_reuse=YES).\n",
       (*server)->port());
 
-  const std::string base = absl::StrCat("ftp://", FtpServer::kUser, ":",
-                                        FtpServer::kPassword, "@localhost:",
-                                        (*server)->port(), "/");
+  const std::string base =
+      absl::StrCat("ftp://", FtpServer::kUser, ":", FtpServer::kPassword,
+                   "@localhost:", (*server)->port(), "/");
   bool ok = true;
   std::string all;
-  all += RunFtps({"-v", "--cacert", ca, "put", dir + "/hello.bin",
-                  base + "hello.bin"}, dir, &ok);
+  all += RunFtps(
+      {"-v", "--cacert", ca, "put", dir + "/hello.bin", base + "hello.bin"},
+      dir, &ok);
   all += RunFtps({"-v", "--cacert", ca, "ls", base}, dir, &ok);
-  all += RunFtps({"-v", "--cacert", ca, "get", base + "hello.bin",
-                  dir + "/back.bin"}, dir, &ok);
+  all += RunFtps(
+      {"-v", "--cacert", ca, "get", base + "hello.bin", dir + "/back.bin"}, dir,
+      &ok);
   const bool intact =
       testing::Sha256Hex(testing::ReadFileOrEmpty(dir + "/back.bin")) ==
       testing::Sha256Hex(payload);

@@ -38,8 +38,7 @@ absl::StatusOr<Result> Handshake(const std::shared_ptr<const Context>& client,
   r.session = *session;
   absl::PrintF("  %-9s %s %-44s session_reused=%-5s %8.3f ms\n", label,
                (*conn)->version_name(), (*conn)->cipher_name(),
-               r.reused ? "true" : "false",
-               absl::ToDoubleMilliseconds(took));
+               r.reused ? "true" : "false", absl::ToDoubleMilliseconds(took));
   if (absl::Status s = (*conn)->Shutdown(); !s.ok()) return s;
   return r;
 }

@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
   const bool resumed = (*conn)->session_reused();
   printf("handshake: %s, %s\n", (*conn)->version_name().c_str(),
          resumed ? "resumed" : "full");
-  auto sent = (*conn)->Write(std::string("GET / HTTP/1.0\r\nHost: ") +
-                             argv[2] + "\r\n\r\n");
+  auto sent = (*conn)->Write(std::string("GET / HTTP/1.0\r\nHost: ") + argv[2] +
+                             "\r\n\r\n");
   if (!sent.ok()) return Fail(sent);
   for (char buf[4096];;) {  // To the server's close_notify: a clean end.
     auto n = (*conn)->Read(buf, sizeof(buf));

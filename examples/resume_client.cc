@@ -24,8 +24,7 @@ using tlsession::Context;
 using tlsession::ContextOptions;
 
 bool Fail(const absl::Status& status) {
-  fprintf(stderr, "resume_client: %s\n",
-          std::string(status.message()).c_str());
+  fprintf(stderr, "resume_client: %s\n", std::string(status.message()).c_str());
   return false;
 }
 

@@ -102,12 +102,11 @@ void EchoServer::Serve(size_t worker, OwnedFd fd) {
     if (handshake.ok() && (*conn)->session_reused()) ++metrics_.resumed;
   }
   if (options_.log && !probe) {
-    options_.log(handshake.ok()
-                     ? absl::StrCat((*conn)->peer_name(), " ",
-                                    (*conn)->version_name(), " ",
-                                    (*conn)->session_reused() ? "resumed"
-                                                              : "full")
-                     : absl::StrCat("handshake failed: ", handshake.message()));
+    options_.log(
+        handshake.ok()
+            ? absl::StrCat((*conn)->peer_name(), " ", (*conn)->version_name(),
+                           " ", (*conn)->session_reused() ? "resumed" : "full")
+            : absl::StrCat("handshake failed: ", handshake.message()));
   }
   if (handshake.ok()) {
     char buf[16384];

@@ -56,9 +56,9 @@ absl::StatusOr<std::shared_ptr<const FleetKey>> FleetKey::FromFile(
 absl::StatusOr<std::shared_ptr<const FleetKey>> FleetKey::FromSecret(
     const Secret& material, absl::string_view namespace_prefix) {
   if (material.size() < kMinKeyBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fleet key must be at least ", kMinKeyBytes, " bytes, got ",
-        material.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("fleet key must be at least ", kMinKeyBytes,
+                     " bytes, got ", material.size()));
   }
   std::shared_ptr<FleetKey> key(new FleetKey());
   key->prefix_ = std::string(namespace_prefix);
@@ -72,8 +72,8 @@ absl::StatusOr<std::shared_ptr<const FleetKey>> FleetKey::FromSecret(
   key->name_key_ = *std::move(names);
   key->digest_key_ = *std::move(digest);
   key->sid_context_ = *std::move(sid);
-  if (!EVP_AEAD_CTX_init(key->aead_.get(), EVP_aead_aes_256_gcm(),
-                         seal->data(), seal->size(), kTagBytes,
+  if (!EVP_AEAD_CTX_init(key->aead_.get(), EVP_aead_aes_256_gcm(), seal->data(),
+                         seal->size(), kTagBytes,
                          /*impl=*/nullptr)) {
     return absl::InternalError("AES-256-GCM setup failed");
   }
@@ -89,15 +89,14 @@ FleetKey::~FleetKey() {
 
 std::string FleetKey::KeyName(absl::string_view kind, absl::string_view id,
                               absl::string_view suffix) const {
-  const std::string message =
-      absl::StrCat(kind.size(), ":", kind, ";", id);
+  const std::string message = absl::StrCat(kind.size(), ":", kind, ";", id);
   uint8_t mac[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   HMAC(EVP_sha256(), name_key_.data(), name_key_.size(),
        reinterpret_cast<const uint8_t*>(message.data()), message.size(), mac,
        &len);
-  const std::string digest =
-      absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(mac), 16));
+  const std::string digest = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<char*>(mac), 16));
   return absl::StrCat(prefix_, kind, ":{", digest, "}", suffix);
 }
 
@@ -109,14 +108,14 @@ std::string FleetKey::Seal(absl::string_view key_name,
   p[0] = kFormat;
   RAND_bytes(p + 1, kNonceBytes);
   size_t sealed_len = 0;
-  if (!EVP_AEAD_CTX_seal(aead_.get(), p + 1 + kNonceBytes, &sealed_len,
-                         plaintext.size() + kTagBytes, p + 1, kNonceBytes,
-                         reinterpret_cast<const uint8_t*>(plaintext.data()),
-                         plaintext.size(),
-                         reinterpret_cast<const uint8_t*>(ad.data()),
-                         ad.size())) {
+  if (!EVP_AEAD_CTX_seal(
+          aead_.get(), p + 1 + kNonceBytes, &sealed_len,
+          plaintext.size() + kTagBytes, p + 1, kNonceBytes,
+          reinterpret_cast<const uint8_t*>(plaintext.data()), plaintext.size(),
+          reinterpret_cast<const uint8_t*>(ad.data()), ad.size())) {
     ERR_clear_error();
-    return "";  // Never happens with a valid context; an empty value never opens.
+    return "";  // Never happens with a valid context; an empty value never
+                // opens.
   }
   out.resize(1 + kNonceBytes + sealed_len);
   return out;
@@ -125,9 +124,9 @@ std::string FleetKey::Seal(absl::string_view key_name,
 absl::StatusOr<Secret> FleetKey::Open(absl::string_view key_name,
                                       absl::string_view sealed) const {
   if (sealed.size() < kSealOverhead || sealed[0] != kFormat) {
-    return absl::DataLossError(absl::StrCat(
-        "value under ", key_name, " is not a sealed fleet value (",
-        sealed.size(), " bytes)"));
+    return absl::DataLossError(absl::StrCat("value under ", key_name,
+                                            " is not a sealed fleet value (",
+                                            sealed.size(), " bytes)"));
   }
   const std::string ad = AssociatedData(key_name);
   const uint8_t* p = reinterpret_cast<const uint8_t*>(sealed.data());

@@ -61,8 +61,8 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
   RedisClientSessionStore::Config store_config;
   store_config.max_sessions_per_key = options.max_sessions_per_key;
   SharedClientCache out;
-  out.store = std::make_shared<RedisClientSessionStore>(*redis, *key,
-                                                        store_config);
+  out.store =
+      std::make_shared<RedisClientSessionStore>(*redis, *key, store_config);
   ClientSessionCache::Config cache_config;
   cache_config.store = out.store;
   Secret digest = (*key)->ClientDigestKey();
@@ -86,10 +86,9 @@ absl::Status CheckRedisUrl(absl::string_view flag, absl::string_view value) {
 // Redis URL.
 absl::Status NotAMode(absl::string_view flag, absl::string_view value,
                       std::initializer_list<absl::string_view> keywords) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(flag, " must be ", absl::StrJoin(keywords, ", "),
-                   " or redis://[[USER]:PASSWORD@]HOST:PORT, got '", value,
-                   "'"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      flag, " must be ", absl::StrJoin(keywords, ", "),
+      " or redis://[[USER]:PASSWORD@]HOST:PORT, got '", value, "'"));
 }
 
 // Sets |options|' ticket keys as |setting| says when it needs no Redis.
@@ -164,8 +163,8 @@ absl::StatusOr<FleetServer> ApplyFleetServerConfig(
     if (!redis.ok()) return redis.status();
     RedisServerSessionStore::Config store_config;
     store_config.local_entries = config.local_entries;
-    out.session_store = std::make_shared<RedisServerSessionStore>(
-        *redis, *key, store_config);
+    out.session_store =
+        std::make_shared<RedisServerSessionStore>(*redis, *key, store_config);
     options->session_store = out.session_store;
   }
   if (redis_keys) {

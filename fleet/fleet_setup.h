@@ -97,7 +97,7 @@ struct SharedClientCacheOptions {
 };
 
 struct SharedClientCache {
-  std::shared_ptr<ClientSessionCache> cache;  // For ContextOptions.
+  std::shared_ptr<ClientSessionCache> cache;       // For ContextOptions.
   std::shared_ptr<RedisClientSessionStore> store;  // For its metrics.
 };
 
@@ -110,7 +110,7 @@ struct FleetServerConfig {
   SessionStoreSetting session_store;  // Default: memory.
   TicketKeySetting ticket_keys;       // Default: local.
   std::string fleet_key_file;         // Required with any Redis mode.
-  std::string redis_password_file;       // Optional; see MakeRedisClient.
+  std::string redis_password_file;    // Optional; see MakeRedisClient.
   // The bound of a session lookup on the handshake's path.
   absl::Duration redis_timeout = absl::Milliseconds(5);
   // The in-process LRU in front of the Redis session store.

@@ -91,7 +91,6 @@ absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline,
   return absl::OkStatus();
 }
 
-
 // Appends one command in Redis's protocol (RESP) to |out|.
 void AppendCommand(const std::vector<std::string>& args, std::string* out) {
   absl::StrAppend(out, "*", args.size(), "\r\n");
@@ -119,8 +118,8 @@ absl::Status ReadReplies(redisContext* c, size_t count, absl::Time deadline,
       replies->push_back(std::move(reply));
       continue;
     }
-    absl::Status s = WaitFd(c->fd, POLLIN, deadline, "waiting for a reply",
-                            address);
+    absl::Status s =
+        WaitFd(c->fd, POLLIN, deadline, "waiting for a reply", address);
     if (!s.ok()) return s;
     const ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
@@ -223,7 +222,8 @@ absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::Connect(
   // Our reader: bounded arrays, RedisReply objects.
   redisReaderFree(raw->reader);
   raw->reader = NewRedisReplyReader();
-  if (raw->reader == nullptr) return Broken("connecting", where, "out of memory");
+  if (raw->reader == nullptr)
+    return Broken("connecting", where, "out of memory");
   absl::Status s = WaitFd(raw->fd, POLLOUT, deadline, "connecting", where);
   if (!s.ok()) return s;
   int err = 0;
@@ -243,12 +243,12 @@ absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::Connect(
     if (!s.ok()) return s;
     std::vector<RedisReply> replies;
     size_t received = 0;
-    s = ReadReplies(raw, 1, deadline, config_.max_reply_bytes, where,
-                    &replies, &received);
+    s = ReadReplies(raw, 1, deadline, config_.max_reply_bytes, where, &replies,
+                    &received);
     if (!s.ok()) return s;
     if (replies[0].type != RedisReply::Type::kStatus) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "redis ", where, ": AUTH refused: ", replies[0].str));
+      return absl::PermissionDeniedError(
+          absl::StrCat("redis ", where, ": AUTH refused: ", replies[0].str));
     }
   }
   MutexLock lock(&mu_);
@@ -267,9 +267,9 @@ absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::Acquire(
       return c;
     }
     if (open_ >= config_.max_connections) {
-      return absl::UnavailableError(absl::StrCat(
-          "redis ", address(), ": all ", config_.max_connections,
-          " connections busy"));
+      return absl::UnavailableError(absl::StrCat("redis ", address(), ": all ",
+                                                 config_.max_connections,
+                                                 " connections busy"));
     }
     ++open_;  // Reserved for the connection we are about to make.
   }
@@ -298,8 +298,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Exchange(
   for (const auto& c : commands) AppendCommand(c, &request);
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
-    absl::StatusOr<std::unique_ptr<Link>> conn =
-        Acquire(deadline, &reused);
+    absl::StatusOr<std::unique_ptr<Link>> conn = Acquire(deadline, &reused);
     if (!conn.ok()) return conn.status();
     std::vector<RedisReply> replies;
     size_t received = 0;
@@ -319,8 +318,8 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Exchange(
     Release(nullptr);  // Closes it: a late reply would desynchronize it.
     // A pooled connection that Redis closed while idle (a restart): the
     // request never ran; try once more on a fresh connection.
-    const bool stale = reused && received == 0 &&
-                       s.code() == absl::StatusCode::kAborted;
+    const bool stale =
+        reused && received == 0 && s.code() == absl::StatusCode::kAborted;
     if (!stale || attempt > 0) return s;
   }
 }
@@ -330,9 +329,9 @@ absl::Status RedisClient::CheckBackoff() {
   ++metrics_.calls;
   if (absl::Now() < backoff_until_) {
     ++metrics_.skipped;
-    return absl::UnavailableError(absl::StrCat(
-        "redis ", address(), ": skipped, backing off after ",
-        consecutive_failures_, " consecutive failures"));
+    return absl::UnavailableError(
+        absl::StrCat("redis ", address(), ": skipped, backing off after ",
+                     consecutive_failures_, " consecutive failures"));
   }
   return absl::OkStatus();
 }
@@ -373,8 +372,8 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
   if (commands.empty()) return std::vector<RedisReply>();
   if (absl::Status s = CheckBackoff(); !s.ok()) return s;
   const absl::Time deadline =
-      absl::Now() + (timeout > absl::ZeroDuration() ? timeout
-                                                     : config_.timeout);
+      absl::Now() +
+      (timeout > absl::ZeroDuration() ? timeout : config_.timeout);
   absl::StatusOr<std::vector<RedisReply>> replies =
       Exchange(commands, deadline);
   const absl::StatusCode code = replies.status().code();
@@ -391,9 +390,9 @@ absl::StatusOr<RedisReply> RedisClient::Command(
   if (!replies.ok()) return replies.status();
   RedisReply& reply = replies->front();
   if (reply.type == RedisReply::Type::kError) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "redis ", address(), ": ", args.empty() ? "" : args[0], ": ",
-        reply.str));
+    return absl::FailedPreconditionError(
+        absl::StrCat("redis ", address(), ": ", args.empty() ? "" : args[0],
+                     ": ", reply.str));
   }
   return std::move(reply);
 }

@@ -45,9 +45,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/mutex.h"
 #include "fleet/redis_reply.h"
 #include "fleet/redis_url.h"
-#include "base/mutex.h"
 
 namespace tlsession::fleet {
 
@@ -82,14 +82,14 @@ class RedisClient {
 
   // Counters since construction.
   struct Metrics {
-    uint64_t calls = 0;       // Command() and Pipeline() calls.
-    uint64_t ok = 0;          // Calls that got their replies.
-    uint64_t skipped = 0;     // Calls not attempted.
-    uint64_t timeouts = 0;    // Calls that ran out of time.
-    uint64_t errors = 0;      // Calls that failed otherwise.
-    uint64_t connects = 0;    // Connections opened (and logged in).
-    uint64_t backoffs = 0;    // Back-off periods started.
-    uint64_t round_trips = 0; // Request/reply exchanges (a pipeline is one).
+    uint64_t calls = 0;        // Command() and Pipeline() calls.
+    uint64_t ok = 0;           // Calls that got their replies.
+    uint64_t skipped = 0;      // Calls not attempted.
+    uint64_t timeouts = 0;     // Calls that ran out of time.
+    uint64_t errors = 0;       // Calls that failed otherwise.
+    uint64_t connects = 0;     // Connections opened (and logged in).
+    uint64_t backoffs = 0;     // Back-off periods started.
+    uint64_t round_trips = 0;  // Request/reply exchanges (a pipeline is one).
   };
 
   // Validates |config| and resolves the host once, now (a handshake never
@@ -103,9 +103,9 @@ class RedisClient {
   // Runs one command (its arguments, binary-safe) within |timeout| (the
   // config's when zero). Error replies from Redis are FailedPrecondition
   // errors quoting Redis's message.
-  absl::StatusOr<RedisReply> Command(const std::vector<std::string>& args,
-                                     absl::Duration timeout =
-                                         absl::ZeroDuration());
+  absl::StatusOr<RedisReply> Command(
+      const std::vector<std::string>& args,
+      absl::Duration timeout = absl::ZeroDuration());
 
   // Sends |commands| in one round trip on one connection and returns their
   // replies in order (error replies included, as kError replies). Fails as a
@@ -137,7 +137,7 @@ class RedisClient {
   // Pool: an idle connection (|*reused| set), or a fresh one made within
   // |deadline|; Unavailable when the pool is full.
   absl::StatusOr<std::unique_ptr<Link>> Acquire(absl::Time deadline,
-                                                      bool* reused);
+                                                bool* reused);
   // Returns |link| to the pool; null closes the one that was taken.
   void Release(std::unique_ptr<Link> link);
   // Connects (non-blocking, resolved address) and logs in, by |deadline|.

@@ -60,11 +60,10 @@ void RedisClientSessionStore::CountFailure(const absl::Status& status) {
   }
 }
 
-void RedisClientSessionStore::Put(const StoreKey& key,
-                                  const Session& session) {
+void RedisClientSessionStore::Put(const StoreKey& key, const Session& session) {
   if (session.empty()) return;
-  const int64_t ms = absl::ToInt64Milliseconds(session.usable_until() -
-                                               config_.clock());
+  const int64_t ms =
+      absl::ToInt64Milliseconds(session.usable_until() - config_.clock());
   absl::StatusOr<std::string> bytes = session.ToBytes();
   if (ms <= 0 || !bytes.ok()) return;
   const std::string ttl = absl::StrCat(ms);
@@ -76,12 +75,12 @@ void RedisClientSessionStore::Put(const StoreKey& key,
   Secret::Wipe(*bytes);
   std::vector<std::vector<std::string>> commands;
   if (single_use) {
-    commands = {{"LPUSH", list, sealed},
-                {"LTRIM", list, "0",
-                 absl::StrCat(
-                     std::max<size_t>(config_.max_sessions_per_key, 1) - 1)},
-                {"PEXPIRE", list, ttl},
-                {"DEL", single}};
+    commands = {
+        {"LPUSH", list, sealed},
+        {"LTRIM", list, "0",
+         absl::StrCat(std::max<size_t>(config_.max_sessions_per_key, 1) - 1)},
+        {"PEXPIRE", list, ttl},
+        {"DEL", single}};
   } else {
     commands = {{"SET", single, sealed, "PX", ttl}, {"DEL", list}};
   }

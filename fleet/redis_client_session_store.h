@@ -86,10 +86,10 @@ class RedisClientSessionStore : public ClientSessionStore {
     uint64_t misses = 0;        // Takes that found nothing.
     uint64_t errors = 0;        // Calls that failed (I/O, error replies).
     uint64_t timeouts = 0;
-    uint64_t skipped = 0;       // Calls not sent (back-off, pool full).
-    uint64_t rejected = 0;      // Values that did not open or parse.
-    uint64_t puts = 0;          // Sessions written.
-    uint64_t evictions = 0;     // Tickets trimmed by our LTRIMs.
+    uint64_t skipped = 0;    // Calls not sent (back-off, pool full).
+    uint64_t rejected = 0;   // Values that did not open or parse.
+    uint64_t puts = 0;       // Sessions written.
+    uint64_t evictions = 0;  // Tickets trimmed by our LTRIMs.
   };
 
   RedisClientSessionStore(std::shared_ptr<RedisClient> redis,

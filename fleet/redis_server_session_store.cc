@@ -220,7 +220,7 @@ void RedisServerSessionStore::SendBatch(const std::vector<Write>& batch) {
   if (replies.ok()) {
     for (const RedisReply& r : *replies) {
       ++(r.type == RedisReply::Type::kError ? metrics_.write_failures
-                                             : metrics_.writes);
+                                            : metrics_.writes);
     }
   } else {
     metrics_.write_failures += commands.size();
@@ -231,11 +231,10 @@ void RedisServerSessionStore::SendBatch(const std::vector<Write>& batch) {
 bool RedisServerSessionStore::WaitForWrites(absl::Duration timeout) {
   MutexLock lock(&mu_);
   MutexLockable lockable{&mu_};
-  return wake_.wait_for(
-      lockable, absl::ToChronoNanoseconds(timeout),
-      [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return queue_.empty() && in_flight_ == 0;
-      });
+  return wake_.wait_for(lockable, absl::ToChronoNanoseconds(timeout),
+                        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                          return queue_.empty() && in_flight_ == 0;
+                        });
 }
 
 RedisServerSessionStore::Metrics RedisServerSessionStore::metrics() const {

@@ -56,8 +56,8 @@ absl::Status ParseHostPort(absl::string_view hostport, RedisEndpoint* ep) {
     host = hostport.substr(0, colon);
     port = hostport.substr(colon + 1);
   }
-  if (host.empty() || absl::StrContains(host, ":") != absl::StartsWith(
-                                                           hostport, "[")) {
+  if (host.empty() ||
+      absl::StrContains(host, ":") != absl::StartsWith(hostport, "[")) {
     // Never quoted: a mistyped URL may hold a password in any part.
     return absl::InvalidArgumentError(
         "Redis URL: bad host (HOST:PORT, or [IPV6]:PORT)");

@@ -60,8 +60,8 @@ absl::Status Validate(const TicketKeySync::Config& c) {
         "ticket key sync: lease must be at least two sync intervals, grace "
         "not negative");
   }
-  const double window = std::ceil((c.grace + c.publish_lead) /
-                                  c.rotation_period) + 3;
+  const double window =
+      std::ceil((c.grace + c.publish_lead) / c.rotation_period) + 3;
   if (window > static_cast<double>(c.max_keys)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ticket key sync: (grace + publish_lead) / rotation_period + 3 = ",
@@ -101,8 +101,7 @@ absl::StatusOr<std::unique_ptr<TicketKeySync>> TicketKeySync::Start(
 }
 
 TicketKeySync::TicketKeySync(std::shared_ptr<RedisClient> redis,
-                             std::shared_ptr<const FleetKey> key,
-                             Config config)
+                             std::shared_ptr<const FleetKey> key, Config config)
     : redis_(std::move(redis)),
       key_(std::move(key)),
       config_(std::move(config)),
@@ -174,8 +173,7 @@ std::optional<TicketKeySync::Record> TicketKeySync::Decode(
 }
 
 bool TicketKeySync::UpdateLease() {
-  const std::string ms =
-      absl::StrCat(absl::ToInt64Milliseconds(config_.lease));
+  const std::string ms = absl::StrCat(absl::ToInt64Milliseconds(config_.lease));
   absl::StatusOr<RedisReply> take =
       redis_->Command({"SET", lease_name_, instance_id_, "NX", "PX", ms});
   if (!take.ok()) return false;
@@ -193,17 +191,17 @@ bool TicketKeySync::UpdateLease() {
 
 absl::StatusOr<std::map<int64_t, std::optional<TicketKeySync::Record>>>
 TicketKeySync::FetchWindow(int64_t epoch) {
-  const int64_t back = static_cast<int64_t>(std::ceil(
-                           (config_.grace + config_.publish_lead) /
-                           config_.rotation_period)) + 1;
+  const int64_t back =
+      static_cast<int64_t>(std::ceil((config_.grace + config_.publish_lead) /
+                                     config_.rotation_period)) +
+      1;
   std::vector<int64_t> epochs;
   std::vector<std::vector<std::string>> commands;
   for (int64_t e = epoch - back; e <= epoch + 1; ++e) {
     epochs.push_back(e);
     commands.push_back({"GET", NameOf(e)});
   }
-  absl::StatusOr<std::vector<RedisReply>> replies =
-      redis_->Pipeline(commands);
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
   if (!replies.ok()) return replies.status();
   std::map<int64_t, std::optional<Record>> out;
   uint64_t rejected = 0;
@@ -248,8 +246,8 @@ void TicketKeySync::Publish(int64_t epoch, absl::Time now) {
   Record fresh;
   Record* existing = nullptr;
   for (auto& [name, r] : records_) {
-    if (r.epoch == epoch && (existing == nullptr ||
-                             r.published > existing->published)) {
+    if (r.epoch == epoch &&
+        (existing == nullptr || r.published > existing->published)) {
       existing = &r;
     }
   }
@@ -262,9 +260,9 @@ void TicketKeySync::Publish(int64_t epoch, absl::Time now) {
   Secret::Wipe(plain);
   const absl::Duration ttl =
       DecryptUntil(fresh) - now + config_.rotation_period;
-  absl::StatusOr<RedisReply> set = redis_->Command(
-      {"SET", name, sealed, "NX", "PX",
-       absl::StrCat(absl::ToInt64Milliseconds(ttl))});
+  absl::StatusOr<RedisReply> set =
+      redis_->Command({"SET", name, sealed, "NX", "PX",
+                       absl::StrCat(absl::ToInt64Milliseconds(ttl))});
   if (!set.ok() || set->type != RedisReply::Type::kStatus) return;  // Lost.
   {
     MutexLock lock(&mu_);
@@ -314,7 +312,8 @@ void TicketKeySync::UpdateRing(absl::Time now) {
   // Drop keys past their grace (wiped as they go), then the oldest beyond
   // max_keys.
   for (auto it = records_.begin(); it != records_.end();) {
-    const bool expired = it->first != issuing_name && DecryptUntil(it->second) <= now;
+    const bool expired =
+        it->first != issuing_name && DecryptUntil(it->second) <= now;
     it = expired ? records_.erase(it) : std::next(it);
   }
   std::vector<const Record*> others;
@@ -395,10 +394,9 @@ void TicketKeySync::Run() {
       MutexLockable lockable{&mu_};
       const auto wait = std::chrono::nanoseconds(
           std::max<int64_t>(absl::ToInt64Nanoseconds(wake - absl::Now()), 0));
-      if (wake_.wait_for(lockable, wait,
-                         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                           return stop_;
-                         })) {
+      if (wake_.wait_for(
+              lockable, wait,
+              [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_; })) {
         return;
       }
     }

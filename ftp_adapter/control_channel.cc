@@ -6,8 +6,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "ftp_adapter/printable.h"
 #include "base/cleanse.h"
+#include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
 namespace {
@@ -20,11 +20,10 @@ constexpr char kReplyPayload[] = "type.tlsession/ftp.reply_code";
 
 absl::Status ServerRefused(absl::string_view what, const Reply& reply,
                            ErrorCategory category) {
-  absl::Status status(reply.is_transient_failure()
-                          ? absl::StatusCode::kUnavailable
-                          : absl::StatusCode::kFailedPrecondition,
-                      absl::StrCat(what, ": the server replied \"",
-                                   reply.ToString(), "\""));
+  absl::Status status(
+      reply.is_transient_failure() ? absl::StatusCode::kUnavailable
+                                   : absl::StatusCode::kFailedPrecondition,
+      absl::StrCat(what, ": the server replied \"", reply.ToString(), "\""));
   status.SetPayload(kReplyPayload, absl::Cord(absl::StrCat(reply.code)));
   return WithCategory(std::move(status), category);
 }
@@ -84,8 +83,7 @@ absl::Status ControlChannel::Secure() {
   stream_ = tls_.get();
   tls_->set_timeout(options_.timeout);
   if (absl::Status s = tls_->Handshake(); !s.ok()) return NetworkError(s);
-  Trace(absl::StrCat("control connection: ", tls_->version_name(),
-                     ", session ",
+  Trace(absl::StrCat("control connection: ", tls_->version_name(), ", session ",
                      tls_->session_reused() ? "reused" : "NOT reused"));
   // The session the data connections offer, leased for this client alone:
   // under TLS 1.3 the server's first ticket (waited for, so that it is in
@@ -118,9 +116,9 @@ absl::StatusOr<std::string> ControlChannel::ReadLine() {
     }
     if (inbuf_.size() > kMaxLine) break;
     if (absl::Now() > reply_deadline_) {
-      return NetworkError(absl::DeadlineExceededError(absl::StrCat(
-          "the reply from ", host_, " did not complete within ",
-          absl::FormatDuration(options_.timeout))));
+      return NetworkError(absl::DeadlineExceededError(
+          absl::StrCat("the reply from ", host_, " did not complete within ",
+                       absl::FormatDuration(options_.timeout))));
     }
     char buf[4096];
     absl::StatusOr<size_t> n = stream_->Read(buf, sizeof(buf));
@@ -161,9 +159,9 @@ absl::StatusOr<Reply> ControlChannel::ReadReply() {
 
 absl::Status ControlChannel::SendLine(absl::string_view line) {
   if (line.find_first_of("\r\n") != absl::string_view::npos) {
-    return WithCategory(absl::InvalidArgumentError(
-                            "FTP command or argument contains CR or LF"),
-                        ErrorCategory::kUsage);
+    return WithCategory(
+        absl::InvalidArgumentError("FTP command or argument contains CR or LF"),
+        ErrorCategory::kUsage);
   }
   const std::string masked = MaskCommand(line);
   commands_sent_.push_back(masked);

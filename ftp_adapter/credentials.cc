@@ -89,10 +89,10 @@ absl::StatusOr<std::optional<std::string>> ExplicitPassword(
     return std::optional<std::string>();
   }
   if (url.user.empty()) {
-    return UsageError(absl::StrCat(
-        sources.password ? "--password" : "--password-file",
-        " is for the user the URL names, and ", url.ToString(),
-        " names no user: write ftp://USER@HOST/..."));
+    return UsageError(
+        absl::StrCat(sources.password ? "--password" : "--password-file",
+                     " is for the user the URL names, and ", url.ToString(),
+                     " names no user: write ftp://USER@HOST/..."));
   }
   if (sources.password) return sources.password;
   absl::StatusOr<std::string> read = ReadPasswordFile(sources.password_file);
@@ -110,8 +110,8 @@ absl::StatusOr<std::optional<Credentials>> NetrcCredentials(
   auto entry = LookupNetrc(*contents, url.host, url.user);
   CleanseString(&*contents);
   if (!entry.ok()) {
-    return UsageError(absl::StrCat(sources.netrc_path, ": ",
-                                   entry.status().message()));
+    return UsageError(
+        absl::StrCat(sources.netrc_path, ": ", entry.status().message()));
   }
   if (!*entry) return std::optional<Credentials>();
   Credentials found(url.user.empty() ? (*entry)->login : url.user,
@@ -158,8 +158,8 @@ absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
   OwnedFd fd = OpenNoFollow(path);
   if (!fd.valid()) {
     return UsageError(absl::StrCat(
-        "cannot use password file '", path, "': ",
-        errno == ELOOP ? "it is a symlink" : strerror(errno)));
+        "cannot use password file '", path,
+        "': ", errno == ELOOP ? "it is a symlink" : strerror(errno)));
   }
   struct stat st;
   if (fstat(fd.get(), &st) != 0) {
@@ -188,8 +188,8 @@ absl::StatusOr<std::string> ReadNetrcFile(
   if (!fd.valid()) {
     if (errno == ELOOP) say("a symlink: not reading it");
     if (errno == ENOENT || errno == ELOOP) return std::string();
-    return UsageError(absl::StrCat("cannot read '", path, "': ",
-                                   strerror(errno)));
+    return UsageError(
+        absl::StrCat("cannot read '", path, "': ", strerror(errno)));
   }
   struct stat st;
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {

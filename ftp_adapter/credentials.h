@@ -48,7 +48,7 @@ struct CredentialSources {
   std::optional<std::string> password;  // --password
   std::string password_file;            // --password-file ("" for none)
   std::optional<std::string> environment_password;  // $FTPS_PASSWORD
-  std::string netrc_path;               // Usually ~/.netrc; "" for none.
+  std::string netrc_path;  // Usually ~/.netrc; "" for none.
   // Receives warnings (a .netrc that others may read). Null: none.
   std::function<void(absl::string_view)> warn;
   // Asks for a password with the prompt given (PromptForPassword() on a
@@ -58,8 +58,8 @@ struct CredentialSources {
 };
 
 // The credentials for |url| from |sources|, in the order above.
-absl::StatusOr<Credentials> ResolveCredentials(const FtpUrl& url,
-                                               const CredentialSources& sources);
+absl::StatusOr<Credentials> ResolveCredentials(
+    const FtpUrl& url, const CredentialSources& sources);
 
 // The first line of the file at |path| (without its line end). Refused
 // (InvalidArgument) unless it is a regular file, not a symlink, owned by

@@ -230,8 +230,9 @@ absl::StatusOr<OwnedFd> DataChannel::AcceptData(absl::string_view command,
           absl::StrCat(command, ": the server did not connect back within ",
                        absl::FormatDuration(options_.timeout))));
     }
-    poll(p, 2, static_cast<int>(std::min<int64_t>(
-                   100, absl::ToInt64Milliseconds(left) + 1)));
+    poll(p, 2,
+         static_cast<int>(
+             std::min<int64_t>(100, absl::ToInt64Milliseconds(left) + 1)));
     // The listener first: a connection in the backlog is the transfer.
     if (!(p[0].revents & POLLIN)) {
       if (control_.HasInput()) {
@@ -247,9 +248,9 @@ absl::StatusOr<OwnedFd> DataChannel::AcceptData(absl::string_view command,
     // Only the control connection's peer may connect back.
     absl::StatusOr<Endpoint> from = PeerEndpoint(accepted->get());
     if (!from.ok() || from->address != control_.peer().address) {
-      return NetworkError(absl::PermissionDeniedError(absl::StrCat(
-          command, ": refusing a data connection from ",
-          from.ok() ? from->address : "an unknown address")));
+      return NetworkError(absl::PermissionDeniedError(
+          absl::StrCat(command, ": refusing a data connection from ",
+                       from.ok() ? from->address : "an unknown address")));
     }
     return accepted;
   }
@@ -347,8 +348,9 @@ absl::Status DataChannel::Abandon(absl::string_view command,
     // explains the failure: a server that refuses drops the data
     // connection, which may then fail in any way.
     if (r->is_completion() || transfer.tls_state == DataTls::kVerifyFailed) {
-      return WithMessage(why, absl::StrCat(why.message(), "; the server said \"",
-                                           r->ToString(), "\""));
+      return WithMessage(why,
+                         absl::StrCat(why.message(), "; the server said \"",
+                                      r->ToString(), "\""));
     }
     return ServerRefused(command, *r);
   }
@@ -381,9 +383,9 @@ absl::Status DataChannel::Finish(std::unique_ptr<Transfer> transfer,
   control_.Trace(absl::StrCat(
       "data connection ", info.number, ": ",
       info.tls ? info.version : "plaintext",
-      info.tls ? (info.session_reused ? ", session reused"
-                                      : ", session NOT reused")
-               : "",
+      info.tls
+          ? (info.session_reused ? ", session reused" : ", session NOT reused")
+          : "",
       ", ", info.bytes, " bytes"));
   absl::StatusOr<Reply> final_reply = FinalReply(*transfer);
   if (final_reply.ok() && !final_reply->is_completion() &&
@@ -392,9 +394,9 @@ absl::Status DataChannel::Finish(std::unique_ptr<Transfer> transfer,
   }
   if (!moved.ok()) {
     if (!final_reply.ok() || final_reply->is_completion()) return moved;
-    return WithMessage(moved, absl::StrCat(moved.message(),
-                                           "; the server said \"",
-                                           final_reply->ToString(), "\""));
+    return WithMessage(moved,
+                       absl::StrCat(moved.message(), "; the server said \"",
+                                    final_reply->ToString(), "\""));
   }
   if (!final_reply.ok()) return final_reply.status();
   if (!final_reply->is_completion()) {

@@ -34,10 +34,9 @@ std::optional<ErrorCategory> CategoryOf(const absl::Status& status) {
 absl::Status WithMessage(const absl::Status& status,
                          absl::string_view message) {
   absl::Status out(status.code(), message);
-  status.ForEachPayload(
-      [&](absl::string_view type, const absl::Cord& payload) {
-        out.SetPayload(type, payload);
-      });
+  status.ForEachPayload([&](absl::string_view type, const absl::Cord& payload) {
+    out.SetPayload(type, payload);
+  });
   return out;
 }
 

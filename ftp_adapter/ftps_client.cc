@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/cleanse.h"
 #include "ftp_adapter/control_channel.h"
 #include "ftp_adapter/data_channel.h"
 #include "ftp_adapter/error_category.h"
 #include "ftp_adapter/local_file.h"
-#include "base/cleanse.h"
 
 namespace tlsession::ftp {
 namespace {
@@ -54,8 +54,7 @@ FtpsClient::~FtpsClient() = default;
 absl::StatusOr<std::unique_ptr<FtpsClient>> FtpsClient::Connect(
     const std::string& host, uint16_t port, ClientOptions options) {
   auto usage = [](absl::string_view why) {
-    return WithCategory(absl::InvalidArgumentError(why),
-                        ErrorCategory::kUsage);
+    return WithCategory(absl::InvalidArgumentError(why), ErrorCategory::kUsage);
   };
   if (options.tls_context == nullptr && !options.allow_plaintext) {
     return usage(
@@ -85,8 +84,7 @@ absl::Status FtpsClient::Start(uint16_t port) {
   if (!greeting.ok()) return greeting.status();
   if (greeting->code != 220) {
     return ServerRefused(
-        absl::StrCat("connecting to ", control_->host(), ":", port),
-        *greeting);
+        absl::StrCat("connecting to ", control_->host(), ":", port), *greeting);
   }
   if (options_.implicit_tls) return absl::OkStatus();
   if (options_.tls_context == nullptr) {
@@ -173,11 +171,11 @@ absl::Status FtpsClient::Store(const std::string& path, const Source& source,
 
 absl::StatusOr<std::string> FtpsClient::ReadAll(absl::string_view command) {
   std::string out;
-  absl::Status s = data_->Retrieve(
-      command, 0, [&](absl::string_view chunk) -> absl::Status {
+  absl::Status s =
+      data_->Retrieve(command, 0, [&](absl::string_view chunk) -> absl::Status {
         if (out.size() + chunk.size() > kMaxListing) {
-          return ProtocolError(absl::ResourceExhaustedError(absl::StrCat(
-              command, ": the listing is larger than 256 MiB")));
+          return ProtocolError(absl::ResourceExhaustedError(
+              absl::StrCat(command, ": the listing is larger than 256 MiB")));
         }
         out.append(chunk.data(), chunk.size());
         return absl::OkStatus();
@@ -269,8 +267,7 @@ absl::Status FtpsClient::Delete(const std::string& path) {
 
 absl::Status FtpsClient::Rename(const std::string& from,
                                 const std::string& to) {
-  absl::StatusOr<Reply> r =
-      control_->Expect(absl::StrCat("RNFR ", from), true);
+  absl::StatusOr<Reply> r = control_->Expect(absl::StrCat("RNFR ", from), true);
   if (!r.ok()) return r.status();
   return control_->Expect(absl::StrCat("RNTO ", to)).status();
 }
@@ -313,8 +310,8 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
     absl::StatusOr<uint64_t> size = Size(remote);
     if (size.ok()) remote_size = *size;
     if (remote_size && *remote_size < part->size()) {
-      control_->Trace(absl::StrCat("'", part->part_path(),
-                                   "' is longer than '", remote,
+      control_->Trace(absl::StrCat("'", part->part_path(), "' is longer than '",
+                                   remote,
                                    "' now: downloading again from the start"));
       if (absl::Status s = part->Restart(); !s.ok()) return s;
     }
@@ -327,13 +324,13 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
       part->size());
   if (!s.ok()) return s;
   if (remote_size && part->size() != *remote_size) {
-    return ProtocolError(absl::DataLossError(absl::StrCat(
-        "resumed download of '", remote, "' has ", part->size(),
-        " bytes but the server says ", *remote_size, "; '", part->part_path(),
-        "' kept, '", local, "' not written")));
+    return ProtocolError(absl::DataLossError(
+        absl::StrCat("resumed download of '", remote, "' has ", part->size(),
+                     " bytes but the server says ", *remote_size, "; '",
+                     part->part_path(), "' kept, '", local, "' not written")));
   }
   return part->Commit(options_.sync_downloads ? PartFile::Sync::kToDisk
-                                             : PartFile::Sync::kPageCache);
+                                              : PartFile::Sync::kPageCache);
 }
 
 absl::Status FtpsClient::UploadFile(const std::string& local,

@@ -110,11 +110,11 @@ struct ClientOptions {
 
 // One data transfer's TLS facts.
 struct DataConnectionInfo {
-  int number = 0;              // 1 for the first data connection.
+  int number = 0;  // 1 for the first data connection.
   bool tls = false;
   bool session_reused = false;
-  std::string version;         // "TLSv1.3"
-  std::string command;         // "RETR file.txt" (arguments as sent)
+  std::string version;  // "TLSv1.3"
+  std::string command;  // "RETR file.txt" (arguments as sent)
   uint64_t bytes = 0;
 };
 
@@ -187,8 +187,8 @@ class FtpsClient {
   // complete; what an interrupted transfer received stays in the part file.
   // With |resume|, an existing "<local>.part" of ours is continued with
   // REST, and the result checked against SIZE.
-  absl::Status DownloadFile(const std::string& remote,
-                            const std::string& local, bool resume = false);
+  absl::Status DownloadFile(const std::string& remote, const std::string& local,
+                            bool resume = false);
   // Uploads |local| to |remote|. With |resume|, asks SIZE and continues from
   // there with REST + STOR.
   absl::Status UploadFile(const std::string& local, const std::string& remote,

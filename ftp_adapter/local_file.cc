@@ -25,9 +25,10 @@ absl::Status FileError(absl::StatusCode code, absl::string_view what,
 // FileError() with strerror(|err|) as the reason.
 absl::Status ErrnoError(absl::string_view what, const std::string& path,
                         int err) {
-  const absl::StatusCode code = err == ENOENT   ? absl::StatusCode::kNotFound
-                                : err == EACCES ? absl::StatusCode::kPermissionDenied
-                                                : absl::StatusCode::kInternal;
+  const absl::StatusCode code = err == ENOENT ? absl::StatusCode::kNotFound
+                                : err == EACCES
+                                    ? absl::StatusCode::kPermissionDenied
+                                    : absl::StatusCode::kInternal;
   return FileError(code, what, path, strerror(err));
 }
 
@@ -45,8 +46,7 @@ std::string WhyNotResumable(const struct stat& st) {
 
 // Opens an existing part file for a resume. An invalid OwnedFd when there
 // is none.
-absl::StatusOr<OwnedFd> OpenForResume(const std::string& part,
-                                      uint64_t* size) {
+absl::StatusOr<OwnedFd> OpenForResume(const std::string& part, uint64_t* size) {
   // O_NONBLOCK: a FIFO planted in the part file's place must not block us
   // (it fails here, or at the fstat check).
   OwnedFd fd(open(part.c_str(),
@@ -61,10 +61,11 @@ absl::StatusOr<OwnedFd> OpenForResume(const std::string& part,
     return ErrnoError("cannot resume", part, errno);
   }
   struct stat st;
-  if (fstat(fd.get(), &st) != 0) return ErrnoError("cannot resume", part, errno);
+  if (fstat(fd.get(), &st) != 0)
+    return ErrnoError("cannot resume", part, errno);
   if (std::string why = WhyNotResumable(st); !why.empty()) {
-    return FileError(absl::StatusCode::kFailedPrecondition,
-                     "not resuming into", part, why);
+    return FileError(absl::StatusCode::kFailedPrecondition, "not resuming into",
+                     part, why);
   }
   *size = static_cast<uint64_t>(st.st_size);
   return fd;
@@ -103,8 +104,7 @@ absl::Status PartFile::Create() {
   // is unlinked, never followed; a second EEXIST means someone races us.
   for (int attempt = 0; attempt < 2; ++attempt) {
     fd_.reset(open(part_path_.c_str(),
-                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   0600));
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd_.valid()) return absl::OkStatus();
     if (errno != EEXIST) return ErrnoError("cannot create", part_path_, errno);
     if (unlink(part_path_.c_str()) != 0 && errno != ENOENT) {
@@ -172,10 +172,9 @@ absl::Status PartFile::Commit(Sync sync) {
   }
   struct stat st;
   if (lstat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    return FileError(absl::StatusCode::kFailedPrecondition, "not replacing",
-                     path_,
-                     S_ISLNK(st.st_mode) ? "it is a symlink"
-                                         : "it is not a regular file");
+    return FileError(
+        absl::StatusCode::kFailedPrecondition, "not replacing", path_,
+        S_ISLNK(st.st_mode) ? "it is a symlink" : "it is not a regular file");
   }
   if (rename(part_path_.c_str(), path_.c_str()) != 0) {
     return ErrnoError(absl::StrCat("cannot rename '", part_path_, "' to"),

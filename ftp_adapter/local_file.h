@@ -67,16 +67,16 @@ class PartFile {
 
   // What Commit() makes sure of before it renames.
   enum class Sync {
-    kToDisk,      // fsync: after a crash or a power loss, |path| holds the
-                  // whole download or does not exist.
-    kPageCache,   // No fsync, as curl and wget: faster (about a third on a
-                  // large file on a slow disk); a crash may leave |path|
-                  // short or empty.
+    kToDisk,     // fsync: after a crash or a power loss, |path| holds the
+                 // whole download or does not exist.
+    kPageCache,  // No fsync, as curl and wget: faster (about a third on a
+                 // large file on a slow disk); a crash may leave |path|
+                 // short or empty.
   };
 
   // Makes the download |path|: creates the part file if nothing arrived,
-  // fsyncs it (kToDisk), checks that "<path>.part" is still this very file and that
-  // |path| is not a symlink or anything but a regular file, and renames.
+  // fsyncs it (kToDisk), checks that "<path>.part" is still this very file and
+  // that |path| is not a symlink or anything but a regular file, and renames.
   // The file keeps mode 0600. The PartFile is finished afterwards.
   absl::Status Commit(Sync sync = Sync::kToDisk);
 
@@ -91,9 +91,9 @@ class PartFile {
 
   std::string path_;
   std::string part_path_;
-  OwnedFd fd_;  // Invalid until created (fresh) and after Commit().
-  uint64_t size_ = 0;     // Bytes written and gathered.
-  std::string pending_;   // Gathered, not yet written.
+  OwnedFd fd_;           // Invalid until created (fresh) and after Commit().
+  uint64_t size_ = 0;    // Bytes written and gathered.
+  std::string pending_;  // Gathered, not yet written.
 };
 
 // The file an upload reads.

@@ -50,8 +50,9 @@ absl::StatusOr<IpAddress> ParseIpLiteral(const std::string& address) {
       return ip;
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "local address ", QuoteExcerpt(address), " is not an IPv4 or IPv6 literal"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("local address ", QuoteExcerpt(address),
+                   " is not an IPv4 or IPv6 literal"));
 }
 
 }  // namespace
@@ -127,29 +128,31 @@ absl::StatusOr<uint16_t> ParseEpsvReply(absl::string_view text) {
   }
   const char d = rest[0];
   if (d < 0x21 || d > 0x7E || IsDigit(d)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "EPSV reply ", QuoteExcerpt(text), " has delimiter ", QuoteExcerpt(rest.substr(0, 1)),
-        " after '(': it must be printable ASCII and not a digit"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("EPSV reply ", QuoteExcerpt(text), " has delimiter ",
+                     QuoteExcerpt(rest.substr(0, 1)),
+                     " after '(': it must be printable ASCII and not a digit"));
   }
   const std::string format =
       absl::StrCat("(", std::string(3, d), "port", std::string(1, d), ")");
   if (rest.size() < 3 || rest[1] != d || rest[2] != d) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("EPSV reply ", QuoteExcerpt(text), " does not read ",
-                     QuoteExcerpt(format), " (the address fields must be empty)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "EPSV reply ", QuoteExcerpt(text), " does not read ",
+        QuoteExcerpt(format), " (the address fields must be empty)"));
   }
   size_t i = 3;
   const uint32_t port = ReadNumber(rest, &i, 100000);
   const absl::string_view digits = rest.substr(3, i - 3);
   if (digits.empty() || i + 1 >= rest.size() || rest[i] != d ||
       rest[i + 1] != ')') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "EPSV reply ", QuoteExcerpt(text), " does not read ", QuoteExcerpt(format)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("EPSV reply ", QuoteExcerpt(text), " does not read ",
+                     QuoteExcerpt(format)));
   }
   if (port == 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("EPSV reply ", QuoteExcerpt(text),
-                                                   ": port ", QuoteExcerpt(digits),
-                                                   " is not in 1..65535"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("EPSV reply ", QuoteExcerpt(text), ": port ",
+                     QuoteExcerpt(digits), " is not in 1..65535"));
   }
   return static_cast<uint16_t>(port);
 }
@@ -184,7 +187,8 @@ absl::StatusOr<std::string> FormatEprtArgument(const Endpoint& local) {
   if (inet_ntop(ip->is_v4 ? AF_INET : AF_INET6, src, buf, sizeof(buf)) ==
       nullptr) {
     return absl::InternalError(absl::StrCat("cannot format local address ",
-                                            QuoteExcerpt(local.address), " for EPRT"));
+                                            QuoteExcerpt(local.address),
+                                            " for EPRT"));
   }
   return absl::StrCat("|", ip->is_v4 ? "1" : "2", "|", buf, "|", local.port,
                       "|");

@@ -50,8 +50,8 @@ absl::StatusOr<std::optional<Reply>> ReplyParser::AddLine(
           ": expected a three-digit code 100-599 then ' ' or '-'"));
     }
     if (max_lines_ == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("FTP reply ", QuoteExcerpt(line), " has more than 0 lines"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "FTP reply ", QuoteExcerpt(line), " has more than 0 lines"));
     }
     pending_.code = code;
     pending_.lines.emplace_back(line);

@@ -78,11 +78,11 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
     const int high = i + 1 < text.size() ? HexValue(text[i + 1]) : -1;
     const int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
     if (high < 0 || low < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad percent escape ",
-                       secret ? std::string() : QuoteExcerpt(text.substr(i, 3)) + " ",
-                       "in the ", what, " of FTP URL ", QuoteExcerpt(Redacted(url)),
-                       " (expected '%' and two hex digits)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad percent escape ",
+          secret ? std::string() : QuoteExcerpt(text.substr(i, 3)) + " ",
+          "in the ", what, " of FTP URL ", QuoteExcerpt(Redacted(url)),
+          " (expected '%' and two hex digits)"));
     }
     out += static_cast<char>(high * 16 + low);
     i += 2;
@@ -133,12 +133,11 @@ absl::StatusOr<absl::string_view> ParseScheme(absl::string_view url,
     out->implicit_tls = true;
   } else if (scheme != "ftp") {
     // A "scheme" with a ':' is no scheme and may hold a password.
-    return UrlError(
-        url, absl::StrCat("unknown scheme ",
-                          scheme.find(':') == std::string::npos
-                              ? QuoteExcerpt(scheme) + " "
-                              : "",
-                          "(expected ftp or ftps)"));
+    return UrlError(url, absl::StrCat("unknown scheme ",
+                                      scheme.find(':') == std::string::npos
+                                          ? QuoteExcerpt(scheme) + " "
+                                          : "",
+                                      "(expected ftp or ftps)"));
   }
   out->port = out->implicit_tls ? kImplicitFtpsPort : kFtpPort;
   return url.substr(scheme_end + 3);
@@ -204,13 +203,14 @@ absl::Status ParseHost(absl::string_view authority, absl::string_view url,
     return UrlError(url, "an IPv6 address must be enclosed in '[' and ']'");
   }
   out->host = std::string(authority.substr(0, colon));
-  if (colon != absl::string_view::npos) *port_text = authority.substr(colon + 1);
+  if (colon != absl::string_view::npos)
+    *port_text = authority.substr(colon + 1);
   if (out->host.empty()) return UrlError(url, "empty host");
   if (!IsHostName(out->host)) {
-    return UrlError(url, absl::StrCat(
-                             "host ", QuoteExcerpt(out->host),
-                             " may hold only ASCII letters, digits, '-', '.' "
-                             "and '_'"));
+    return UrlError(
+        url, absl::StrCat("host ", QuoteExcerpt(out->host),
+                          " may hold only ASCII letters, digits, '-', '.' "
+                          "and '_'"));
   }
   return absl::OkStatus();
 }

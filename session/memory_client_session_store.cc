@@ -16,9 +16,8 @@ void MemoryClientSessionStore::Put(const StoreKey& key,
                                    const Session& session) {
   if (session.empty()) return;
   MutexLock lock(&mu_);
-  Node* node = nodes_.FindOrCreate(key.key, [this](Node& victim) {
-    evictions_ += victim.sessions.size();
-  });
+  Node* node = nodes_.FindOrCreate(
+      key.key, [this](Node& victim) { evictions_ += victim.sessions.size(); });
   if (node == nullptr) return;  // A store of zero keys.
   node->peer = key.peer;
   auto& sessions = node->sessions;
@@ -63,9 +62,8 @@ void MemoryClientSessionStore::Remove(absl::string_view key,
 
 void MemoryClientSessionStore::RemovePeer(absl::string_view peer) {
   MutexLock lock(&mu_);
-  nodes_.EraseIf([&](const std::string&, Node& node) {
-    return node.peer == peer;
-  });
+  nodes_.EraseIf(
+      [&](const std::string&, Node& node) { return node.peer == peer; });
 }
 
 void MemoryClientSessionStore::Clear() {
@@ -73,8 +71,7 @@ void MemoryClientSessionStore::Clear() {
   nodes_.Clear();
 }
 
-std::vector<StoreEntry> MemoryClientSessionStore::Export(
-    bool take_single_use) {
+std::vector<StoreEntry> MemoryClientSessionStore::Export(bool take_single_use) {
   MutexLock lock(&mu_);
   std::vector<StoreEntry> out;
   nodes_.ForEachOldestFirst([&](const std::string& key, const Node& node) {

@@ -33,8 +33,7 @@ class MemoryClientSessionStore : public ClientSessionStore,
   MemoryClientSessionStore();
   explicit MemoryClientSessionStore(Config config);
   MemoryClientSessionStore(const MemoryClientSessionStore&) = delete;
-  MemoryClientSessionStore& operator=(const MemoryClientSessionStore&) =
-      delete;
+  MemoryClientSessionStore& operator=(const MemoryClientSessionStore&) = delete;
 
   // ClientSessionStore:
   void Put(const StoreKey& key, const Session& session) override;

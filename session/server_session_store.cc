@@ -84,8 +84,8 @@ MemoryServerSessionStore::Entry* MemoryServerSessionStore::FindLive(
 }
 
 void MemoryServerSessionStore::Put(absl::string_view session_id,
-                                     std::string serialized_session,
-                                     absl::Time expiry) {
+                                   std::string serialized_session,
+                                   absl::Time expiry) {
   const absl::Time now = clock_();
   MutexLock lock(&mu_);
   if (Entry* entry = Refill(session_id, now, expiry)) {
@@ -96,8 +96,8 @@ void MemoryServerSessionStore::Put(absl::string_view session_id,
 }
 
 void MemoryServerSessionStore::PutSession(absl::string_view session_id,
-                                            SSL_SESSION* session,
-                                            absl::Time expiry) {
+                                          SSL_SESSION* session,
+                                          absl::Time expiry) {
   const absl::Time now = clock_();
   MutexLock lock(&mu_);
   if (Entry* entry = Refill(session_id, now, expiry)) {
@@ -157,8 +157,7 @@ size_t MemoryServerSessionStore::entry_count() const {
   return entries_.size();
 }
 
-MemoryServerSessionStore::Metrics MemoryServerSessionStore::metrics()
-    const {
+MemoryServerSessionStore::Metrics MemoryServerSessionStore::metrics() const {
   MutexLock lock(&mu_);
   return metrics_;
 }

@@ -91,8 +91,7 @@ class MemoryServerSessionStore : public ServerSessionStore {
   MemoryServerSessionStore();
   explicit MemoryServerSessionStore(Config config);
   MemoryServerSessionStore(const MemoryServerSessionStore&) = delete;
-  MemoryServerSessionStore& operator=(const MemoryServerSessionStore&) =
-      delete;
+  MemoryServerSessionStore& operator=(const MemoryServerSessionStore&) = delete;
   ~MemoryServerSessionStore() override;
 
   // ServerSessionStore:
@@ -129,8 +128,8 @@ class MemoryServerSessionStore : public ServerSessionStore {
   // The entry to (re)fill for |session_id| with what it held wiped, or null
   // when nothing is to be stored (|expiry| passed, or a store of zero
   // entries).
-  Entry* Refill(absl::string_view session_id, absl::Time now,
-                absl::Time expiry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Entry* Refill(absl::string_view session_id, absl::Time now, absl::Time expiry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void Clear(Entry& entry);
 
   const std::function<absl::Time()> clock_;

@@ -61,8 +61,7 @@ absl::Duration Session::ticket_lifetime_hint() const {
   if (!session_ || !SSL_SESSION_has_ticket(session_.get())) {
     return absl::ZeroDuration();
   }
-  return absl::Seconds(
-      SSL_SESSION_get_ticket_lifetime_hint(session_.get()));
+  return absl::Seconds(SSL_SESSION_get_ticket_lifetime_hint(session_.get()));
 }
 
 bool Session::has_ticket() const {
@@ -99,8 +98,7 @@ absl::Time Session::peer_certificate_expiry() const {
   bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
   int days = 0, seconds = 0;
   if (epoch == nullptr ||
-      !ASN1_TIME_diff(&days, &seconds, epoch.get(),
-                      X509_get0_notAfter(leaf))) {
+      !ASN1_TIME_diff(&days, &seconds, epoch.get(), X509_get0_notAfter(leaf))) {
     // An unreadable date is treated as already expired: never trust it.
     return absl::InfinitePast();
   }
@@ -169,8 +167,8 @@ absl::StatusOr<Session> Session::ParseUnchecked(absl::string_view bytes,
   bssl::UniquePtr<SSL_SESSION> parsed(SSL_SESSION_from_bytes(
       reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ctx));
   if (parsed == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "corrupted serialized session: ", DrainSslErrors()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("corrupted serialized session: ", DrainSslErrors()));
   }
   return Session(std::move(parsed));
 }

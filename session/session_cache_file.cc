@@ -47,8 +47,7 @@ Secret Derive(const Secret& secret, absl::string_view label) {
   uint8_t out[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   HMAC(EVP_sha256(), secret.data(), secret.size(),
-       reinterpret_cast<const uint8_t*>(label.data()), label.size(), out,
-       &len);
+       reinterpret_cast<const uint8_t*>(label.data()), label.size(), out, &len);
   Secret derived(std::string(reinterpret_cast<char*>(out), len));
   OPENSSL_cleanse(out, sizeof(out));
   return derived;
@@ -85,8 +84,8 @@ class FileLock {
     const absl::Time deadline = absl::Now() + kLockWait;
     while (flock(file->fd(), LOCK_EX | LOCK_NB) != 0) {
       if (errno != EWOULDBLOCK && errno != EINTR) {
-        return absl::InternalError(absl::StrCat(
-            "locking '", lock_path, "': ", strerror(errno)));
+        return absl::InternalError(
+            absl::StrCat("locking '", lock_path, "': ", strerror(errno)));
       }
       if (absl::Now() >= deadline) {
         return absl::DeadlineExceededError(absl::StrCat(
@@ -241,9 +240,9 @@ absl::Status ReplaceFile(const std::string& path, absl::string_view data) {
   std::string tmp = path + ".tmp.XXXXXX";
   const int fd = mkostemp(&tmp[0], O_CLOEXEC);  // Mode 0600.
   if (fd < 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot create a temporary file beside '", path, "': ",
-        strerror(errno)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create a temporary file beside '", path,
+                     "': ", strerror(errno)));
   }
   absl::Status written = WriteAll(fd, data, tmp);
   if (close(fd) != 0 && written.ok()) {
@@ -251,8 +250,8 @@ absl::Status ReplaceFile(const std::string& path, absl::string_view data) {
         absl::StrCat("closing '", tmp, "': ", strerror(errno)));
   }
   if (written.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    written = absl::InternalError(absl::StrCat(
-        "renaming '", tmp, "' to '", path, "': ", strerror(errno)));
+    written = absl::InternalError(absl::StrCat("renaming '", tmp, "' to '",
+                                               path, "': ", strerror(errno)));
   }
   if (!written.ok()) unlink(tmp.c_str());
   return written;
@@ -308,9 +307,9 @@ absl::StatusOr<std::string> SessionCacheFile::OpenPlain(
 absl::StatusOr<std::string> SessionCacheFile::OpenSealed(
     const std::string& data) const {
   if (!encrypted()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "session cache '", path_,
-        "' is encrypted; give the key file it was written with"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("session cache '", path_,
+                     "' is encrypted; give the key file it was written with"));
   }
   if (data.size() < kHeaderSize + kNonceSize) {
     return Corrupt(path_, "too short");
@@ -349,9 +348,10 @@ absl::StatusOr<std::vector<StoreEntry>> SessionCacheFile::Decode(
   }
   const uint8_t mode = static_cast<uint8_t>(data[kMagic.size()]);
   absl::StatusOr<std::string> body =
-      mode == kPlain       ? OpenPlain(data)
-      : mode == kEncrypted ? OpenSealed(data)
-                           : Corrupt(path_, absl::StrCat("unknown mode ", mode));
+      mode == kPlain ? OpenPlain(data)
+      : mode == kEncrypted
+          ? OpenSealed(data)
+          : Corrupt(path_, absl::StrCat("unknown mode ", mode));
   Secret::Wipe(data);
   if (!body.ok()) return body.status();
   absl::StatusOr<std::vector<StoreEntry>> entries = DecodeBody(*body, path_);
@@ -466,9 +466,9 @@ absl::Status SessionCacheFile::Save(ClientSessionStore& store,
   if (!lock.ok()) return lock.status();
   absl::StatusOr<std::optional<std::vector<StoreEntry>>> read = ReadEntries();
   if (!read.ok()) {
-    return absl::Status(read.status().code(),
-                        absl::StrCat("not saving sessions: ",
-                                     read.status().message()));
+    return absl::Status(
+        read.status().code(),
+        absl::StrCat("not saving sessions: ", read.status().message()));
   }
   // What the file holds now (other processes' sessions), then ours, newest.
   MemoryClientSessionStore merged({kMaxKeys, kMaxSessionsPerKey});

@@ -101,8 +101,8 @@ absl::StatusOr<CertAndKey> MakeCertificate(const CertOptions& options,
   X509_NAME* name = X509_get_subject_name(cert);
   if (!X509_NAME_add_entry_by_txt(
           name, "CN", MBSTRING_UTF8,
-          reinterpret_cast<const uint8_t*>(options.common_name.c_str()), -1,
-          -1, 0) ||
+          reinterpret_cast<const uint8_t*>(options.common_name.c_str()), -1, -1,
+          0) ||
       !X509_set_issuer_name(
           cert, issuer ? X509_get_subject_name(issuer->cert.get()) : name)) {
     return Fail("setting names");
@@ -123,9 +123,8 @@ absl::StatusOr<CertAndKey> MakeCertificate(const CertOptions& options,
                       "critical,CA:FALSE") ||
         !AddExtension(cert, issuer_cert, NID_ext_key_usage,
                       "serverAuth,clientAuth") ||
-        (!sans.empty() &&
-         !AddExtension(cert, issuer_cert, NID_subject_alt_name,
-                       absl::StrJoin(sans, ",")))) {
+        (!sans.empty() && !AddExtension(cert, issuer_cert, NID_subject_alt_name,
+                                        absl::StrJoin(sans, ",")))) {
       return Fail("leaf extensions");
     }
   }

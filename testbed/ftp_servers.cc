@@ -24,8 +24,7 @@ std::string ProftpdRoot() {
   return env ? env : "/opt/tlsession/proftpd";
 }
 
-void Write(const std::string& path, const std::string& contents,
-           mode_t mode) {
+void Write(const std::string& path, const std::string& contents, mode_t mode) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << contents;
   out.close();
@@ -40,8 +39,7 @@ int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) {
 // with its files in |dir|.
 std::vector<std::string> VsftpdConfig(const FtpServerOptions& options,
                                       const std::string& dir,
-                                      const std::string& root,
-                                      uint16_t port) {
+                                      const std::string& root, uint16_t port) {
   return {
       "listen=YES",
       "listen_ipv6=NO",
@@ -83,8 +81,7 @@ std::vector<std::string> VsftpdConfig(const FtpServerOptions& options,
 // with its files in |dir|.
 std::vector<std::string> ProftpdConfig(const FtpServerOptions& options,
                                        const std::string& dir,
-                                       const std::string& root,
-                                       uint16_t port) {
+                                       const std::string& root, uint16_t port) {
   const std::string user = FtpServer::kUser;
   std::vector<std::string> conf = {
       "ServerType standalone",
@@ -131,7 +128,8 @@ std::vector<std::string> ProftpdConfig(const FtpServerOptions& options,
   if (!options.require_reuse) tls_options.push_back("NoSessionReuseRequired");
   if (options.implicit_tls) tls_options.push_back("UseImplicitSSL");
   if (!tls_options.empty()) {
-    conf.push_back(absl::StrCat("TLSOptions ", absl::StrJoin(tls_options, " ")));
+    conf.push_back(
+        absl::StrCat("TLSOptions ", absl::StrJoin(tls_options, " ")));
   }
   return conf;
 }
@@ -157,8 +155,8 @@ absl::Status WriteProftpdPasswd(const std::string& dir,
     }
   }
   if (crypted.empty() || crypted[0] == '!' || crypted[0] == '*') {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "user '", user, "' has no password: run ./setup.sh"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("user '", user, "' has no password: run ./setup.sh"));
   }
   Write(dir + "/passwd",
         absl::StrCat(user, ":", crypted, ":", pw->pw_uid, ":", pw->pw_gid,
@@ -201,9 +199,9 @@ absl::StatusOr<std::unique_ptr<FtpServer>> FtpServer::Start(
   absl::StatusOr<std::unique_ptr<ServerProcess>> process =
       ServerProcess::Start(*spec);
   if (!process.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat(server->name(), " did not start: ",
-                     process.status().message(), "\n", server->log()));
+    return absl::UnavailableError(absl::StrCat(
+        server->name(), " did not start: ", process.status().message(), "\n",
+        server->log()));
   }
   server->port_ = (*process)->port();
   server->process_ = *std::move(process);
@@ -257,9 +255,9 @@ absl::StatusOr<ServerSpec> FtpServer::VsftpdSpec() const {
           0644);
     spec.env.push_back(absl::StrCat("OPENSSL_CONF=", dir_, "/openssl.cnf"));
   }
-  spec.command = [options = options_, dir = dir_, root = root_](
-                     uint16_t port)
-      -> absl::StatusOr<std::vector<std::string>> {
+  spec.command =
+      [options = options_, dir = dir_, root = root_](
+          uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
     Write(dir + "/vsftpd.conf",
           absl::StrJoin(VsftpdConfig(options, dir, root, port), "\n") + "\n",
           0600);
@@ -271,8 +269,8 @@ absl::StatusOr<ServerSpec> FtpServer::VsftpdSpec() const {
 absl::StatusOr<ServerSpec> FtpServer::ProftpdSpec() const {
   const std::string root = ProftpdRoot();
   if (access((root + "/usr/sbin/proftpd").c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "ProFTPD is not unpacked in ", root, ": run ./setup.sh"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("ProFTPD is not unpacked in ", root, ": run ./setup.sh"));
   }
   if (absl::Status s = WriteProftpdPasswd(dir_, root_); !s.ok()) return s;
   ServerSpec spec;
@@ -284,13 +282,13 @@ absl::StatusOr<ServerSpec> FtpServer::ProftpdSpec() const {
   spec.ready_line = "standalone mode STARTUP";
   spec.listening_socket = true;
   spec.own_process_group = true;
-  spec.command = [options = options_, dir = dir_, ftp_root = root_,
-                  root](uint16_t port)
-      -> absl::StatusOr<std::vector<std::string>> {
-    Write(dir + "/proftpd.conf",
-          absl::StrJoin(ProftpdConfig(options, dir, ftp_root, port), "\n") +
-              "\n",
-          0600);
+  spec.command =
+      [options = options_, dir = dir_, ftp_root = root_,
+       root](uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
+    Write(
+        dir + "/proftpd.conf",
+        absl::StrJoin(ProftpdConfig(options, dir, ftp_root, port), "\n") + "\n",
+        0600);
     return std::vector<std::string>{root + "/usr/sbin/proftpd", "-n", "-q",
                                     "-c", dir + "/proftpd.conf"};
   };
@@ -306,9 +304,8 @@ FtpServer::~FtpServer() {
 
 std::string FtpServer::log() const {
   std::string out;
-  for (const char* name :
-       {"stdout.log", "vsftpd.log", "proftpd.log", "proftpd.tls.log",
-        "proftpd.xferlog"}) {
+  for (const char* name : {"stdout.log", "vsftpd.log", "proftpd.log",
+                           "proftpd.tls.log", "proftpd.xferlog"}) {
     std::string text = ReadFileOrEmpty(absl::StrCat(dir_, "/", name));
     if (!text.empty()) absl::StrAppend(&out, "== ", name, "\n", text);
   }

@@ -21,10 +21,10 @@ enum class FtpServerKind { kVsftpd, kProftpd };
 
 struct FtpServerOptions {
   FtpServerKind kind = FtpServerKind::kVsftpd;
-  bool implicit_tls = false;            // TLS from the first byte.
+  bool implicit_tls = false;              // TLS from the first byte.
   uint16_t max_version = TLS1_3_VERSION;  // TLS1_2_VERSION caps the server.
-  bool require_reuse = true;            // Refuse data connections that do not
-                                        // resume the control session.
+  bool require_reuse = true;              // Refuse data connections that do not
+                                          // resume the control session.
 };
 
 // A server configuration that parameterized tests run against.

@@ -66,9 +66,9 @@ ServerSpec TestRedisServer::Spec() {
   // Logged (at notice level) once its listening sockets are open.
   spec.ready_line = "Ready to accept connections";
   spec.timeout = absl::Seconds(10);
-  spec.command = [dir = dir_, password = password_, extra = extra_config_](
-                     uint16_t port)
-      -> absl::StatusOr<std::vector<std::string>> {
+  spec.command =
+      [dir = dir_, password = password_, extra = extra_config_](
+          uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
     std::string config = absl::StrCat(
         "port ", port, "\nbind 127.0.0.1\nprotected-mode yes\n",
         "save \"\"\nappendonly no\ndaemonize no\nloglevel notice\n",

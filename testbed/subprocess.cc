@@ -79,7 +79,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   // Everything the child needs is prepared before fork(): between fork and
   // exec of a multithreaded process only async-signal-safe calls are made.
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::vector<std::string> env_strings = ChildEnvironment(env);
   std::vector<char*> envp;
@@ -110,8 +111,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     if (getppid() != parent) _exit(126);
     if (own_process_group) setpgid(0, 0);
     if (dup2(stdin_is_log ? log.get() : stdin_read.get(), 0) < 0 ||
-        dup2(log.get(), 1) < 0 ||
-        dup2(log.get(), 2) < 0) {
+        dup2(log.get(), 1) < 0 || dup2(log.get(), 2) < 0) {
       _exit(126);
     }
     signal(SIGPIPE, SIG_DFL);
@@ -146,9 +146,9 @@ bool ChildProcess::Running() {
 absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
   if (!PollUntil([this] { return !Running(); }, absl::Now() + timeout,
                  absl::Milliseconds(1))) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "'", command_, "' did not exit within ",
-        absl::FormatDuration(timeout), "; its output:\n", log()));
+    return absl::DeadlineExceededError(
+        absl::StrCat("'", command_, "' did not exit within ",
+                     absl::FormatDuration(timeout), "; its output:\n", log()));
   }
   return status_;
 }

@@ -21,9 +21,9 @@ namespace tlsession::testing {
 std::string ReadFileOrEmpty(const std::string& path);
 
 // A child process with stdout and stderr going to a log file and stdin from
-// a pipe we hold (or /dev/null, or the log). It dies with the test process (even on a
-// crash). The destructor kills and reaps it, with its whole process group
-// when it has its own (servers that fork per connection).
+// a pipe we hold (or /dev/null, or the log). It dies with the test process
+// (even on a crash). The destructor kills and reaps it, with its whole process
+// group when it has its own (servers that fork per connection).
 class ChildProcess {
  public:
   // Starts |argv| (argv[0] a path: no PATH search) with stdout and stderr

@@ -22,10 +22,9 @@ inline constexpr absl::string_view kCtx = "context A";
 inline constexpr absl::string_view kOtherCtx = "context B";
 
 // Returns the cache key of |host|:|port| with |alpn| under |context|.
-inline ClientSessionCache::Key KeyFor(absl::string_view host = "ftp.example.org",
-                                      uint16_t port = 990,
-                                      std::vector<std::string> alpn = {},
-                                      absl::string_view context = kCtx) {
+inline ClientSessionCache::Key KeyFor(
+    absl::string_view host = "ftp.example.org", uint16_t port = 990,
+    std::vector<std::string> alpn = {}, absl::string_view context = kCtx) {
   return ClientSessionCache::Key{std::string(context), std::string(host), port,
                                  std::move(alpn)};
 }

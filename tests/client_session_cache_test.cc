@@ -61,8 +61,9 @@ TEST(CacheKey, EachFieldDecidesTheKey) {
   ip_host.host = "127.0.0.1";
   Key other_context = key;
   other_context.context_id = std::string(kOtherCtx);
-  const std::vector<Key> others = {other_port, other_alpn, no_alpn, more_alpn,
-                                   other_host, ip_host,    other_context};
+  const std::vector<Key> others = {other_port,   other_alpn, no_alpn,
+                                   more_alpn,    other_host, ip_host,
+                                   other_context};
   for (const Key& k : others) {
     SCOPED_TRACE(absl::StrCat(k.context_id, " ", k.host, ":", k.port, " ",
                               k.alpn.size()));
@@ -82,8 +83,8 @@ TEST(CacheKey, AlpnListsThatJoinAlikeDiffer) {
   TestClock clock;
   ClientSessionCache cache(ConfigWith(clock));
   const std::vector<std::vector<std::string>> lists = {
-      {"a,b"}, {"a", "b"}, {"ab"}, {"a", "", "b"}, {""}, {}, {"b", "a"},
-      {"1:a;"}, {"a;1:b"}};
+      {"a,b"}, {"a", "b"}, {"ab"},   {"a", "", "b"}, {""},
+      {},      {"b", "a"}, {"1:a;"}, {"a;1:b"}};
   std::set<std::string> digests;
   for (const auto& alpn : lists) {
     digests.insert(cache.Digests(KeyFor("h", 1, alpn)).key);
@@ -114,8 +115,7 @@ TEST(CacheKey, StoredAsDigestsUnderTheDigestKey) {
   a.digest_key = "digest key one";
   a_again.digest_key = "digest key one";
   b.digest_key = "digest key two";
-  ClientSessionCache cache_a(a), cache_a_again(a_again), cache_b(b),
-      unkeyed;
+  ClientSessionCache cache_a(a), cache_a_again(a_again), cache_b(b), unkeyed;
   const Key key = KeyFor("secret-host.example", 990, {"ftp"});
   const StoreKey da = cache_a.Digests(key);
   EXPECT_EQ(da.key.size(), 32u);
@@ -260,8 +260,8 @@ TEST(Checkout, ConcurrentLookupsNeverShareATicket) {
     threads.emplace_back([&, t] {
       start.Wait();
       // At most kTickets each: tickets that never leave fail, not hang.
-      for (Session s; got[t].size() < kTickets &&
-                      !(s = cache.Lookup(KeyFor())).empty();) {
+      for (Session s;
+           got[t].size() < kTickets && !(s = cache.Lookup(KeyFor())).empty();) {
         got[t].push_back(s.id());
       }
     });
@@ -433,7 +433,7 @@ TEST(Expiry, ByPeerCertificateNotAfter) {
   clock.Advance(absl::Minutes(30));
   EXPECT_EQ(cache.Lookup(KeyFor()), s);
   clock.Advance(absl::Minutes(60));
-  ASSERT_LT(clock.Now(), s.expiry());          // The session lives...
+  ASSERT_LT(clock.Now(), s.expiry());           // The session lives...
   EXPECT_TRUE(cache.Lookup(KeyFor()).empty());  // ...its certificate not.
   // Nor is it taken in again.
   EXPECT_FALSE(cache.Insert(KeyFor(), s).ok());
@@ -461,7 +461,8 @@ TEST(Bounds, LeastRecentlyUsedKeyGoesFirst) {
 
   // A key of three tickets evicted: three evictions.
   ClientSessionCache one(ConfigWith(clock, 1));
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(one.Insert(a, Tls13Ticket(kCtx)).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(one.Insert(a, Tls13Ticket(kCtx)).ok());
   ASSERT_TRUE(one.Insert(b, Tls13Ticket(kCtx)).ok());
   EXPECT_EQ(one.metrics().evictions, 3u);
   EXPECT_EQ(one.session_count(), 1u);

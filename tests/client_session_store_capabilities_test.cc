@@ -68,8 +68,7 @@ std::string MakeTempDir() {
 }
 
 ClientSessionCache::Key KeyFor(absl::string_view host) {
-  return ClientSessionCache::Key{std::string(kCtx), std::string(host), 443,
-                                 {}};
+  return ClientSessionCache::Key{std::string(kCtx), std::string(host), 443, {}};
 }
 
 // The memory store offers both capabilities, and the cache counts through

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "base/lru_map.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "session/client_session_store.h"
-#include "base/lru_map.h"
 #include "session/memory_client_session_store.h"
 #include "tests/client_cache_test_util.h"
 #include "tests/testing/test_sessions.h"

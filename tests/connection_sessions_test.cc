@@ -66,7 +66,7 @@ TEST_F(ConnectionSessionsTest, HeldUntilEndCleanly) {
   EXPECT_EQ(conn.end(), SessionsEnd::kGivenBack);
   EXPECT_EQ(cache_->session_count(), 2u);
   conn.EndCleanly();
-  conn.EndUncleanly();  // Too late to drop anything.
+  conn.EndUncleanly();               // Too late to drop anything.
   conn.Received(Tls13Ticket(kCtx));  // After the end: not held.
   EXPECT_EQ(conn.end(), SessionsEnd::kGivenBack);
   EXPECT_EQ(cache_->metrics().insertions, 2u);

@@ -34,15 +34,15 @@ constexpr S kStates[] = {S::kNew, S::kHandshaking, S::kOpen, S::kClosed,
 // states.
 TEST(ConnectionStateTest, TransitionTable) {
   const std::set<std::pair<S, S>> forward = {
-      {S::kNew, S::kHandshaking},   {S::kHandshaking, S::kOpen},
-      {S::kOpen, S::kClosed},       {S::kNew, S::kBroken},
+      {S::kNew, S::kHandshaking},    {S::kHandshaking, S::kOpen},
+      {S::kOpen, S::kClosed},        {S::kNew, S::kBroken},
       {S::kHandshaking, S::kBroken}, {S::kOpen, S::kBroken}};
   for (S from : kStates) {
     for (S to : kStates) {
       const absl::Status s = CheckConnectionStateChange(from, to);
       const bool allowed = from == to || forward.count({from, to}) > 0;
-      EXPECT_EQ(s.ok(), allowed) << ConnectionStateName(from) << " -> "
-                                 << ConnectionStateName(to);
+      EXPECT_EQ(s.ok(), allowed)
+          << ConnectionStateName(from) << " -> " << ConnectionStateName(to);
       if (allowed) continue;
       EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
       EXPECT_THAT(Msg(s),
@@ -94,9 +94,8 @@ TEST(ConnectionStateTest, CloseNotifyAfterABreakIsAnError) {
     ASSERT_EQ(p.client->state(), S::kBroken);
 
     char byte;
-    const absl::Status ended =
-        by_read ? p.client->Read(&byte, 1).status()
-                : p.client->ProcessPendingMessages();
+    const absl::Status ended = by_read ? p.client->Read(&byte, 1).status()
+                                       : p.client->ProcessPendingMessages();
     EXPECT_EQ(ended.code(), absl::StatusCode::kFailedPrecondition) << ended;
     EXPECT_THAT(Msg(ended), AllOf(HasSubstr("from kBroken to kClosed"),
                                   HasSubstr("localhost")));

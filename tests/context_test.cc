@@ -90,7 +90,8 @@ TEST(Defaults, SendsSniFromHostNameButNotForAddresses) {
   auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
   ASSERT_TRUE(server.ok());
   auto client = MustCreate(ClientOptions());
-  ASSERT_TRUE(RunClient(client, (*server)->port(), Session(), "localhost").ok());
+  ASSERT_TRUE(
+      RunClient(client, (*server)->port(), Session(), "localhost").ok());
   auto by_ip = RunClient(client, (*server)->port(), Session(), "127.0.0.1");
   ASSERT_TRUE(by_ip.ok()) << by_ip.status();  // The cert names 127.0.0.1.
   ASSERT_TRUE((*server)->WaitForServed(2));

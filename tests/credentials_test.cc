@@ -20,11 +20,11 @@
 namespace tlsession::testing {
 namespace {
 
+using ftp::CredentialSources;
+using ftp::FtpUrl;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ftp::CredentialSources;
-using ftp::FtpUrl;
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
@@ -74,8 +74,8 @@ class CredentialsTest : public ::testing::Test {
 
 TEST_F(CredentialsTest, TheUrlsPasswordThenTheEnvironmentThenNetrc) {
   sources_.environment_password = "from-env";
-  sources_.netrc_path = WriteSecret(
-      "netrc", "machine h login bob password from-netrc\n", 0600);
+  sources_.netrc_path =
+      WriteSecret("netrc", "machine h login bob password from-netrc\n", 0600);
   EXPECT_EQ(Resolve("ftp://alice:from-url@h/"), "alice:from-url");
   EXPECT_EQ(Resolve("ftp://alice@h/"), "alice:from-env");
   sources_.environment_password.reset();
@@ -100,7 +100,8 @@ TEST_F(CredentialsTest, AnExplicitPasswordWinsAndNeedsAUser) {
   EXPECT_THAT(no_user, HasSubstr("names no user"));
   EXPECT_THAT(no_user, Not(HasSubstr("explicit")));
   sources_.password.reset();
-  sources_.password_file = WriteSecret("pw", "from-file\r\nsecond line\n", 0600);
+  sources_.password_file =
+      WriteSecret("pw", "from-file\r\nsecond line\n", 0600);
   EXPECT_EQ(Resolve("ftp://alice@h/"), "alice:from-file");
   EXPECT_THAT(Resolve("ftp://h/"), HasSubstr("--password-file"));
 }
@@ -144,8 +145,8 @@ TEST_F(CredentialsTest, PasswordFileMustBeARegularFileOfOursAlone) {
 }
 
 TEST_F(CredentialsTest, NetrcThatOthersMayReadIsUsedWithAWarning) {
-  const std::string netrc = WriteSecret(
-      "netrc", "machine h login bob password pw\n", 0644);
+  const std::string netrc =
+      WriteSecret("netrc", "machine h login bob password pw\n", 0644);
   sources_.netrc_path = netrc;
   EXPECT_EQ(Resolve("ftp://h/"), "bob:pw");
   ASSERT_EQ(warnings_.size(), 1u);

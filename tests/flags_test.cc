@@ -65,9 +65,9 @@ absl::Status Parse(std::vector<std::string> args, Values* v,
 
 TEST(FlagsTest, ValuesSeparateOrInlineSwitchesAndAliases) {
   Values v;
-  ASSERT_TRUE(Parse({"--name", "a=b", "--port=443", "-v", "--version", "1.2"},
-                    &v)
-                  .ok());
+  ASSERT_TRUE(
+      Parse({"--name", "a=b", "--port=443", "-v", "--version", "1.2"}, &v)
+          .ok());
   EXPECT_EQ(v.name, "a=b");
   EXPECT_EQ(v.port, 443);
   EXPECT_TRUE(v.verbose);
@@ -78,8 +78,7 @@ TEST(FlagsTest, ErrorsNameTheFlag) {
   Values v;
   EXPECT_EQ(Parse({"--nope"}, &v).message(), "unknown flag --nope");
   EXPECT_EQ(Parse({"--name"}, &v).message(), "--name needs a value");
-  EXPECT_EQ(Parse({"--verbose=yes"}, &v).message(),
-            "--verbose takes no value");
+  EXPECT_EQ(Parse({"--verbose=yes"}, &v).message(), "--verbose takes no value");
   EXPECT_EQ(Parse({"--port", "0"}, &v).message(),
             "bad value for --port (a port)");
   EXPECT_EQ(Parse({"--version", "1.1"}, &v).message(),
@@ -91,10 +90,9 @@ TEST(FlagsTest, ErrorsNameTheFlag) {
 TEST(FlagsTest, OperandsAmongFlagsAndAfterDoubleDash) {
   Values v;
   std::vector<std::string> operands;
-  ASSERT_TRUE(
-      Parse({"get", "-", "--port", "21", "url", "--", "--name", "-v"}, &v,
-            &operands)
-          .ok());
+  ASSERT_TRUE(Parse({"get", "-", "--port", "21", "url", "--", "--name", "-v"},
+                    &v, &operands)
+                  .ok());
   EXPECT_THAT(operands, ElementsAre("get", "-", "url", "--name", "-v"));
   EXPECT_EQ(v.port, 21);
   EXPECT_FALSE(v.verbose);

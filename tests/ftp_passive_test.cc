@@ -11,8 +11,8 @@
 #include "ftp_adapter/passive.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tls/socket.h"
 #include "tests/ftp_test_util.h"
+#include "tls/socket.h"
 
 namespace tlsession::ftp {
 namespace {

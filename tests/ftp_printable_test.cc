@@ -27,19 +27,22 @@ TEST(PrintableTest, EscapesEveryControlCharacter) {
   EXPECT_EQ(ftp::Printable(Bytes("\x1b]0;pwned\x07\x1b[2J\r\n\t\0\x7f")),
             "\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x0a\\x09\\x00\\x7f");
   // C1 controls, as UTF-8 (U+009B is CSI) and as raw bytes.
-  EXPECT_EQ(ftp::Printable("a\xc2\x9b" "1m\xc2\x85"),
+  EXPECT_EQ(ftp::Printable("a\xc2\x9b"
+                           "1m\xc2\x85"),
             "a\\xc2\\x9b1m\\xc2\\x85");
-  EXPECT_EQ(ftp::Printable("\x9b" "31m"), "\\x9b31m");
+  EXPECT_EQ(ftp::Printable("\x9b"
+                           "31m"),
+            "\\x9b31m");
 }
 
 TEST(PrintableTest, EscapesInvalidUtf8ByteByByte) {
   EXPECT_EQ(ftp::Printable("\xff\xfe"), "\\xff\\xfe");
-  EXPECT_EQ(ftp::Printable("\xc3"), "\\xc3");              // Cut short.
-  EXPECT_EQ(ftp::Printable("\xc3(x"), "\\xc3(x");          // Bad follower.
-  EXPECT_EQ(ftp::Printable("\xc0\xaf"), "\\xc0\\xaf");     // Overlong '/'.
+  EXPECT_EQ(ftp::Printable("\xc3"), "\\xc3");           // Cut short.
+  EXPECT_EQ(ftp::Printable("\xc3(x"), "\\xc3(x");       // Bad follower.
+  EXPECT_EQ(ftp::Printable("\xc0\xaf"), "\\xc0\\xaf");  // Overlong '/'.
   EXPECT_EQ(ftp::Printable("\xe0\x80\xaf"), "\\xe0\\x80\\xaf");
   EXPECT_EQ(ftp::Printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // Surrogate.
-  EXPECT_EQ(ftp::Printable("\xf4\x90\x80\x80"),          // Above U+10FFFF.
+  EXPECT_EQ(ftp::Printable("\xf4\x90\x80\x80"),  // Above U+10FFFF.
             "\\xf4\\x90\\x80\\x80");
 }
 
@@ -50,7 +53,8 @@ TEST(PrintableTest, CutsBetweenUnitsWithinTheLimit) {
   EXPECT_EQ(ftp::Printable("ab\x01\x01", 8), "ab...");
   EXPECT_EQ(ftp::Printable("ab\xe2\x82\xac\xe2\x82\xac", 8),
             "ab\xe2\x82\xac\xe2\x82\xac");
-  EXPECT_EQ(ftp::Printable("ab\xe2\x82\xac\xe2\x82\xacx", 8), "ab\xe2\x82\xac...");
+  EXPECT_EQ(ftp::Printable("ab\xe2\x82\xac\xe2\x82\xacx", 8),
+            "ab\xe2\x82\xac...");
 }
 
 TEST(PrintableTest, QuoteExcerptIsAsciiAndShort) {

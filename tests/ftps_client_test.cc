@@ -22,9 +22,9 @@
 namespace tlsession::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using ftp::ClientOptions;
 using ftp::FtpsClient;
+using ::testing::HasSubstr;
 
 using ServerCase = FtpServerCase;
 
@@ -55,8 +55,7 @@ class FtpsServerTest : public ::testing::TestWithParam<ServerCase> {
     auto client = FtpsClient::Connect("localhost", server_->port(), o);
     EXPECT_TRUE(client.ok()) << client.status() << "\n" << server_->log();
     if (!client.ok()) return nullptr;
-    absl::Status s =
-        (*client)->Login(FtpServer::kUser, FtpServer::kPassword);
+    absl::Status s = (*client)->Login(FtpServer::kUser, FtpServer::kPassword);
     EXPECT_TRUE(s.ok()) << s << "\n" << server_->log();
     if (!s.ok()) return nullptr;
     return std::move(*client);
@@ -66,9 +65,8 @@ class FtpsServerTest : public ::testing::TestWithParam<ServerCase> {
     ASSERT_FALSE(client.data_connections().empty());
     for (const auto& d : client.data_connections()) {
       EXPECT_TRUE(d.tls) << d.command;
-      EXPECT_TRUE(d.session_reused)
-          << "data connection " << d.number << " (" << d.command
-          << ") did not resume";
+      EXPECT_TRUE(d.session_reused) << "data connection " << d.number << " ("
+                                    << d.command << ") did not resume";
       EXPECT_EQ(d.version, GetParam().max_version == TLS1_3_VERSION
                                ? "TLSv1.3"
                                : "TLSv1.2");
@@ -112,8 +110,8 @@ TEST_P(FtpsServerTest, LoginUploadListDownloadWithEveryDataConnectionResumed) {
   EXPECT_THAT(*listing, HasSubstr("small.txt"));
   auto names = client->NameList();
   ASSERT_TRUE(names.ok()) << names.status();
-  EXPECT_THAT(*names, ::testing::IsSupersetOf({"empty.bin", "small.txt",
-                                               "big.bin"}));
+  EXPECT_THAT(*names,
+              ::testing::IsSupersetOf({"empty.bin", "small.txt", "big.bin"}));
   const bool has_mlsd = GetParam().kind == FtpServerKind::kProftpd;
   auto entries = client->MachineList();
   if (has_mlsd) {
@@ -155,8 +153,7 @@ TEST_P(FtpsServerTest, LoginUploadListDownloadWithEveryDataConnectionResumed) {
   // -v style trace lines say how each connection went.
   const std::string last = absl::StrCat("data connection ", expected, ": ");
   EXPECT_TRUE(std::any_of(trace_.begin(), trace_.end(), [&](const auto& l) {
-    return absl::StartsWith(l, last) &&
-           absl::StrContains(l, "session reused");
+    return absl::StartsWith(l, last) && absl::StrContains(l, "session reused");
   }));
 }
 
@@ -172,15 +169,16 @@ TEST_P(FtpsServerTest, DirectoriesRenameDeleteAndPaths) {
   ASSERT_TRUE(client->UploadFile(Local("a.txt"), "a.txt").ok());
   // APPE adds to the end.
   ASSERT_TRUE(client
-                  ->Store("a.txt",
-                          [done = false](char* buf, size_t len) mutable
-                          -> absl::StatusOr<size_t> {
-                            if (done || len < 3) return 0;
-                            done = true;
-                            memcpy(buf, "def", 3);
-                            return 3;
-                          },
-                          /*append=*/true)
+                  ->Store(
+                      "a.txt",
+                      [done = false](char* buf, size_t len) mutable
+                      -> absl::StatusOr<size_t> {
+                        if (done || len < 3) return 0;
+                        done = true;
+                        memcpy(buf, "def", 3);
+                        return 3;
+                      },
+                      /*append=*/true)
                   .ok());
   EXPECT_EQ(server_->GetFile("sub/a.txt"), "abcdef");
   ASSERT_TRUE(client->Rename("a.txt", "b.txt").ok());
@@ -354,9 +352,9 @@ TEST_P(FtpsServerTest, WithoutReuseTheServerRefusesClearly) {
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(ftp::IsSessionReuseRefusal(s)) << s;
   EXPECT_THAT(Msg(s), HasSubstr("requires TLS session reuse"));
-  EXPECT_THAT(Msg(s), HasSubstr(GetParam().kind == FtpServerKind::kVsftpd
-                                    ? "522"
-                                    : "425"));
+  EXPECT_THAT(
+      Msg(s),
+      HasSubstr(GetParam().kind == FtpServerKind::kVsftpd ? "522" : "425"));
   // Nothing that looks complete is left behind.
   struct stat st;
   EXPECT_NE(stat(Local("n.bin").c_str(), &st), 0);

@@ -19,17 +19,17 @@
 #include "testbed/certs.h"
 #include "testbed/data.h"
 #include "testbed/poll.h"
-#include "tests/testing/hostile_ftp_server.h"
 #include "testbed/subprocess.h"
+#include "tests/testing/hostile_ftp_server.h"
 #include "tests/tls_test_util.h"
 
 namespace tlsession::testing {
 namespace {
 
-using ::testing::AnyOf;
-using ::testing::HasSubstr;
 using ftp::ClientOptions;
 using ftp::FtpsClient;
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
 
 // The client's timeout, for every wait.
 constexpr absl::Duration kTimeout = absl::Seconds(2);
@@ -234,9 +234,9 @@ TEST_F(FaultTest, ResetInTheMiddleOfAnUploadIsReportedAsFailed) {
     absl::Status s = (*client)->UploadFile(Local("up.bin"), "up.bin");
     ASSERT_FALSE(s.ok());
     EXPECT_LT(absl::Now() - t0, WithinTheTimeout());
-    EXPECT_THAT(Msg(s), AnyOf(HasSubstr("reset"), HasSubstr("426"),
-                              HasSubstr("Broken pipe"),
-                              HasSubstr("close_notify")));
+    EXPECT_THAT(Msg(s),
+                AnyOf(HasSubstr("reset"), HasSubstr("426"),
+                      HasSubstr("Broken pipe"), HasSubstr("close_notify")));
   }
   EXPECT_LT(server_->uploaded().size(), Payload().size());
   ExpectNoFdLeak();
@@ -289,7 +289,8 @@ TEST_F(FaultTest, RefusedProtPIsNeverDataInClear) {
   Start({Fault::kRefuseProtP});
   auto client = Login(Options());
   ASSERT_FALSE(client.ok());
-  EXPECT_THAT(Msg(client.status()), HasSubstr("not transferring data in clear"));
+  EXPECT_THAT(Msg(client.status()),
+              HasSubstr("not transferring data in clear"));
   EXPECT_THAT(Msg(client.status()), HasSubstr("536"));
   client = absl::InternalError("released");
   ExpectNoFdLeak();

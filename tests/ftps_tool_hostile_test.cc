@@ -31,11 +31,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testbed/certs.h"
-#include "tests/testing/files.h"
 #include "testbed/data.h"
+#include "testbed/subprocess.h"
+#include "tests/testing/files.h"
 #include "tests/testing/ftps_tool.h"
 #include "tests/testing/hostile_ftp_server.h"
-#include "testbed/subprocess.h"
 
 namespace tlsession::testing {
 namespace {
@@ -182,8 +182,8 @@ TEST_F(HostileToolTest, EnvironmentPasswordGoesOnlyToAUserTheUrlNames) {
   StartServer();
   RunOptions o;
   o.env = {absl::StrCat("FTPS_PASSWORD=", kSecret)};
-  for (const std::string& userinfo : {std::string(""), std::string("anonymous"),
-                                      std::string("ftp")}) {
+  for (const std::string& userinfo :
+       {std::string(""), std::string("anonymous"), std::string("ftp")}) {
     ToolRun r = Ftps({"--cacert", ca_, "ls", Url("", userinfo)}, o);
     EXPECT_EQ(r.exit_code, kExitOk) << r;
   }
@@ -215,8 +215,8 @@ TEST_F(HostileToolTest, PasswordFileMustBeReadableByItsOwnerOnly) {
   WriteFileOrDie(file, absl::StrCat(kSecret, "\n"));
   for (mode_t mode : {0644, 0640, 0604, 0660}) {
     ASSERT_EQ(chmod(file.c_str(), mode), 0);
-    ToolRun r = Ftps({"--cacert", ca_, "--password-file", file, "ls",
-                      Url("", "alice")});
+    ToolRun r = Ftps(
+        {"--cacert", ca_, "--password-file", file, "ls", Url("", "alice")});
     EXPECT_EQ(r.exit_code, kExitUsage) << r;
     EXPECT_THAT(r.output, HasSubstr("0600")) << r;
     EXPECT_THAT(r.output, Not(HasSubstr(kSecretCore))) << r;
@@ -234,14 +234,14 @@ TEST_F(HostileToolTest, PasswordFileMustBeReadableByItsOwnerOnly) {
   WriteFileOrDie(theirs, kSecret);
   ASSERT_EQ(chmod(theirs.c_str(), 0600), 0);
   ASSERT_EQ(chown(theirs.c_str(), 12345, 12345), 0);
-  ToolRun other = Ftps({"--cacert", ca_, "--password-file", theirs, "ls",
-                        Url("", "alice")});
+  ToolRun other = Ftps(
+      {"--cacert", ca_, "--password-file", theirs, "ls", Url("", "alice")});
   EXPECT_EQ(other.exit_code, kExitUsage) << other;
   EXPECT_THAT(other.output, HasSubstr("owned by")) << other;
   EXPECT_TRUE(server_->commands().empty());
   // Mode 0600, the first line is the password (the newline is not).
-  ToolRun good = Ftps({"-v", "--cacert", ca_, "--password-file", file, "ls",
-                       Url("", "alice")});
+  ToolRun good = Ftps(
+      {"-v", "--cacert", ca_, "--password-file", file, "ls", Url("", "alice")});
   EXPECT_EQ(good.exit_code, kExitOk) << good;
   EXPECT_THAT(PasswordsSent(), ::testing::ElementsAre(kSecret));
   EXPECT_THAT(good.output, Not(HasSubstr(kSecretCore))) << good;
@@ -280,8 +280,8 @@ bool ReadUntil(int master, std::string* screen, absl::string_view want) {
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (want.empty() || !absl::StrContains(*screen, want)) {
     pollfd p{master, POLLIN, 0};
-    const int left = static_cast<int>(
-        absl::ToInt64Milliseconds(deadline - absl::Now()));
+    const int left =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
     if (left <= 0 || poll(&p, 1, left) <= 0) return false;
     char buf[4096];
     const ssize_t n = read(master, buf, sizeof(buf));
@@ -337,7 +337,8 @@ TEST_F(HostileToolTest, PromptsOnATerminalWithoutEchoingThePassword) {
   EXPECT_EQ(r.exit_code, kExitOk) << r.screen;
   EXPECT_THAT(r.screen, HasSubstr("file.txt"));
   EXPECT_THAT(r.screen, Not(HasSubstr(kSecretCore)))
-      << "the password was echoed:\n" << r.screen;
+      << "the password was echoed:\n"
+      << r.screen;
   EXPECT_THAT(PasswordsSent(), ::testing::ElementsAre(kSecret));
 }
 
@@ -361,8 +362,8 @@ TEST_F(HostileToolTest, PlaintextFallbackWarnsBeforeThePasswordIsSent) {
   StartServer(o);
   RunOptions split;
   split.split_stderr = true;
-  ToolRun r = Ftps({"--cacert", ca_, "--allow-plaintext", "ls", Url("")},
-                   split);
+  ToolRun r =
+      Ftps({"--cacert", ca_, "--allow-plaintext", "ls", Url("")}, split);
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_TRUE(pass_seen) << r;
   EXPECT_THAT(stderr_at_pass, HasSubstr("WARNING")) << r;
@@ -389,8 +390,8 @@ TEST_F(HostileToolTest, ServerTextNeverReachesTheTerminalRaw) {
   EXPECT_THAT(ls.output, HasSubstr("evil\\x1b[2Jname")) << ls;
   EXPECT_THAT(ls.output, HasSubstr("\nok.txt\n")) << ls;
   // An error quoting the server's reply, which echoes a path.
-  ToolRun get = Ftps({"-v", "--cacert", ca_, "get",
-                      Url("missing%1B%5D0%3Bx%07"), Local("m")});
+  ToolRun get = Ftps(
+      {"-v", "--cacert", ca_, "get", Url("missing%1B%5D0%3Bx%07"), Local("m")});
   EXPECT_EQ(get.exit_code, kExitRefused) << get;
   for (const ToolRun* r : {&ls, &get}) {
     EXPECT_EQ(r->output.find('\x1b'), std::string::npos) << *r;
@@ -464,80 +465,146 @@ std::vector<Scenario> Scenarios() {
   const Fault ok = Fault::kNone;
   return {
       {"ok_ls", ok, {"--cacert", "$CA", "ls", "$URL/"}, kExitOk, "file.txt"},
-      {"ok_get_many", ok,
+      {"ok_get_many",
+       ok,
        {"--cacert", "$CA", "get", "--output-dir", "$DIR/out", "$URL/a.bin",
         "$URL/b.bin"},
-       kExitOk, ""},
-      {"other_malformed_greeting", Fault::kMalformedGreeting,
-       {"--cacert", "$CA", "ls", "$URL/"}, kExitOther, "malformed reply"},
-      {"other_listing_over_256_mib", Fault::kHugeListing,
-       {"--cacert", "$CA", "ls", "$URL/"}, kExitOther, "256 MiB"},
-      {"other_reply_line_too_long", Fault::kHugeReplyLine,
-       {"--cacert", "$CA", "ls", "$URL/"}, kExitOther, "longer than"},
-      {"usage_missing_cacert", ok, {"--cacert", "/nonexistent", "ls", "$URL/"},
-       kExitUsage, "/nonexistent"},
-      {"usage_not_a_file_url", ok,
+       kExitOk,
+       ""},
+      {"other_malformed_greeting",
+       Fault::kMalformedGreeting,
+       {"--cacert", "$CA", "ls", "$URL/"},
+       kExitOther,
+       "malformed reply"},
+      {"other_listing_over_256_mib",
+       Fault::kHugeListing,
+       {"--cacert", "$CA", "ls", "$URL/"},
+       kExitOther,
+       "256 MiB"},
+      {"other_reply_line_too_long",
+       Fault::kHugeReplyLine,
+       {"--cacert", "$CA", "ls", "$URL/"},
+       kExitOther,
+       "longer than"},
+      {"usage_missing_cacert",
+       ok,
+       {"--cacert", "/nonexistent", "ls", "$URL/"},
+       kExitUsage,
+       "/nonexistent"},
+      {"usage_not_a_file_url",
+       ok,
        {"--cacert", "$CA", "get", "--output-dir", "$DIR/out", "$URL/dir/"},
-       kExitUsage, "not a file URL: ftp://alice:***@"},
-      {"usage_bad_port", ok,
+       kExitUsage,
+       "not a file URL: ftp://alice:***@"},
+      {"usage_bad_port",
+       ok,
        {"--cacert", "$CA", "ls",
         absl::StrCat("ftp://alice:", kSecretInUrl, "@localhost:99999/")},
-       kExitUsage, "99999"},
-      {"usage_query", ok, {"--cacert", "$CA", "ls", "$URL/a?b"}, kExitUsage,
+       kExitUsage,
+       "99999"},
+      {"usage_query",
+       ok,
+       {"--cacert", "$CA", "ls", "$URL/a?b"},
+       kExitUsage,
        "'?'"},
-      {"usage_bad_escape", ok,
+      {"usage_bad_escape",
+       ok,
        {"--cacert", "$CA", "ls",
         absl::StrCat("ftp://alice:", kSecretInUrl, "%zz@localhost/")},
-       kExitUsage, "percent"},
-      {"usage_same_local_name", ok,
+       kExitUsage,
+       "percent"},
+      {"usage_same_local_name",
+       ok,
        {"--cacert", "$CA", "get", "--output-dir", "$DIR/out", "$URL/a/x",
         "$URL/b/x"},
-       kExitUsage, "ftp://alice:***@"},
-      {"usage_two_servers", ok,
+       kExitUsage,
+       "ftp://alice:***@"},
+      {"usage_two_servers",
+       ok,
        {"--cacert", "$CA", "get", "--output-dir", "$DIR/out", "$URL/x",
         "$CLOSED/y"},
-       kExitUsage, "one server"},
-      {"usage_unknown_option", ok, {"--frobnicate", "ls", "$URL/"},
-       kExitUsage, "--frobnicate"},
-      {"connection_untrusted_certificate", ok, {"ls", "$URL/"},
-       kExitConnection, "certificate verification failed"},
-      {"connection_refused", ok, {"--cacert", "$CA", "ls", "$CLOSED/"},
-       kExitConnection, "localhost"},
-      {"connection_reset_in_download", Fault::kResetDuringDownload,
-       {"--cacert", "$CA", "get", "$URL/f", "$DIR/f"}, kExitConnection,
+       kExitUsage,
+       "one server"},
+      {"usage_unknown_option",
+       ok,
+       {"--frobnicate", "ls", "$URL/"},
+       kExitUsage,
+       "--frobnicate"},
+      {"connection_untrusted_certificate",
+       ok,
+       {"ls", "$URL/"},
+       kExitConnection,
+       "certificate verification failed"},
+      {"connection_refused",
+       ok,
+       {"--cacert", "$CA", "ls", "$CLOSED/"},
+       kExitConnection,
+       "localhost"},
+      {"connection_reset_in_download",
+       Fault::kResetDuringDownload,
+       {"--cacert", "$CA", "get", "$URL/f", "$DIR/f"},
+       kExitConnection,
        "TLS read"},
-      {"connection_reset_in_get_many", Fault::kResetDuringDownload,
+      {"connection_reset_in_get_many",
+       Fault::kResetDuringDownload,
        {"--cacert", "$CA", "get", "--output-dir", "$DIR/out", "$URL/f"},
-       kExitConnection, "ftp://alice:***@"},
-      {"connection_data_certificate", Fault::kBadDataCertificate,
-       {"--cacert", "$CA", "get", "$URL/f", "$DIR/f"}, kExitConnection,
+       kExitConnection,
+       "ftp://alice:***@"},
+      {"connection_data_certificate",
+       Fault::kBadDataCertificate,
+       {"--cacert", "$CA", "get", "$URL/f", "$DIR/f"},
+       kExitConnection,
        "Hostname mismatch"},
-      {"login_refused", Fault::kRejectLogin,
-       {"--cacert", "$CA", "ls", "$URL/"}, kExitLogin, "530"},
-      {"refused_missing_file", ok,
-       {"--cacert", "$CA", "get", "$URL/missing.bin", "$DIR/m"}, kExitRefused,
+      {"login_refused",
+       Fault::kRejectLogin,
+       {"--cacert", "$CA", "ls", "$URL/"},
+       kExitLogin,
+       "530"},
+      {"refused_missing_file",
+       ok,
+       {"--cacert", "$CA", "get", "$URL/missing.bin", "$DIR/m"},
+       kExitRefused,
        "550"},
-      {"refused_missing_in_get_many", ok,
+      {"refused_missing_in_get_many",
+       ok,
        {"--cacert", "$CA", "get", "--output-dir", "$DIR/out",
         "$URL/missing.bin"},
-       kExitRefused, "ftp://alice:***@"},
-      {"refused_prot_p", Fault::kRefuseProtP,
-       {"--cacert", "$CA", "ls", "$URL/"}, kExitRefused, "536"},
-      {"refused_rm", ok, {"--cacert", "$CA", "rm", "$URL/x"}, kExitRefused,
+       kExitRefused,
+       "ftp://alice:***@"},
+      {"refused_prot_p",
+       Fault::kRefuseProtP,
+       {"--cacert", "$CA", "ls", "$URL/"},
+       kExitRefused,
+       "536"},
+      {"refused_rm",
+       ok,
+       {"--cacert", "$CA", "rm", "$URL/x"},
+       kExitRefused,
        "502"},
-      {"refused_mv", ok, {"--cacert", "$CA", "mv", "$URL/x", "y"},
-       kExitRefused, "502"},
-      {"local_output_dir_missing", ok,
+      {"refused_mv",
+       ok,
+       {"--cacert", "$CA", "mv", "$URL/x", "y"},
+       kExitRefused,
+       "502"},
+      {"local_output_dir_missing",
+       ok,
        {"--cacert", "$CA", "get", "--output-dir", "$DIR/nope", "$URL/x"},
-       kExitLocalFile, "nope"},
-      {"local_put_missing_file", ok,
-       {"--cacert", "$CA", "put", "$DIR/nope", "$URL/x"}, kExitLocalFile,
+       kExitLocalFile,
        "nope"},
-      {"local_cannot_write", ok,
-       {"--cacert", "$CA", "get", "$URL/f", "$DIR/nope/f"}, kExitLocalFile,
+      {"local_put_missing_file",
+       ok,
+       {"--cacert", "$CA", "put", "$DIR/nope", "$URL/x"},
+       kExitLocalFile,
+       "nope"},
+      {"local_cannot_write",
+       ok,
+       {"--cacert", "$CA", "get", "$URL/f", "$DIR/nope/f"},
+       kExitLocalFile,
        "nope/f"},
-      {"reuse_refused", Fault::kReject522,
-       {"--cacert", "$CA", "get", "$URL/f", "$DIR/f"}, kExitReuseRequired,
+      {"reuse_refused",
+       Fault::kReject522,
+       {"--cacert", "$CA", "get", "$URL/f", "$DIR/f"},
+       kExitReuseRequired,
        "requires TLS session reuse"},
   };
 }

@@ -21,11 +21,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testbed/certs.h"
-#include "tests/testing/files.h"
 #include "testbed/data.h"
 #include "testbed/ftp_servers.h"
-#include "tests/testing/ftps_tool.h"
 #include "testbed/subprocess.h"
+#include "tests/testing/files.h"
+#include "tests/testing/ftps_tool.h"
 
 namespace tlsession::testing {
 namespace {
@@ -66,8 +66,8 @@ class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
   // ftp[s]://[user[:password]@]localhost:PORT/path
   std::string Url(const std::string& path, const std::string& userinfo) const {
     return absl::StrCat(GetParam().implicit_tls ? "ftps" : "ftp", "://",
-                        userinfo, userinfo.empty() ? "" : "@", "localhost:",
-                        server_->port(), "/", path);
+                        userinfo, userinfo.empty() ? "" : "@",
+                        "localhost:", server_->port(), "/", path);
   }
   std::string Url(const std::string& path) const {
     return Url(path, absl::StrCat(FtpServer::kUser, ":", FtpServer::kPassword));
@@ -85,9 +85,9 @@ class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
     SCOPED_TRACE(run.command);
     const auto control = LinesStartingWith(run.output, "control connection: ");
     ASSERT_EQ(control.size(), 1u) << run;
-    EXPECT_THAT(control[0], ::testing::StartsWith(absl::StrCat(
-                                "control connection: ", TlsVersion(),
-                                ", session ")))
+    EXPECT_THAT(control[0],
+                ::testing::StartsWith(absl::StrCat(
+                    "control connection: ", TlsVersion(), ", session ")))
         << run;
     EXPECT_THAT(run.output, HasSubstr("> PASS ****")) << run;
     EXPECT_THAT(run.output, Not(HasSubstr(FtpServer::kPassword))) << run;
@@ -99,21 +99,21 @@ class FtpsToolTest : public ::testing::TestWithParam<ServerCase> {
                                ", session reused, ")))
           << run;
     }
-    EXPECT_THAT(run.output, Not(HasSubstr("data connection: unclean")))
-        << run;
+    EXPECT_THAT(run.output, Not(HasSubstr("data connection: unclean"))) << run;
     // Only the control connection may say it did not resume.
     for (absl::string_view line : absl::StrSplit(run.output, '\n')) {
       if (absl::StrContains(line, "session NOT reused")) {
         EXPECT_TRUE(absl::StartsWith(line, "control connection: "))
-            << line << "\n" << run;
+            << line << "\n"
+            << run;
       }
     }
   }
 
   void ExpectCleanServerLog() {
-    EXPECT_THAT(server_->log(),
-                Not(HasSubstr(
-                    "DATA connection terminated without SSL shutdown")));
+    EXPECT_THAT(
+        server_->log(),
+        Not(HasSubstr("DATA connection terminated without SSL shutdown")));
   }
 
   std::unique_ptr<FtpServer> server_;
@@ -130,8 +130,8 @@ TEST_P(FtpsToolFlowTest, EveryCommandSucceedsAndEveryDataConnectionResumes) {
   const std::string payload = PseudoRandomBytes(5 << 20, 11);
   WriteFileOrDie(Local("big.bin"), payload);
 
-  ToolRun put = Ftps({"-v", "--cacert", ca_, "put", Local("big.bin"),
-                  Url("big.bin")});
+  ToolRun put =
+      Ftps({"-v", "--cacert", ca_, "put", Local("big.bin"), Url("big.bin")});
   ASSERT_EQ(put.exit_code, kExitOk) << put << "\n" << server_->log();
   ExpectVerboseReport(put, 1);
   EXPECT_THAT(put.output, HasSubstr(absl::StrCat(5 << 20, " bytes"))) << put;
@@ -143,8 +143,8 @@ TEST_P(FtpsToolFlowTest, EveryCommandSucceedsAndEveryDataConnectionResumes) {
   EXPECT_THAT(ls.output, HasSubstr("big.bin")) << ls;
   EXPECT_THAT(ls.output, HasSubstr(absl::StrCat(5 << 20))) << ls;
 
-  ToolRun get = Ftps({"-v", "--cacert", ca_, "get", Url("big.bin"),
-                  Local("back.bin")});
+  ToolRun get =
+      Ftps({"-v", "--cacert", ca_, "get", Url("big.bin"), Local("back.bin")});
   ASSERT_EQ(get.exit_code, kExitOk) << get;
   ExpectVerboseReport(get, 1);
   EXPECT_EQ(Sha256Hex(ReadFileOrEmpty(Local("back.bin"))), Sha256Hex(payload));
@@ -183,11 +183,11 @@ TEST_P(FtpsToolFlowTest, EveryCommandSucceedsAndEveryDataConnectionResumes) {
 
 INSTANTIATE_TEST_SUITE_P(
     Servers, FtpsToolFlowTest,
-    ::testing::Values(
-        ServerCase{FtpServerKind::kVsftpd, TLS1_3_VERSION, false},
-        ServerCase{FtpServerKind::kProftpd, TLS1_3_VERSION, false},
-        ServerCase{FtpServerKind::kVsftpd, TLS1_2_VERSION, false},
-        ServerCase{FtpServerKind::kVsftpd, TLS1_3_VERSION, true}),
+    ::testing::Values(ServerCase{FtpServerKind::kVsftpd, TLS1_3_VERSION, false},
+                      ServerCase{FtpServerKind::kProftpd, TLS1_3_VERSION,
+                                 false},
+                      ServerCase{FtpServerKind::kVsftpd, TLS1_2_VERSION, false},
+                      ServerCase{FtpServerKind::kVsftpd, TLS1_3_VERSION, true}),
     [](const auto& info) { return info.param.Name(); });
 
 // --session-cache: the second run (a new process) resumes the first run's
@@ -212,15 +212,14 @@ class FtpsToolCacheTest : public FtpsToolTest {
 TEST_P(FtpsToolCacheTest, SessionCacheResumesTheControlConnectionNextRun) {
   server_->PutFile("c.txt", "cached\n");
   const std::string cache = Local("sessions.cache");
-  const std::vector<std::string> args = {"-v", "--cacert", ca_,
-                                         "--session-cache", cache, "ls",
-                                         Url("")};
+  const std::vector<std::string> args = {
+      "-v", "--cacert", ca_, "--session-cache", cache, "ls", Url("")};
   ToolRun first = Ftps(args);
   ASSERT_EQ(first.exit_code, kExitOk) << first;
   ExpectVerboseReport(first, 1);
-  EXPECT_THAT(first.output, HasSubstr(absl::StrCat(
-                                "control connection: ", TlsVersion(),
-                                ", session NOT reused")))
+  EXPECT_THAT(first.output,
+              HasSubstr(absl::StrCat("control connection: ", TlsVersion(),
+                                     ", session NOT reused")))
       << first;
   struct stat st;
   ASSERT_EQ(stat(cache.c_str(), &st), 0) << "no session cache file";
@@ -236,7 +235,8 @@ TEST_P(FtpsToolCacheTest, SessionCacheResumesTheControlConnectionNextRun) {
                                      ServerResumesAcrossConnections()
                                          ? ", session reused"
                                          : ", session NOT reused")))
-      << second << "\n" << server_->log();
+      << second << "\n"
+      << server_->log();
   ASSERT_EQ(stat(cache.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
   ExpectCleanServerLog();
@@ -257,12 +257,14 @@ class FtpsToolServerTest : public FtpsToolTest {};
 TEST_P(FtpsToolServerTest, ParallelGetOfManyFilesIsIntactAndClean) {
   constexpr int kFiles = 24;
   std::vector<std::string> contents;
-  std::vector<std::string> args = {"-v",           "--cacert", ca_,  "get",
-                                   "--output-dir", Local("out"), "--parallel",
-                                   "4"};
+  std::vector<std::string> args = {
+      "-v",           "--cacert",   ca_,          "get",
+      "--output-dir", Local("out"), "--parallel", "4"};
   for (int i = 0; i < kFiles; ++i) {
     // 0 bytes, 1 byte, a few KB ... about 2 MB.
-    const size_t size = i == 0 ? 0 : i == 1 ? 1 : (size_t{1} << (i % 12 + 10)) + i * 997;
+    const size_t size = i == 0   ? 0
+                        : i == 1 ? 1
+                                 : (size_t{1} << (i % 12 + 10)) + i * 997;
     contents.push_back(PseudoRandomBytes(size, 100 + i));
     const std::string name = absl::StrCat("file", i, ".bin");
     server_->PutFile(name, contents.back());
@@ -273,8 +275,7 @@ TEST_P(FtpsToolServerTest, ParallelGetOfManyFilesIsIntactAndClean) {
   ASSERT_EQ(get.exit_code, kExitOk) << get << "\n" << server_->log();
   for (int i = 0; i < kFiles; ++i) {
     const std::string path = Local(absl::StrCat("out/file", i, ".bin"));
-    EXPECT_EQ(Sha256Hex(ReadFileOrEmpty(path)), Sha256Hex(contents[i]))
-        << path;
+    EXPECT_EQ(Sha256Hex(ReadFileOrEmpty(path)), Sha256Hex(contents[i])) << path;
   }
   const std::vector<std::string> names = ListDir(Local("out"));
   EXPECT_EQ(names.size(), static_cast<size_t>(kFiles));
@@ -309,7 +310,7 @@ TEST_P(FtpsToolServerTest, NoFsyncStillDeliversWholeFilesUnderTheirNames) {
 
 TEST_P(FtpsToolServerTest, WrongPasswordExits4QuotingThe530) {
   ToolRun r = Ftps({"--cacert", ca_, "ls",
-                Url("", absl::StrCat(FtpServer::kUser, ":wrong-pass"))});
+                    Url("", absl::StrCat(FtpServer::kUser, ":wrong-pass"))});
   EXPECT_EQ(r.exit_code, kExitLogin) << r;
   EXPECT_THAT(r.output, HasSubstr("530")) << r;
   EXPECT_THAT(r.output, Not(HasSubstr("wrong-pass"))) << r;
@@ -319,8 +320,7 @@ TEST_P(FtpsToolServerTest, UntrustedCertificateExits3) {
   // No --cacert: the system store does not know the test CA.
   ToolRun r = Ftps({"ls", Url("")});
   EXPECT_EQ(r.exit_code, kExitConnection) << r;
-  EXPECT_THAT(absl::AsciiStrToLower(r.output), HasSubstr("certificate"))
-      << r;
+  EXPECT_THAT(absl::AsciiStrToLower(r.output), HasSubstr("certificate")) << r;
   EXPECT_THAT(absl::AsciiStrToLower(r.output), HasSubstr("verif")) << r;
   // Nothing was sent before the certificate was checked.
   ToolRun v = Ftps({"-v", "ls", Url("")});
@@ -331,7 +331,7 @@ TEST_P(FtpsToolServerTest, UntrustedCertificateExits3) {
 TEST_P(FtpsToolServerTest, NoSessionReuseExits7AndLeavesNoFile) {
   server_->PutFile("n.bin", PseudoRandomBytes(100000, 3));
   ToolRun r = Ftps({"--cacert", ca_, "--no-session-reuse", "get", Url("n.bin"),
-                Local("n.bin")});
+                    Local("n.bin")});
   EXPECT_EQ(r.exit_code, kExitReuseRequired) << r;
   EXPECT_THAT(r.output, HasSubstr("requires TLS session reuse")) << r;
   EXPECT_THAT(r.output, HasSubstr(IsVsftpd() ? "\"522" : "\"425")) << r;
@@ -340,8 +340,8 @@ TEST_P(FtpsToolServerTest, NoSessionReuseExits7AndLeavesNoFile) {
 }
 
 TEST_P(FtpsToolServerTest, MissingLocalFileExits6) {
-  ToolRun r = Ftps({"--cacert", ca_, "put", Local("does-not-exist"),
-                Url("x.bin")});
+  ToolRun r =
+      Ftps({"--cacert", ca_, "put", Local("does-not-exist"), Url("x.bin")});
   EXPECT_EQ(r.exit_code, kExitLocalFile) << r;
   EXPECT_THAT(r.output, HasSubstr("does-not-exist")) << r;
   EXPECT_FALSE(server_->Exists("x.bin"));
@@ -368,8 +368,8 @@ TEST_P(FtpsToolServerTest, UsageErrorsExit2) {
   }
   ToolRun no_command = Ftps({"--cacert", ca_});
   EXPECT_EQ(no_command.exit_code, kExitUsage) << no_command;
-  ToolRun bad_parallel = Ftps({"--parallel", "0", "get", "--output-dir", dir_,
-                           Url("x")});
+  ToolRun bad_parallel =
+      Ftps({"--parallel", "0", "get", "--output-dir", dir_, Url("x")});
   EXPECT_EQ(bad_parallel.exit_code, kExitUsage) << bad_parallel;
 }
 
@@ -386,13 +386,15 @@ TEST_P(FtpsToolServerTest, MissingRemoteFileExits5AndCreatesNoLocalFile) {
   server_->PutFile("here1.bin", PseudoRandomBytes(30000, 1));
   server_->PutFile("here2.bin", PseudoRandomBytes(40000, 2));
   ASSERT_EQ(mkdir(Local("out").c_str(), 0755), 0);
-  ToolRun many = Ftps({"--cacert", ca_, "get", "--output-dir", Local("out"),
-                       "--parallel", "2", Url("here1.bin"),
-                       Url("missing.bin"), Url("here2.bin")});
+  ToolRun many =
+      Ftps({"--cacert", ca_, "get", "--output-dir", Local("out"), "--parallel",
+            "2", Url("here1.bin"), Url("missing.bin"), Url("here2.bin")});
   EXPECT_EQ(many.exit_code, kExitRefused) << many;
   EXPECT_THAT(many.output, HasSubstr("missing.bin")) << many;
-  EXPECT_EQ(ReadFileOrEmpty(Local("out/here1.bin")), PseudoRandomBytes(30000, 1));
-  EXPECT_EQ(ReadFileOrEmpty(Local("out/here2.bin")), PseudoRandomBytes(40000, 2));
+  EXPECT_EQ(ReadFileOrEmpty(Local("out/here1.bin")),
+            PseudoRandomBytes(30000, 1));
+  EXPECT_EQ(ReadFileOrEmpty(Local("out/here2.bin")),
+            PseudoRandomBytes(40000, 2));
   EXPECT_THAT(ListDir(Local("out")),
               ::testing::UnorderedElementsAre("here1.bin", "here2.bin"));
   // rm of a missing file is a refusal too.
@@ -440,11 +442,11 @@ TEST_P(FtpsToolServerTest, PasswordFromNetrc) {
   server_->PutFile("n.txt", "netrc\n");
   const std::string home = Local("netrc-home");
   ASSERT_EQ(mkdir(home.c_str(), 0700), 0);
-  WriteFileOrDie(home + "/.netrc",
-                 absl::StrCat("machine elsewhere login x password y\n"
-                              "machine localhost login ",
-                              FtpServer::kUser, " password ",
-                              FtpServer::kPassword, "\n"));
+  WriteFileOrDie(
+      home + "/.netrc",
+      absl::StrCat("machine elsewhere login x password y\n"
+                   "machine localhost login ",
+                   FtpServer::kUser, " password ", FtpServer::kPassword, "\n"));
   ASSERT_EQ(chmod((home + "/.netrc").c_str(), 0600), 0);
   RunOptions o;
   o.home = home;
@@ -464,12 +466,12 @@ TEST_P(FtpsToolServerTest, PasswordFromNetrc) {
   EXPECT_NE(without.exit_code, kExitOk) << without;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Servers, FtpsToolServerTest,
-    ::testing::Values(
-        ServerCase{FtpServerKind::kVsftpd, TLS1_3_VERSION, false},
-        ServerCase{FtpServerKind::kProftpd, TLS1_3_VERSION, false}),
-    [](const auto& info) { return info.param.Name(); });
+INSTANTIATE_TEST_SUITE_P(Servers, FtpsToolServerTest,
+                         ::testing::Values(ServerCase{FtpServerKind::kVsftpd,
+                                                      TLS1_3_VERSION, false},
+                                           ServerCase{FtpServerKind::kProftpd,
+                                                      TLS1_3_VERSION, false}),
+                         [](const auto& info) { return info.param.Name(); });
 
 }  // namespace
 }  // namespace tlsession::testing

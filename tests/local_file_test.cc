@@ -13,16 +13,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testbed/certs.h"
-#include "tests/testing/files.h"
 #include "testbed/subprocess.h"
+#include "tests/testing/files.h"
 
 namespace tlsession::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using ftp::ErrorCategory;
 using ftp::PartFile;
 using ftp::SourceFile;
+using ::testing::HasSubstr;
 
 std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
@@ -207,7 +207,8 @@ TEST_F(LocalFileTest, AnAbandonedDownloadKeepsItsPartFile) {
 // and before an abandoned download's part file is closed.
 std::string Pattern(size_t n, size_t seed) {
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 31 + seed) % 251);
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>((i * 31 + seed) % 251);
   return s;
 }
 
@@ -217,8 +218,9 @@ TEST_F(LocalFileTest, GatheredWritesLandInOrder) {
   std::string expected;
   // Small chunks, then one bigger than the gathering size behind gathered
   // bytes, then one on its own, then small ones again.
-  const size_t sizes[] = {1, 16384, 700, PartFile::kFlushAt + 3, 5,
-                          PartFile::kFlushAt * 2, 9000, 16384, 16384};
+  const size_t sizes[] = {
+      1,    16384, 700,  PartFile::kFlushAt + 3, 5, PartFile::kFlushAt * 2,
+      9000, 16384, 16384};
   for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); ++i) {
     const std::string chunk = Pattern(sizes[i], i);
     expected += chunk;

@@ -49,11 +49,13 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> StartSServer(
   spec.name = "openssl s_server";
   spec.log_path = dir + "/s_server.log";
   spec.ready_line = "ACCEPT";
-  spec.command = [&pki, flags](uint16_t port)
-      -> absl::StatusOr<std::vector<std::string>> {
+  spec.command =
+      [&pki, flags](uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
     std::vector<std::string> argv = {
-        kOpenssl, "s_server", "-accept", absl::StrCat("127.0.0.1:", port),
-        "-cert", pki.server_cert_file(), "-key", pki.server_key_file(),
+        kOpenssl,  "s_server",
+        "-accept", absl::StrCat("127.0.0.1:", port),
+        "-cert",   pki.server_cert_file(),
+        "-key",    pki.server_key_file(),
         "-www"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     return argv;
@@ -177,10 +179,13 @@ TEST_P(OpenSslServerTest, LibraryClientResumes) {
 INSTANTIATE_TEST_SUITE_P(
     SServer, OpenSslServerTest,
     ::testing::Values(
-        SServerCase{"tls12_ticket", {"-tls1_2"}, TLS1_2_VERSION, "TLSv1.2",
-                    true},
-        SServerCase{"tls12_sid", {"-tls1_2", "-no_ticket"}, TLS1_2_VERSION,
-                    "TLSv1.2", false},
+        SServerCase{
+            "tls12_ticket", {"-tls1_2"}, TLS1_2_VERSION, "TLSv1.2", true},
+        SServerCase{"tls12_sid",
+                    {"-tls1_2", "-no_ticket"},
+                    TLS1_2_VERSION,
+                    "TLSv1.2",
+                    false},
         SServerCase{"tls13", {"-tls1_3"}, TLS1_3_VERSION, "TLSv1.3", true}),
     [](const ::testing::TestParamInfo<SServerCase>& info) {
       return info.param.name;
@@ -218,9 +223,9 @@ absl::StatusOr<SClientRun> RunSClient(
   const absl::Duration limit = Scaled(absl::Seconds(15));
   if (!PollUntil([&] { return ready(c.log()) || !c.Running(); },
                  absl::Now() + limit, absl::Milliseconds(10))) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "'", c.command(), "' did not get ready within ",
-        absl::FormatDuration(limit), "; its output:\n", c.log()));
+    return absl::DeadlineExceededError(
+        absl::StrCat("'", c.command(), "' did not get ready within ",
+                     absl::FormatDuration(limit), "; its output:\n", c.log()));
   }
   (*child)->CloseStdin();
   absl::StatusOr<int> status = (*child)->Wait(Scaled(absl::Seconds(10)));
@@ -260,16 +265,17 @@ TEST_P(OpenSslClientTest, SClientResumesAgainstLibraryServer) {
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_TRUE(WIFEXITED(first->wait_status) &&
               WEXITSTATUS(first->wait_status) == 0)
-      << DescribeWaitStatus(first->wait_status) << "\n" << first->output;
-  EXPECT_TRUE(absl::StrContains(first->output,
-                                absl::StrCat("\nNew, ", version, ",")))
+      << DescribeWaitStatus(first->wait_status) << "\n"
       << first->output;
-  EXPECT_FALSE(absl::StrContains(first->output, "\nReused, "))
+  EXPECT_TRUE(
+      absl::StrContains(first->output, absl::StrCat("\nNew, ", version, ",")))
       << first->output;
+  EXPECT_FALSE(absl::StrContains(first->output, "\nReused, ")) << first->output;
   EXPECT_TRUE(absl::StrContains(first->output, "Verify return code: 0 (ok)"))
       << first->output;
   ASSERT_TRUE(absl::StrContains(ReadFileOrEmpty(sess_file), kSessionEnd))
-      << "s_client wrote no session:\n" << first->output;
+      << "s_client wrote no session:\n"
+      << first->output;
 
   // Second run: offer the saved session.
   absl::StatusOr<SClientRun> second =
@@ -278,12 +284,12 @@ TEST_P(OpenSslClientTest, SClientResumesAgainstLibraryServer) {
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_TRUE(WIFEXITED(second->wait_status) &&
               WEXITSTATUS(second->wait_status) == 0)
-      << DescribeWaitStatus(second->wait_status) << "\n" << second->output;
+      << DescribeWaitStatus(second->wait_status) << "\n"
+      << second->output;
   EXPECT_TRUE(absl::StrContains(second->output,
                                 absl::StrCat("\nReused, ", version, ",")))
       << second->output;
-  EXPECT_FALSE(absl::StrContains(second->output, "\nNew, "))
-      << second->output;
+  EXPECT_FALSE(absl::StrContains(second->output, "\nNew, ")) << second->output;
   EXPECT_TRUE(absl::StrContains(second->output, "Verify return code: 0 (ok)"))
       << second->output;
 
@@ -301,13 +307,13 @@ TEST_P(OpenSslClientTest, SClientResumesAgainstLibraryServer) {
   EXPECT_EQ(served[1].server_name, "localhost");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllModes, OpenSslClientTest,
-    ::testing::Values(Resumption::kTls12SessionId, Resumption::kTls12Ticket,
-                      Resumption::kTls13),
-    [](const ::testing::TestParamInfo<Resumption>& info) {
-      return ResumptionName(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(AllModes, OpenSslClientTest,
+                         ::testing::Values(Resumption::kTls12SessionId,
+                                           Resumption::kTls12Ticket,
+                                           Resumption::kTls13),
+                         [](const ::testing::TestParamInfo<Resumption>& info) {
+                           return ResumptionName(info.param);
+                         });
 
 }  // namespace
 }  // namespace tlsession::testing

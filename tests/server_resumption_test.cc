@@ -290,12 +290,12 @@ TEST(Fleet, SharedStoreResumesTls12SessionIdsAcrossServers) {
 }
 
 TEST(Fleet, SeparateStoresDoNotResumeTls12SessionIdsAcrossServers) {
-  auto a = StartFleetMember(Resumption::kTls12SessionId,
-                            std::make_shared<MemoryServerSessionStore>(),
-                            nullptr);
-  auto b = StartFleetMember(Resumption::kTls12SessionId,
-                            std::make_shared<MemoryServerSessionStore>(),
-                            nullptr);
+  auto a =
+      StartFleetMember(Resumption::kTls12SessionId,
+                       std::make_shared<MemoryServerSessionStore>(), nullptr);
+  auto b =
+      StartFleetMember(Resumption::kTls12SessionId,
+                       std::make_shared<MemoryServerSessionStore>(), nullptr);
   ASSERT_TRUE(a.ok() && b.ok());
   bool resumed = true;
   ASSERT_NO_FATAL_FAILURE(ResumesAcrossServers(**a, **b, "TLSv1.2", &resumed));
@@ -320,12 +320,12 @@ TEST_P(FleetTicketTest, SharedRingResumesAcrossServers) {
 }
 
 TEST_P(FleetTicketTest, OwnRingsDoNotResumeAcrossServers) {
-  auto a = StartFleetMember(
-      GetParam(), nullptr,
-      std::make_shared<TicketKeyRing>(TicketKey::Generate()));
-  auto b = StartFleetMember(
-      GetParam(), nullptr,
-      std::make_shared<TicketKeyRing>(TicketKey::Generate()));
+  auto a =
+      StartFleetMember(GetParam(), nullptr,
+                       std::make_shared<TicketKeyRing>(TicketKey::Generate()));
+  auto b =
+      StartFleetMember(GetParam(), nullptr,
+                       std::make_shared<TicketKeyRing>(TicketKey::Generate()));
   ASSERT_TRUE(a.ok() && b.ok());
   bool resumed = true;
   ASSERT_NO_FATAL_FAILURE(ResumesAcrossServers(**a, **b, version(), &resumed));
@@ -342,10 +342,12 @@ TEST_P(FleetTicketTest, SharedRingButOtherSessionIdContextDoesNotResume) {
   EXPECT_FALSE(resumed);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Tickets, FleetTicketTest,
-    ::testing::Values(Resumption::kTls12Ticket, Resumption::kTls13),
-    [](const auto& info) { return ResumptionName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Tickets, FleetTicketTest,
+                         ::testing::Values(Resumption::kTls12Ticket,
+                                           Resumption::kTls13),
+                         [](const auto& info) {
+                           return ResumptionName(info.param);
+                         });
 
 // ---------------------------------------------------------------------------
 // 3. Ticket key rotation over real sockets.
@@ -402,10 +404,12 @@ TEST_P(RotationTest, PreviousKeysDecryptUntilRotatedOut) {
   EXPECT_TRUE(served[4].session_reused);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Tickets, RotationTest,
-    ::testing::Values(Resumption::kTls12Ticket, Resumption::kTls13),
-    [](const auto& info) { return ResumptionName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Tickets, RotationTest,
+                         ::testing::Values(Resumption::kTls12Ticket,
+                                           Resumption::kTls13),
+                         [](const auto& info) {
+                           return ResumptionName(info.param);
+                         });
 
 }  // namespace
 }  // namespace tlsession::testing

@@ -41,7 +41,7 @@ class FakeClock {
 };
 
 MemoryServerSessionStore::Config ConfigWith(FakeClock& clock,
-                                              size_t max_entries) {
+                                            size_t max_entries) {
   MemoryServerSessionStore::Config config;
   config.max_entries = max_entries;
   config.clock = clock.AsFunction();

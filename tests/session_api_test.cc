@@ -27,8 +27,7 @@ using ::testing::HasSubstr;
 class ResumptionTest : public ::testing::TestWithParam<Resumption> {};
 
 TEST_P(ResumptionTest, FullThenResumed) {
-  auto server =
-      TestTlsServer::Start(MustCreate(ServerOptions(GetParam())));
+  auto server = TestTlsServer::Start(MustCreate(ServerOptions(GetParam())));
   ASSERT_TRUE(server.ok()) << server.status();
   auto client = MustCreate(ClientOptions());
 
@@ -63,11 +62,13 @@ TEST_P(ResumptionTest, FullThenResumed) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllModes, ResumptionTest,
-    ::testing::Values(Resumption::kTls12SessionId, Resumption::kTls12Ticket,
-                      Resumption::kTls13),
-    [](const auto& info) { return ResumptionName(info.param); });
+INSTANTIATE_TEST_SUITE_P(AllModes, ResumptionTest,
+                         ::testing::Values(Resumption::kTls12SessionId,
+                                           Resumption::kTls12Ticket,
+                                           Resumption::kTls13),
+                         [](const auto& info) {
+                           return ResumptionName(info.param);
+                         });
 
 TEST(SessionApi, EmptyBeforeHandshakeAndSetAfterwards) {
   auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
@@ -113,8 +114,7 @@ TEST(SessionApi, NoTicketWithinDeadlineIsAClearError) {
   auto conn = Connection::Connect(MustCreate(ClientOptions()), "localhost",
                                   (*server)->port());
   ASSERT_TRUE(conn.ok()) << conn.status();
-  absl::StatusOr<Session> s =
-      (*conn)->WaitForSession(absl::Milliseconds(200));
+  absl::StatusOr<Session> s = (*conn)->WaitForSession(absl::Milliseconds(200));
   EXPECT_EQ(s.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(Msg(s.status()), HasSubstr("no session ticket"));
   EXPECT_FALSE((*conn)->session().is_resumable());
@@ -168,8 +168,7 @@ TEST(SetSession, RefusedOnServerSide) {
   auto server_ctx = MustCreate(ServerOptions());
   auto listener = TcpListener::Listen("127.0.0.1", 0);
   ASSERT_TRUE(listener.ok());
-  auto client_fd =
-      ConnectTcp("127.0.0.1", listener->port(), absl::Seconds(5));
+  auto client_fd = ConnectTcp("127.0.0.1", listener->port(), absl::Seconds(5));
   ASSERT_TRUE(client_fd.ok());
   auto accepted = listener->Accept(absl::Seconds(5));
   ASSERT_TRUE(accepted.ok());
@@ -253,11 +252,13 @@ TEST_P(ServerClockTest, RefusesSessionsFromTheirExpiryOn) {
   EXPECT_FALSE(expired->reused);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllModes, ServerClockTest,
-    ::testing::Values(Resumption::kTls12SessionId, Resumption::kTls12Ticket,
-                      Resumption::kTls13),
-    [](const auto& info) { return ResumptionName(info.param); });
+INSTANTIATE_TEST_SUITE_P(AllModes, ServerClockTest,
+                         ::testing::Values(Resumption::kTls12SessionId,
+                                           Resumption::kTls12Ticket,
+                                           Resumption::kTls13),
+                         [](const auto& info) {
+                           return ResumptionName(info.param);
+                         });
 
 // The session-ID store a server Context makes when given none runs on the
 // Context's clock.
@@ -398,8 +399,8 @@ TEST(BioTransport, HandshakeStepsAndResumption) {
     BIO* c = nullptr;
     BIO* s = nullptr;
     ASSERT_TRUE(BIO_new_bio_pair(&c, 0, &s, 0));
-    auto client = Connection::CreateOverBio(
-        client_ctx, bssl::UniquePtr<BIO>(c), "localhost");
+    auto client = Connection::CreateOverBio(client_ctx, bssl::UniquePtr<BIO>(c),
+                                            "localhost");
     auto server =
         Connection::CreateOverBio(server_ctx, bssl::UniquePtr<BIO>(s), "");
     ASSERT_TRUE(client.ok() && server.ok());

@@ -93,7 +93,8 @@ void WriteKeyFile(const std::string& path, size_t n) {
 // Opens |path| (with |key_file|), or aborts: for tests about something else.
 SessionCacheFile MustOpen(const std::string& path,
                           const std::string& key_file = "") {
-  absl::StatusOr<SessionCacheFile> file = SessionCacheFile::Open(path, key_file);
+  absl::StatusOr<SessionCacheFile> file =
+      SessionCacheFile::Open(path, key_file);
   if (!file.ok()) {
     fprintf(stderr, "SessionCacheFile::Open: %s\n",
             file.status().ToString().c_str());
@@ -115,8 +116,8 @@ std::unique_ptr<ClientSessionCache> CacheFor(const SessionCacheFile& file,
 }
 
 ClientSessionCache::Key KeyFor(absl::string_view host, uint16_t port = 990) {
-  return ClientSessionCache::Key{std::string(kCtx), std::string(host), port,
-                                 {}};
+  return ClientSessionCache::Key{
+      std::string(kCtx), std::string(host), port, {}};
 }
 
 // Everything a store holds, in order, by ids: to compare a store before and
@@ -398,9 +399,9 @@ TEST_F(FileTest, EncryptedFileWithoutTheKeyIsNeitherReadNorRewritten) {
   const auto snapshot = Snapshot(cache->store());
   auto loaded = no_key.Load(*cache);
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(Msg(loaded.status()),
-              AllOf(HasSubstr(path_), HasSubstr("encrypted"),
-                    HasSubstr("key file")));
+  EXPECT_THAT(
+      Msg(loaded.status()),
+      AllOf(HasSubstr(path_), HasSubstr("encrypted"), HasSubstr("key file")));
   absl::Status saved = no_key.Save(*cache);
   EXPECT_EQ(saved.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(Msg(saved), AllOf(HasSubstr("not saving"), HasSubstr(path_)));
@@ -546,10 +547,10 @@ TEST_F(FileTest, UnsafeKeyFilesAreRefused) {
     ASSERT_EQ(chmod(key_file_.c_str(), mode), 0);
     auto refused = SessionCacheFile::Open(path_, key_file_);
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
-    EXPECT_THAT(Msg(refused.status()),
-                AllOf(HasSubstr(key_file_), HasSubstr("group or others"),
-                      HasSubstr(absl::StrCat("mode ",
-                                             absl::StrFormat("%o", mode)))));
+    EXPECT_THAT(
+        Msg(refused.status()),
+        AllOf(HasSubstr(key_file_), HasSubstr("group or others"),
+              HasSubstr(absl::StrCat("mode ", absl::StrFormat("%o", mode)))));
   }
   ASSERT_EQ(chmod(key_file_.c_str(), 0600), 0);
   EXPECT_TRUE(SessionCacheFile::Open(path_, key_file_).ok());
@@ -613,9 +614,8 @@ TEST_F(FileTest, CacheFileReadableOrWritableByOthersIsRefused) {
     auto cache = CacheFor(file, clock_);
     auto loaded = file.Load(*cache);
     EXPECT_EQ(loaded.status().code(), absl::StatusCode::kPermissionDenied);
-    EXPECT_THAT(Msg(loaded.status()),
-                AllOf(HasSubstr("'" + path_ + "'"),
-                      HasSubstr("group or others")));
+    EXPECT_THAT(Msg(loaded.status()), AllOf(HasSubstr("'" + path_ + "'"),
+                                            HasSubstr("group or others")));
     EXPECT_EQ(cache->session_count(), 0u);
     InsertAll(*cache, "c", Tickets(1));
     EXPECT_EQ(file.Save(*cache).code(), absl::StatusCode::kPermissionDenied);
@@ -670,9 +670,9 @@ TEST_F(FileTest, FifoAtTheCachePathFailsPromptly) {
   ASSERT_EQ(mkfifo(path_.c_str(), 0600), 0);
   SessionCacheFile file = MustOpen(path_);
   auto cache = CacheFor(file, clock_);
-  const absl::Status loaded = ReturnsPromptly<absl::Status>(
-      [&] { return file.Load(*cache).status(); },
-      [&] { ReleaseFifoReader(path_); });
+  const absl::Status loaded =
+      ReturnsPromptly<absl::Status>([&] { return file.Load(*cache).status(); },
+                                    [&] { ReleaseFifoReader(path_); });
   EXPECT_EQ(loaded.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(Msg(loaded), HasSubstr("not a regular file"));
   InsertAll(*cache, "c", Tickets(1));
@@ -778,7 +778,8 @@ class ChildProcess {
       const std::string out = body();
       size_t done = 0;
       while (done < out.size()) {
-        const ssize_t n = write(result[1], out.data() + done, out.size() - done);
+        const ssize_t n =
+            write(result[1], out.data() + done, out.size() - done);
         if (n <= 0) _exit(4);
         done += static_cast<size_t>(n);
       }
@@ -867,9 +868,8 @@ TEST_F(FileTest, TwoRealProcessesShareOneFile) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_FALSE(absl::StartsWith(theirs, "ERROR")) << theirs;
   std::multiset<std::string> got;
-  for (absl::string_view line :
-       absl::StrSplit(TicketLines(mine->store()) + theirs, '\n',
-                      absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(
+           TicketLines(mine->store()) + theirs, '\n', absl::SkipEmpty())) {
     got.insert(std::string(line));
   }
   EXPECT_EQ(got.size(), tickets.size());  // None loaded twice...

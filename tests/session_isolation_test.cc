@@ -40,8 +40,8 @@ using ::testing::HasSubstr;
 class FtpsServer {
  public:
   struct Step {
-    bool control;     // A control connection, else a data connection.
-    int control_ix;   // Data: the index of the control connection to share.
+    bool control;    // A control connection, else a data connection.
+    int control_ix;  // Data: the index of the control connection to share.
   };
   static Step Control() { return {true, -1}; }
   static Step Data(int control_ix) { return {false, control_ix}; }
@@ -71,9 +71,9 @@ class FtpsServer {
     if (!control.ok()) return control.status();
     auto data = TcpListener::Listen("127.0.0.1", 0);
     if (!data.ok()) return data.status();
-    std::unique_ptr<FtpsServer> server(new FtpsServer(
-        std::move(ctx), std::move(plan), std::move(*control),
-        std::move(*data)));
+    std::unique_ptr<FtpsServer> server(
+        new FtpsServer(std::move(ctx), std::move(plan), std::move(*control),
+                       std::move(*data)));
     server->thread_ = std::thread([s = server.get()] { s->Run(); });
     return server;
   }
@@ -183,9 +183,9 @@ class RequireReuseTest : public ::testing::TestWithParam<Resumption> {
 // ticket also happens to resume, but a client must not rely on it.)
 TEST_P(RequireReuseTest, DataConnectionsResumeTheControlSession) {
   auto server_ctx = MustCreate(ServerOptions(GetParam()));
-  auto server = FtpsServer::Start(
-      server_ctx, {FtpsServer::Control(), FtpsServer::Data(0),
-                   FtpsServer::Data(0), FtpsServer::Data(0)});
+  auto server =
+      FtpsServer::Start(server_ctx, {FtpsServer::Control(), FtpsServer::Data(0),
+                                     FtpsServer::Data(0), FtpsServer::Data(0)});
   ASSERT_TRUE(server.ok()) << server.status();
   auto client = MustCreate(ClientOptions());
 
@@ -313,11 +313,13 @@ TEST_P(RequireReuseTest, ForeignOrMissingSessionIsNotReused) {
   EXPECT_FALSE(r.data[3].session_reused) << "resumed another control's session";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllModes, RequireReuseTest,
-    ::testing::Values(Resumption::kTls12SessionId, Resumption::kTls12Ticket,
-                      Resumption::kTls13),
-    [](const auto& info) { return ResumptionName(info.param); });
+INSTANTIATE_TEST_SUITE_P(AllModes, RequireReuseTest,
+                         ::testing::Values(Resumption::kTls12SessionId,
+                                           Resumption::kTls12Ticket,
+                                           Resumption::kTls13),
+                         [](const auto& info) {
+                           return ResumptionName(info.param);
+                         });
 
 // Two connected server-side Connections (no handshake) and a client-side one.
 class IsolationErrors : public ::testing::Test {
@@ -411,13 +413,13 @@ TEST(WaitForSession, TicketsThenCloseNotify) {
   // The tickets and the close_notify have both arrived before reading.
   ASSERT_TRUE(PeerEnded((*conn)->fd(), Scaled(absl::Seconds(5))));
   absl::StatusOr<Session> s = (*conn)->WaitForSession(absl::Seconds(5));
-  EXPECT_TRUE(s.ok()) << s.status() << " (sessions received: "
-                      << (*conn)->sessions_received() << ", session() "
+  EXPECT_TRUE(s.ok()) << s.status()
+                      << " (sessions received: " << (*conn)->sessions_received()
+                      << ", session() "
                       << ((*conn)->session().is_resumable() ? "is" : "is not")
                       << " resumable)";
   EXPECT_TRUE((*conn)->Shutdown().ok());
 }
-
 
 }  // namespace
 }  // namespace tlsession::testing

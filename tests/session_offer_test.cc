@@ -18,9 +18,9 @@
 #include "gtest/gtest.h"
 #include "session/session_cache_file.h"
 #include "testbed/certs.h"
+#include "testbed/tls_server.h"
 #include "tests/testing/client_hello_recorder.h"
 #include "tests/testing/hostile_ftp_server.h"
-#include "testbed/tls_server.h"
 #include "tests/tls_test_util.h"
 #include "tls/connection.h"
 #include "tls/socket.h"
@@ -41,9 +41,9 @@ struct RecordedServer {
   uint16_t port() const { return server->port(); }
 };
 
-RecordedServer StartServer(testing::Resumption mode, size_t tickets = 2,
-                           TestTlsServer::Handler handler =
-                               TestTlsServer::Echo) {
+RecordedServer StartServer(
+    testing::Resumption mode, size_t tickets = 2,
+    TestTlsServer::Handler handler = TestTlsServer::Echo) {
   ContextOptions o = testing::ServerOptions(mode);
   o.tls13_tickets = tickets;
   std::shared_ptr<const Context> context = testing::MustCreate(o);
@@ -128,14 +128,12 @@ TEST_P(WrongPeerTest, OffersOnlyToTheSamePeerAndConfiguration) {
        "localhost", a.port(), false},
       {"groups", changed([](ContextOptions& o) { o.groups = "P-256"; }),
        "localhost", a.port(), false},
-      {"trust roots",
-       changed([](ContextOptions& o) {
-         o.ca_pem += testing::GetTestPki(testing::KeyType::kRsa2048)
-                         .ca.cert_pem;
+      {"trust roots", changed([](ContextOptions& o) {
+         o.ca_pem +=
+             testing::GetTestPki(testing::KeyType::kRsa2048).ca.cert_pem;
        }),
        "localhost", a.port(), false},
-      {"client certificate",
-       changed([](ContextOptions& o) {
+      {"client certificate", changed([](ContextOptions& o) {
          o.certificate_chain_pem = testing::GetTestPki().client.cert_pem;
          o.private_key_pem = testing::GetTestPki().client.key_pem;
        }),
@@ -153,11 +151,12 @@ TEST_P(WrongPeerTest, OffersOnlyToTheSamePeerAndConfiguration) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Modes, WrongPeerTest,
-    ::testing::Values(testing::Resumption::kTls12Ticket,
-                      testing::Resumption::kTls13),
-    [](const auto& info) { return testing::ResumptionName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Modes, WrongPeerTest,
+                         ::testing::Values(testing::Resumption::kTls12Ticket,
+                                           testing::Resumption::kTls13),
+                         [](const auto& info) {
+                           return testing::ResumptionName(info.param);
+                         });
 
 // A server that sends one ticket per handshake: each ticket is offered once,
 // and a run of connections keeps resuming with the ticket each one received.

@@ -27,9 +27,12 @@ enum class Kind { kTcp, kTls12, kTls13 };
 
 std::string KindName(Kind k) {
   switch (k) {
-    case Kind::kTcp: return "tcp";
-    case Kind::kTls12: return "tls12";
-    case Kind::kTls13: return "tls13";
+    case Kind::kTcp:
+      return "tcp";
+    case Kind::kTls12:
+      return "tls12";
+    case Kind::kTls13:
+      return "tls13";
   }
   return "?";
 }
@@ -38,7 +41,8 @@ std::string KindName(Kind k) {
 void TcpPair(OwnedFd* client, OwnedFd* server) {
   absl::StatusOr<TcpListener> listener = TcpListener::Listen("127.0.0.1", 0);
   ASSERT_TRUE(listener.ok()) << listener.status();
-  absl::StatusOr<OwnedFd> c = ConnectTcp("127.0.0.1", listener->port(), kTimeout);
+  absl::StatusOr<OwnedFd> c =
+      ConnectTcp("127.0.0.1", listener->port(), kTimeout);
   ASSERT_TRUE(c.ok()) << c.status();
   absl::StatusOr<OwnedFd> s = listener->Accept(kTimeout);
   ASSERT_TRUE(s.ok()) << s.status();
@@ -62,8 +66,8 @@ class StreamTest : public ::testing::TestWithParam<Kind> {
     OwnedFd client_fd, server_fd;
     ASSERT_NO_FATAL_FAILURE(TcpPair(&client_fd, &server_fd));
     if (GetParam() == Kind::kTcp) {
-      client_ = Must(TcpStream::Create(std::move(client_fd), "localhost",
-                                       kTimeout));
+      client_ =
+          Must(TcpStream::Create(std::move(client_fd), "localhost", kTimeout));
       server_ = Must(TcpStream::Create(std::move(server_fd), "", kTimeout));
       return;
     }
@@ -166,8 +170,8 @@ TEST(TlsStreamTest, TicketsAloneAreNotInput) {
   ASSERT_NO_FATAL_FAILURE(TcpPair(&client_fd, &server_fd));
   auto client = Connection::Create(MustCreate(ClientOptions()),
                                    std::move(client_fd), "localhost");
-  auto server = Connection::Create(MustCreate(ServerOptions()),
-                                   std::move(server_fd), "");
+  auto server =
+      Connection::Create(MustCreate(ServerOptions()), std::move(server_fd), "");
   ASSERT_TRUE(client.ok() && server.ok());
   std::thread t([&] { EXPECT_TRUE((*server)->Handshake().ok()); });
   ASSERT_TRUE((*client)->Handshake().ok());
@@ -196,8 +200,8 @@ TEST(TcpStreamTest, ReleaseHandsTheSocketOnToTls) {
   // As FTP's AUTH TLS: the same socket, now under TLS.
   auto client = Connection::Create(MustCreate(ClientOptions()),
                                    (*plain)->Release(), "localhost");
-  auto server = Connection::Create(MustCreate(ServerOptions()),
-                                   std::move(server_fd), "");
+  auto server =
+      Connection::Create(MustCreate(ServerOptions()), std::move(server_fd), "");
   ASSERT_TRUE(client.ok() && server.ok());
   std::thread t([&] {
     EXPECT_TRUE((*server)->Handshake().ok());

@@ -106,8 +106,8 @@ TEST(TicketKeyRingTest, FindsCurrentAndPreviousKeysByName) {
   ring.Rotate(MakeKey(10));
 
   bool is_current = false;
-  std::optional<TicketKey> found = ring.Find(MakeKey(10).name.data(),
-                                             &is_current);
+  std::optional<TicketKey> found =
+      ring.Find(MakeKey(10).name.data(), &is_current);
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->ToBytes(), MakeKey(10).ToBytes());
   EXPECT_TRUE(is_current);
@@ -177,8 +177,7 @@ SealedTicket Seal(TicketKeyRing& ring, absl::string_view plaintext, int* rc) {
 
   HMAC_Update(hmac.get(), t.name.data(), t.name.size());
   HMAC_Update(hmac.get(), t.iv.data(), 16);
-  HMAC_Update(hmac.get(),
-              reinterpret_cast<const uint8_t*>(t.ciphertext.data()),
+  HMAC_Update(hmac.get(), reinterpret_cast<const uint8_t*>(t.ciphertext.data()),
               t.ciphertext.size());
   uint8_t mac[EVP_MAX_MD_SIZE];
   unsigned mac_len = 0;
@@ -201,8 +200,7 @@ std::optional<std::string> Open(TicketKeyRing& ring, const SealedTicket& t,
   if (*rc != 1 && *rc != 2) return std::nullopt;
   HMAC_Update(hmac.get(), t.name.data(), t.name.size());
   HMAC_Update(hmac.get(), t.iv.data(), 16);
-  HMAC_Update(hmac.get(),
-              reinterpret_cast<const uint8_t*>(t.ciphertext.data()),
+  HMAC_Update(hmac.get(), reinterpret_cast<const uint8_t*>(t.ciphertext.data()),
               t.ciphertext.size());
   uint8_t mac[EVP_MAX_MD_SIZE];
   unsigned mac_len = 0;
@@ -211,10 +209,9 @@ std::optional<std::string> Open(TicketKeyRing& ring, const SealedTicket& t,
   }
   std::vector<uint8_t> out(t.ciphertext.size() + EVP_MAX_BLOCK_LENGTH);
   int len1 = 0, len2 = 0;
-  if (!EVP_DecryptUpdate(
-          cipher.get(), out.data(), &len1,
-          reinterpret_cast<const uint8_t*>(t.ciphertext.data()),
-          t.ciphertext.size()) ||
+  if (!EVP_DecryptUpdate(cipher.get(), out.data(), &len1,
+                         reinterpret_cast<const uint8_t*>(t.ciphertext.data()),
+                         t.ciphertext.size()) ||
       !EVP_DecryptFinal_ex(cipher.get(), out.data() + len1, &len2)) {
     return std::nullopt;
   }
@@ -262,10 +259,10 @@ TEST(TicketKeyCallbackTest, UsesAes256CbcAndHmacSha256UnderTheCurrentKey) {
                                  key.aes_key.data(), t.iv.data()));
   std::vector<uint8_t> out(t.ciphertext.size() + EVP_MAX_BLOCK_LENGTH);
   int len1 = 0, len2 = 0;
-  ASSERT_TRUE(EVP_DecryptUpdate(
-      cipher.get(), out.data(), &len1,
-      reinterpret_cast<const uint8_t*>(t.ciphertext.data()),
-      t.ciphertext.size()));
+  ASSERT_TRUE(
+      EVP_DecryptUpdate(cipher.get(), out.data(), &len1,
+                        reinterpret_cast<const uint8_t*>(t.ciphertext.data()),
+                        t.ciphertext.size()));
   ASSERT_TRUE(EVP_DecryptFinal_ex(cipher.get(), out.data() + len1, &len2));
   EXPECT_EQ(Str(out.data(), len1 + len2), kPlaintext);
 }

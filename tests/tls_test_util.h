@@ -14,25 +14,29 @@ namespace tlsession::testing {
 
 // A status message as std::string, for gMock matchers (Debian's Abseil has
 // its own string_view, which gMock prints byte by byte).
-inline std::string Msg(const absl::Status& s) { return std::string(s.message()); }
+inline std::string Msg(const absl::Status& s) {
+  return std::string(s.message());
+}
 
 // The three ways a handshake can resume.
 enum class Resumption { kTls12SessionId, kTls12Ticket, kTls13 };
 
 inline std::string ResumptionName(Resumption r) {
   switch (r) {
-    case Resumption::kTls12SessionId: return "tls12_sid";
-    case Resumption::kTls12Ticket: return "tls12_ticket";
-    case Resumption::kTls13: return "tls13";
+    case Resumption::kTls12SessionId:
+      return "tls12_sid";
+    case Resumption::kTls12Ticket:
+      return "tls12_ticket";
+    case Resumption::kTls13:
+      return "tls13";
   }
   return "?";
 }
 
 // Server options with the test PKI's localhost certificate, configured so
 // that only |mode| can resume.
-inline ContextOptions ServerOptions(
-    Resumption mode = Resumption::kTls13,
-    KeyType key_type = KeyType::kEcdsaP256) {
+inline ContextOptions ServerOptions(Resumption mode = Resumption::kTls13,
+                                    KeyType key_type = KeyType::kEcdsaP256) {
   const TestPki& pki = GetTestPki(key_type);
   ContextOptions o;
   o.role = Role::kServer;
@@ -76,8 +80,7 @@ struct ClientRun {
 inline absl::StatusOr<ClientRun> RunClient(
     const std::shared_ptr<const Context>& ctx, uint16_t port,
     const Session& offer = Session(), const std::string& host = "localhost") {
-  absl::StatusOr<OwnedFd> fd =
-      ConnectTcp("127.0.0.1", port, absl::Seconds(10));
+  absl::StatusOr<OwnedFd> fd = ConnectTcp("127.0.0.1", port, absl::Seconds(10));
   if (!fd.ok()) return fd.status();
   auto conn = Connection::Create(ctx, std::move(*fd), host);
   if (!conn.ok()) return conn.status();
@@ -111,8 +114,7 @@ inline absl::StatusOr<ClientRun> RunClient(
 inline absl::StatusOr<std::unique_ptr<Connection>> ConnectLocal(
     const std::shared_ptr<const Context>& ctx, uint16_t port,
     const Session& offer = Session()) {
-  absl::StatusOr<OwnedFd> fd =
-      ConnectTcp("127.0.0.1", port, absl::Seconds(10));
+  absl::StatusOr<OwnedFd> fd = ConnectTcp("127.0.0.1", port, absl::Seconds(10));
   if (!fd.ok()) return fd.status();
   absl::StatusOr<std::unique_ptr<Connection>> conn =
       Connection::Create(ctx, std::move(*fd), "localhost");

@@ -110,8 +110,8 @@ absl::Status Connection::SetUpClient(const Context& context,
     return absl::OkStatus();
   }
   if (!SSL_set_tlsext_host_name(ssl, name.c_str())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot send '", name, "' as SNI: ", DrainSslErrors()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot send '", name, "' as SNI: ", DrainSslErrors()));
   }
   if (verifies && !SSL_set1_host(ssl, name.c_str())) {
     return absl::InvalidArgumentError(
@@ -133,8 +133,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
   uint16_t port = 0;
   if (fd.valid()) {
     if (absl::StatusOr<Endpoint> peer = PeerEndpoint(fd.get()); peer.ok()) {
-      peer_name = absl::StrCat(name.empty() ? peer->address : name, ":",
-                               peer->port);
+      peer_name =
+          absl::StrCat(name.empty() ? peer->address : name, ":", peer->port);
       port = peer->port;
     }
     if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;
@@ -146,8 +146,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
   }
   if (is_server) {
     SSL_set_accept_state(ssl.get());
-  } else if (absl::Status s = SetUpClient(*context, name, ssl.get());
-             !s.ok()) {
+  } else if (absl::Status s = SetUpClient(*context, name, ssl.get()); !s.ok()) {
     return s;
   }
   const int raw_fd = fd.get();
@@ -225,9 +224,8 @@ absl::Status CheckConnectionStateChange(ConnectionState from,
 absl::Status Connection::Enter(ConnectionState next) {
   absl::Status allowed = CheckConnectionStateChange(state_, next);
   if (!allowed.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the connection with ", peer_name_, ": ",
-                     allowed.message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the connection with ", peer_name_, ": ", allowed.message()));
   }
   state_ = next;
   return absl::OkStatus();
@@ -260,12 +258,11 @@ absl::Status Connection::Failure(absl::string_view what, int ssl_error,
       absl::StrCat(what, " with ", peer_name_, " failed: ");
   if (ssl_error == SSL_ERROR_SYSCALL) {
     if (ret == 0 || saved_errno == 0) {
-      return absl::UnavailableError(absl::StrCat(
-          prefix, "connection closed by peer without close_notify",
-          reason.empty() ? "" : absl::StrCat(" (", reason, ")")));
+      return absl::UnavailableError(
+          absl::StrCat(prefix, "connection closed by peer without close_notify",
+                       reason.empty() ? "" : absl::StrCat(" (", reason, ")")));
     }
-    return absl::UnavailableError(
-        absl::StrCat(prefix, strerror(saved_errno)));
+    return absl::UnavailableError(absl::StrCat(prefix, strerror(saved_errno)));
   }
   long verify = SSL_get_verify_result(ssl_.get());
   if (in_handshake && verify != X509_V_OK &&
@@ -273,9 +270,9 @@ absl::Status Connection::Failure(absl::string_view what, int ssl_error,
       reason.find("CERTIFICATE_VERIFY_FAILED") != std::string::npos &&
       context_->role() == Role::kClient &&
       !context_->options().insecure_skip_verify) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        prefix, "certificate verification failed: ",
-        X509_verify_cert_error_string(verify), " (", reason, ")"));
+    return absl::UnauthenticatedError(
+        absl::StrCat(prefix, "certificate verification failed: ",
+                     X509_verify_cert_error_string(verify), " (", reason, ")"));
   }
   if (reason.empty()) reason = absl::StrCat("SSL error ", ssl_error);
   return absl::UnavailableError(absl::StrCat(prefix, reason));
@@ -301,9 +298,9 @@ absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
     }
     if (wait == Wait::kNever) return kWouldBlock;
     if (!fd_.valid()) {
-      return absl::UnavailableError(absl::StrCat(
-          what, " with ", peer_name_,
-          " would block: a BIO transport is driven by its owner"));
+      return absl::UnavailableError(
+          absl::StrCat(what, " with ", peer_name_,
+                       " would block: a BIO transport is driven by its owner"));
     }
     if (!WaitForFd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline).ok()) {
       return absl::DeadlineExceededError(
@@ -351,10 +348,10 @@ absl::Status Connection::FlushTickets() {
   // BoringSSL queues TLS 1.3 tickets until the server's next write, so a
   // server that waits for the client first (FTP, SMTP) would never send
   // them. A zero-byte write flushes them now (it returns 0 on success).
-  absl::StatusOr<int> r = Drive(
-      [&] { return SSL_write(ssl_.get(), "", 0) == 0 ? 1 : -1; },
-      "sending session tickets", absl::Now() + timeout_,
-      fd_.valid() ? Wait::kUntilDeadline : Wait::kNever);
+  absl::StatusOr<int> r =
+      Drive([&] { return SSL_write(ssl_.get(), "", 0) == 0 ? 1 : -1; },
+            "sending session tickets", absl::Now() + timeout_,
+            fd_.valid() ? Wait::kUntilDeadline : Wait::kNever);
   // A BIO transport flushes as its owner drains it.
   return r.ok() ? absl::OkStatus() : r.status();
 }
@@ -366,9 +363,9 @@ absl::Status Connection::Handshake() {
     if (!done.ok()) return done.status();
     if (*done) break;
     if (!fd_.valid()) {
-      return absl::UnavailableError(absl::StrCat(
-          "TLS handshake with ", peer_name_,
-          " would block: a BIO transport is driven by its owner"));
+      return absl::UnavailableError(
+          absl::StrCat("TLS handshake with ", peer_name_,
+                       " would block: a BIO transport is driven by its owner"));
     }
     const bool for_write = SSL_want_write(ssl_.get());
     if (!WaitForFd(fd_.get(), for_write, deadline).ok()) {
@@ -423,9 +420,9 @@ absl::Status Connection::SendCloseNotify() {
 
 absl::Status Connection::Shutdown() {
   if (state_ == ConnectionState::kBroken) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the connection with ", peer_name_,
-        " already failed; it cannot end cleanly"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the connection with ", peer_name_,
+                     " already failed; it cannot end cleanly"));
   }
   if (!handshake_complete()) return absl::OkStatus();
   if (absl::Status s = SendCloseNotify(); !s.ok()) return s;
@@ -434,9 +431,9 @@ absl::Status Connection::Shutdown() {
   const absl::Time deadline = absl::Now() + timeout_;
   char scratch[16384];
   while (!(SSL_get_shutdown(ssl_.get()) & SSL_RECEIVED_SHUTDOWN)) {
-    absl::StatusOr<int> r = Drive(
-        [&] { return SSL_read(ssl_.get(), scratch, sizeof(scratch)); },
-        "waiting for close_notify", deadline);
+    absl::StatusOr<int> r =
+        Drive([&] { return SSL_read(ssl_.get(), scratch, sizeof(scratch)); },
+              "waiting for close_notify", deadline);
     if (!r.ok()) return r.status();
     if (*r == 0) break;
   }

@@ -204,11 +204,11 @@ class Connection : public Stream {
   int sessions_received() const;
 
   // Negotiated parameters, valid after the handshake.
-  uint16_t version() const;               // e.g. TLS1_3_VERSION
-  std::string version_name() const;       // e.g. "TLSv1.3"
-  std::string cipher_name() const;        // IETF name
-  std::string alpn_protocol() const;      // "" when none
-  std::string server_name() const;        // server side: the SNI received
+  uint16_t version() const;           // e.g. TLS1_3_VERSION
+  std::string version_name() const;   // e.g. "TLSv1.3"
+  std::string cipher_name() const;    // IETF name
+  std::string alpn_protocol() const;  // "" when none
+  std::string server_name() const;    // server side: the SNI received
   bssl::UniquePtr<X509> peer_certificate() const;
 
   // Timeout for each blocking operation; defaults to the Context's.
@@ -244,8 +244,7 @@ class Connection : public Stream {
 
  private:
   Connection(std::shared_ptr<const Context> context, OwnedFd fd,
-             bssl::UniquePtr<SSL> ssl, std::string host,
-             std::string peer_name);
+             bssl::UniquePtr<SSL> ssl, std::string host, std::string peer_name);
 
   static absl::StatusOr<std::unique_ptr<Connection>> CreateInternal(
       std::shared_ptr<const Context> context, OwnedFd fd,
@@ -276,8 +275,7 @@ class Connection : public Stream {
   // (an error, which breaks the connection). Waits on the socket as BoringSSL
   // asks until |deadline|, or returns kWouldBlock under Wait::kNever.
   template <typename Op>
-  absl::StatusOr<int> Drive(Op op, absl::string_view what,
-                            absl::Time deadline,
+  absl::StatusOr<int> Drive(Op op, absl::string_view what, absl::Time deadline,
                             Wait wait = Wait::kUntilDeadline);
   absl::Status Failure(absl::string_view what, int ssl_error, int ret);
   // Peeks one byte without waiting: processes post-handshake messages;

@@ -52,8 +52,7 @@ absl::Status Connection::DetachFromCache() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SessionLease> Connection::LeaseSession(
-    absl::Duration max_wait) {
+absl::StatusOr<SessionLease> Connection::LeaseSession(absl::Duration max_wait) {
   if (!sessions_ || !handshake_complete()) {
     return absl::FailedPreconditionError(
         "only a client connection whose handshake completed can lease its "
@@ -65,9 +64,10 @@ absl::StatusOr<SessionLease> Connection::LeaseSession(
   }
   SessionLease lease = sessions_->Lease(session_reused());
   if (lease.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        peer_name_, " granted no resumable session (no session ID and no "
-                    "ticket)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(peer_name_,
+                     " granted no resumable session (no session ID and no "
+                     "ticket)"));
   }
   return lease;
 }
@@ -138,9 +138,10 @@ absl::StatusOr<Session> Connection::WaitForSession(absl::Duration max_wait) {
   for (;;) {
     if (Session current = session(); current.is_resumable()) return current;
     if (version() < TLS1_3_VERSION) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          peer_name_, " granted no resumable session (no session ID and no "
-                      "ticket)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(peer_name_,
+                       " granted no resumable session (no session ID and no "
+                       "ticket)"));
     }
     absl::StatusOr<int> r = PeekPending();
     // Tickets may arrive in the same read as the end of the connection.

@@ -1,15 +1,15 @@
 #include "tls/context.h"
 
+#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/digest.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <unistd.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <string.h>
@@ -37,8 +37,7 @@ int ContextExIndex() {
 }
 
 absl::Status SslFailure(absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, ": ", DrainSslErrors()));
+  return absl::InvalidArgumentError(absl::StrCat(what, ": ", DrainSslErrors()));
 }
 
 std::string AlpnWireFormat(const std::vector<std::string>& protocols) {
@@ -82,9 +81,9 @@ int StoreNewSession(SSL* ssl, SSL_SESSION* session) {
   if (context == nullptr || context->session_store() == nullptr) return 0;
   unsigned id_len = 0;
   const uint8_t* id = SSL_SESSION_get_id(session, &id_len);
-  const absl::Time expiry =
-      absl::FromUnixSeconds(static_cast<int64_t>(SSL_SESSION_get_time(session))) +
-      absl::Seconds(SSL_SESSION_get_timeout(session));
+  const absl::Time expiry = absl::FromUnixSeconds(static_cast<int64_t>(
+                                SSL_SESSION_get_time(session))) +
+                            absl::Seconds(SSL_SESSION_get_timeout(session));
   context->session_store()->PutSession(SessionIdOf(id, id_len), session,
                                        expiry);
   return 0;  // BoringSSL keeps its reference.
@@ -94,8 +93,7 @@ SSL_SESSION* LookUpStoredSession(SSL* ssl, const uint8_t* id, int id_len,
                                  int* out_copy) {
   *out_copy = 0;  // We return a new reference.
   const Context* context = Context::FromSslCtx(SSL_get_SSL_CTX(ssl));
-  if (context == nullptr || context->session_store() == nullptr ||
-      id_len < 0) {
+  if (context == nullptr || context->session_store() == nullptr || id_len < 0) {
     return nullptr;
   }
   return context->session_store()
@@ -236,11 +234,10 @@ absl::Status ConfigureTrust(const ContextOptions& options,
       return SslFailure("adding a trust root failed");
     }
   }
-  SSL_CTX_set_verify(
-      ctx,
-      server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-             : SSL_VERIFY_PEER,
-      nullptr);
+  SSL_CTX_set_verify(ctx,
+                     server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                            : SSL_VERIFY_PEER,
+                     nullptr);
   return absl::OkStatus();
 }
 
@@ -278,17 +275,17 @@ absl::Status ConfigureSessionIdContext(const ContextOptions& options,
                                        const std::string& id, SSL_CTX* ctx) {
   // Sessions carry this identity (their session-ID context) so that a
   // session can be checked against the Context it is offered to.
-  const std::string& sid_ctx = options.role == Role::kServer &&
-                                       !options.session_id_context.empty()
-                                   ? options.session_id_context
-                                   : id;
+  const std::string& sid_ctx =
+      options.role == Role::kServer && !options.session_id_context.empty()
+          ? options.session_id_context
+          : id;
   if (sid_ctx.size() > SSL_MAX_SID_CTX_LENGTH ||
       !SSL_CTX_set_session_id_context(
           ctx, reinterpret_cast<const uint8_t*>(sid_ctx.data()),
           sid_ctx.size())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "session_id_context must be at most ", SSL_MAX_SID_CTX_LENGTH,
-        " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("session_id_context must be at most ",
+                     SSL_MAX_SID_CTX_LENGTH, " bytes"));
   }
   return absl::OkStatus();
 }
@@ -341,9 +338,9 @@ absl::StatusOr<std::unique_ptr<Context::KeyLog>> Context::OpenKeyLog(
     const std::string& path) {
   if (path.empty()) return nullptr;
   // The key log holds every traffic secret: private to its owner.
-  const int fd = open(path.c_str(),
-                      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                      0600);
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+           0600);
   FILE* file = fd >= 0 ? fdopen(fd, "a") : nullptr;
   if (file == nullptr && fd >= 0) close(fd);
   if (file == nullptr) {
@@ -374,8 +371,7 @@ absl::StatusOr<std::shared_ptr<const Context>> Context::Create(
     if (absl::Status s = step(); !s.ok()) return s;
   }
   if (options.role == Role::kServer) {
-    if (absl::Status s = ConfigureServerSessions(options, ctx.get());
-        !s.ok()) {
+    if (absl::Status s = ConfigureServerSessions(options, ctx.get()); !s.ok()) {
       return s;
     }
   } else {

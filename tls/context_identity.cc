@@ -36,9 +36,8 @@ std::string CertificateDigests(const std::vector<bssl::UniquePtr<X509>>& certs,
     uint8_t* der = nullptr;
     const int len = i2d_X509(cert.get(), &der);
     bssl::UniquePtr<uint8_t> owned(der);
-    digests.push_back(
-        Sha256(absl::string_view(reinterpret_cast<char*>(der),
-                                 len > 0 ? static_cast<size_t>(len) : 0)));
+    digests.push_back(Sha256(absl::string_view(
+        reinterpret_cast<char*>(der), len > 0 ? static_cast<size_t>(len) : 0)));
   }
   // Roots are a set; a chain is in order.
   if (sorted) std::sort(digests.begin(), digests.end());

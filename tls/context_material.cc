@@ -26,8 +26,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      absl::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read ", what, " '", path,
-                                            "': ", strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read ", what, " '", path, "': ", strerror(errno)));
   }
   std::ostringstream s;
   s << in.rdbuf();
@@ -90,8 +90,8 @@ absl::Status LoadRoots(const ContextOptions& options, ContextMaterial* out) {
   if (!ca_file.empty()) {
     absl::StatusOr<std::string> pem = ReadFile(ca_file, "CA file");
     if (!pem.ok()) return pem.status();
-    auto certs = ParseCertificates(*pem, absl::StrCat("CA file '", ca_file,
-                                                      "'"));
+    auto certs =
+        ParseCertificates(*pem, absl::StrCat("CA file '", ca_file, "'"));
     if (!certs.ok()) return certs.status();
     AddRoots(*std::move(certs), &out->roots, &seen);
   }
@@ -107,9 +107,8 @@ absl::Status LoadRoots(const ContextOptions& options, ContextMaterial* out) {
     AddRoots(*std::move(certs), &out->roots, &seen);
   }
   if (out->roots.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("CA directory '", options.ca_dir,
-                     "' holds no PEM certificate"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CA directory '", options.ca_dir, "' holds no PEM certificate"));
   }
   return absl::OkStatus();
 }

@@ -47,7 +47,8 @@ absl::StatusOr<Endpoint> ToEndpoint(const sockaddr_storage& ss) {
 
 absl::Status SetNonBlocking(int fd, bool on) {
   int flags = fcntl(fd, F_GETFL);
-  if (flags < 0) return absl::InternalError(absl::StrCat("fcntl: ", Errno(errno)));
+  if (flags < 0)
+    return absl::InternalError(absl::StrCat("fcntl: ", Errno(errno)));
   flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
   if (fcntl(fd, F_SETFL, flags) < 0) {
     return absl::InternalError(absl::StrCat("fcntl: ", Errno(errno)));
@@ -84,13 +85,13 @@ absl::StatusOr<OwnedFd> ConnectTcp(absl::string_view host, uint16_t port,
   std::string port_str = absl::StrCat(port);
   int gai = getaddrinfo(host_str.c_str(), port_str.c_str(), &hints, &res);
   if (gai != 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot resolve host '", host, "': ", gai_strerror(gai)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot resolve host '", host, "': ", gai_strerror(gai)));
   }
   std::string last_error = "no address";
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    OwnedFd fd(socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                      ai->ai_protocol));
+    OwnedFd fd(
+        socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
     if (!fd.valid()) {
       last_error = Errno(errno);
       continue;
@@ -121,8 +122,8 @@ absl::StatusOr<OwnedFd> ConnectTcp(absl::string_view host, uint16_t port,
     return fd;
   }
   freeaddrinfo(res);
-  return absl::UnavailableError(absl::StrCat("cannot connect to ", host, ":",
-                                             port, ": ", last_error));
+  return absl::UnavailableError(
+      absl::StrCat("cannot connect to ", host, ":", port, ": ", last_error));
 }
 
 static absl::StatusOr<Endpoint> NameOf(int fd, bool peer) {
@@ -131,8 +132,8 @@ static absl::StatusOr<Endpoint> NameOf(int fd, bool peer) {
   int r = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
                : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
   if (r != 0) {
-    return absl::InternalError(absl::StrCat(
-        peer ? "getpeername: " : "getsockname: ", Errno(errno)));
+    return absl::InternalError(
+        absl::StrCat(peer ? "getpeername: " : "getsockname: ", Errno(errno)));
   }
   return ToEndpoint(ss);
 }
@@ -166,8 +167,8 @@ absl::StatusOr<TcpListener> TcpListener::Listen(absl::string_view address,
   int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot bind ", address, ":",
-                                               port, ": ", Errno(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot bind ", address, ":", port, ": ", Errno(errno)));
   }
   if (listen(fd.get(), backlog) != 0) {
     return absl::InternalError(absl::StrCat("listen: ", Errno(errno)));
@@ -181,9 +182,9 @@ absl::StatusOr<OwnedFd> TcpListener::Accept(absl::Duration timeout) {
   absl::Status waited =
       WaitForFd(fd_.get(), /*for_write=*/false, absl::Now() + timeout);
   if (!waited.ok()) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "no connection arrived on port ", port_, " within ",
-        absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(
+        absl::StrCat("no connection arrived on port ", port_, " within ",
+                     absl::FormatDuration(timeout)));
   }
   OwnedFd conn(accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn.valid()) {

@@ -25,7 +25,8 @@ int BioWrite(BIO* bio, const char* data, int len) {
     if (Retriable(errno)) BIO_set_retry_write(bio);
     return -1;
   }
-  if (state->counters) state->counters->bytes_written += static_cast<uint64_t>(n);
+  if (state->counters)
+    state->counters->bytes_written += static_cast<uint64_t>(n);
   return static_cast<int>(n);
 }
 

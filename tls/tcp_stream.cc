@@ -27,11 +27,11 @@ absl::StatusOr<std::unique_ptr<TcpStream>> TcpStream::Create(
   absl::StatusOr<Endpoint> local = LocalEndpoint(fd.get());
   if (!local.ok()) return local.status();
   if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;
-  std::string name = absl::StrCat(host.empty() ? peer->address : host, ":",
-                                  peer->port);
-  return std::unique_ptr<TcpStream>(new TcpStream(
-      std::move(fd), *std::move(peer), *std::move(local), std::move(name),
-      timeout));
+  std::string name =
+      absl::StrCat(host.empty() ? peer->address : host, ":", peer->port);
+  return std::unique_ptr<TcpStream>(
+      new TcpStream(std::move(fd), *std::move(peer), *std::move(local),
+                    std::move(name), timeout));
 }
 
 absl::StatusOr<std::unique_ptr<TcpStream>> TcpStream::Connect(
@@ -43,8 +43,8 @@ absl::StatusOr<std::unique_ptr<TcpStream>> TcpStream::Connect(
 
 absl::Status TcpStream::CheckOpen(absl::string_view what) const {
   if (state_ == State::kReleased) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, " with ", peer_name_, ": the socket was handed on"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " with ", peer_name_, ": the socket was handed on"));
   }
   return absl::OkStatus();
 }
@@ -52,9 +52,9 @@ absl::Status TcpStream::CheckOpen(absl::string_view what) const {
 absl::Status TcpStream::Wait(bool for_write, absl::Time deadline,
                              absl::string_view what) const {
   if (WaitForFd(fd_.get(), for_write, deadline).ok()) return absl::OkStatus();
-  return absl::DeadlineExceededError(absl::StrCat(
-      what, " with ", peer_name_, " timed out after ",
-      absl::FormatDuration(timeout_)));
+  return absl::DeadlineExceededError(
+      absl::StrCat(what, " with ", peer_name_, " timed out after ",
+                   absl::FormatDuration(timeout_)));
 }
 
 absl::StatusOr<size_t> TcpStream::Read(void* buf, size_t len) {
@@ -110,8 +110,8 @@ absl::Status TcpStream::Shutdown() {
   if (state_ == State::kShutDown) return absl::OkStatus();
   state_ = State::kShutDown;
   if (::shutdown(fd_.get(), SHUT_WR) != 0 && errno != ENOTCONN) {
-    return absl::UnavailableError(absl::StrCat(
-        "TCP shutdown with ", peer_name_, ": ", strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("TCP shutdown with ", peer_name_, ": ", strerror(errno)));
   }
   // Read to the peer's FIN, so that nothing unread makes our kernel send a
   // reset instead of a clean close.

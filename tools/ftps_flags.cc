@@ -77,8 +77,8 @@ CliFlag Valued(std::string name, std::string value_name, std::string help,
 // The same, with the error shown for a value |set| refuses.
 CliFlag Checked(std::string name, std::string value_name, std::string help,
                 CliSetter set, std::string bad_value) {
-  CliFlag flag = Valued(std::move(name), std::move(value_name),
-                        std::move(help), std::move(set));
+  CliFlag flag = Valued(std::move(name), std::move(value_name), std::move(help),
+                        std::move(set));
   flag.bad_value = std::move(bad_value);
   return flag;
 }
@@ -103,31 +103,26 @@ void AddConnectionFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
   flags->push_back(CliSwitch("--insecure", {"-k"},
                              "do not verify the server's certificate (warns)",
                              &o->insecure));
-  flags->push_back(Checked("--tls-min", "1.2|1.3",
-                           "lowest TLS version (default 1.2)",
-                           SetTlsVersion(&o->tls_min),
-                           "--tls-min takes 1.2 or 1.3"));
-  flags->push_back(Checked("--tls-max", "1.2|1.3",
-                           "highest TLS version (default 1.3)",
-                           SetTlsVersion(&o->tls_max),
-                           "--tls-max takes 1.2 or 1.3"));
-  flags->push_back(Valued(
-      "--session-cache", "FILE",
-      "keep TLS sessions in FILE across runs (mode 0600)",
-      SetString(&o->session_cache)));
+  flags->push_back(
+      Checked("--tls-min", "1.2|1.3", "lowest TLS version (default 1.2)",
+              SetTlsVersion(&o->tls_min), "--tls-min takes 1.2 or 1.3"));
+  flags->push_back(
+      Checked("--tls-max", "1.2|1.3", "highest TLS version (default 1.3)",
+              SetTlsVersion(&o->tls_max), "--tls-max takes 1.2 or 1.3"));
+  flags->push_back(Valued("--session-cache", "FILE",
+                          "keep TLS sessions in FILE across runs (mode 0600)",
+                          SetString(&o->session_cache)));
   flags->push_back(Valued("--session-cache-key", "FILE",
                           "encrypt the session cache with the key in FILE",
                           SetString(&o->session_cache_key)));
-  flags->push_back(Valued(
-      "--session-store", "redis://[:PASSWORD@]HOST:PORT",
-      "share TLS sessions with other clients through\n"
-      "Redis (each TLS 1.3 ticket used once fleet-wide);\n"
-      "needs --fleet-key; not with --session-cache",
-      SetString(&o->session_store)));
-  flags->push_back(Valued(
-      "--session-store-password-file", "FILE",
-      "the Redis password (mode 0600), instead of the URL",
-      SetString(&o->session_store_password_file)));
+  flags->push_back(Valued("--session-store", "redis://[:PASSWORD@]HOST:PORT",
+                          "share TLS sessions with other clients through\n"
+                          "Redis (each TLS 1.3 ticket used once fleet-wide);\n"
+                          "needs --fleet-key; not with --session-cache",
+                          SetString(&o->session_store)));
+  flags->push_back(Valued("--session-store-password-file", "FILE",
+                          "the Redis password (mode 0600), instead of the URL",
+                          SetString(&o->session_store_password_file)));
   flags->push_back(Valued("--fleet-key", "FILE",
                           "seals what goes to Redis (32+ secret bytes, 0600)",
                           SetString(&o->fleet_key)));
@@ -139,13 +134,13 @@ void AddPasswordFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
                           "the password: FILE's first line; FILE must be\n"
                           "yours and mode 0600, not a symlink",
                           SetString(&o->password_file)));
-  CliFlag password = Valued(
-      "--password", "PASS",
-      "the password (visible to others in ps: prefer\n--password-file)",
-      [o](absl::string_view v) {
-        o->password = std::string(v);
-        return true;
-      });
+  CliFlag password =
+      Valued("--password", "PASS",
+             "the password (visible to others in ps: prefer\n--password-file)",
+             [o](absl::string_view v) {
+               o->password = std::string(v);
+               return true;
+             });
   password.secret = true;
   flags->push_back(std::move(password));
 }
@@ -158,30 +153,27 @@ void AddTransferFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
   flags->push_back(CliSwitch("--trust-pasv-address", {},
                              "connect to the address a PASV reply names",
                              &o->trust_pasv));
-  flags->push_back(CliSwitch(
-      "--allow-plaintext", {},
-      "allow FTP without TLS if the server has no TLS\n"
-      "(warns on stderr before the password is sent)",
-      &o->allow_plaintext));
-  flags->push_back(CliSwitch(
-      "--continue", {"-C"},
-      "resume an interrupted get or put (REST); a part\n"
-      "file is continued only if it is a regular file of\nyours",
-      &o->resume));
-  flags->push_back(CliSwitch(
-      "--no-session-reuse", {},
-      "do not offer the control session on data\n"
-      "connections (to measure or show what reuse buys)",
-      &o->no_reuse));
-  flags->push_back(CliSwitch(
-      "--no-fsync", {},
-      "do not fsync downloads before naming them (faster\n"
-      "on slow disks; a crash may leave a file short)",
-      &o->no_fsync));
-  flags->push_back(Checked("--timeout", "SECONDS",
-                           "timeout of every wait (default 30)",
-                           SetSeconds(&o->timeout),
-                           "--timeout takes a number of seconds"));
+  flags->push_back(CliSwitch("--allow-plaintext", {},
+                             "allow FTP without TLS if the server has no TLS\n"
+                             "(warns on stderr before the password is sent)",
+                             &o->allow_plaintext));
+  flags->push_back(
+      CliSwitch("--continue", {"-C"},
+                "resume an interrupted get or put (REST); a part\n"
+                "file is continued only if it is a regular file of\nyours",
+                &o->resume));
+  flags->push_back(CliSwitch("--no-session-reuse", {},
+                             "do not offer the control session on data\n"
+                             "connections (to measure or show what reuse buys)",
+                             &o->no_reuse));
+  flags->push_back(
+      CliSwitch("--no-fsync", {},
+                "do not fsync downloads before naming them (faster\n"
+                "on slow disks; a crash may leave a file short)",
+                &o->no_fsync));
+  flags->push_back(
+      Checked("--timeout", "SECONDS", "timeout of every wait (default 30)",
+              SetSeconds(&o->timeout), "--timeout takes a number of seconds"));
   flags->push_back(Valued("--output-dir", "DIR",
                           "get: download every URL into DIR",
                           SetString(&o->output_dir)));
@@ -189,11 +181,11 @@ void AddTransferFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
                            "get --output-dir: N connections (default 1)",
                            SetIntInRange(&o->parallel, 1, 64),
                            "--parallel takes a number from 1 to 64"));
-  flags->push_back(CliSwitch(
-      "--verbose", {"-v"},
-      "print the control dialogue (password masked) and\n"
-      "whether each TLS connection resumed a session",
-      &o->verbose));
+  flags->push_back(
+      CliSwitch("--verbose", {"-v"},
+                "print the control dialogue (password masked) and\n"
+                "whether each TLS connection resumed a session",
+                &o->verbose));
 }
 
 }  // namespace
@@ -227,12 +219,11 @@ int ExitCodeFor(const absl::Status& s) {
 
 int UsageError(absl::string_view message) {
   absl::FPrintF(stderr, "ftps: %s\n\n%s", Printable(message), FtpsUsage());
-  return ExitCodeFor(WithCategory(absl::InvalidArgumentError(message),
-                                  ErrorCategory::kUsage));
+  return ExitCodeFor(
+      WithCategory(absl::InvalidArgumentError(message), ErrorCategory::kUsage));
 }
 
-std::optional<int> ParseFtpsCommandLine(int argc, char** argv,
-                                        FtpsOptions* o) {
+std::optional<int> ParseFtpsCommandLine(int argc, char** argv, FtpsOptions* o) {
   CliSyntax syntax;
   syntax.operands = &o->args;
   syntax.flag_word = "option";

@@ -63,8 +63,7 @@ int UsageError(absl::string_view message);
 // (0 after printing the usage for --help, 2 after a usage error). A
 // password on the command line is overwritten in argv once copied, so that
 // ps shows it only for a moment.
-std::optional<int> ParseFtpsCommandLine(int argc, char** argv,
-                                        FtpsOptions* o);
+std::optional<int> ParseFtpsCommandLine(int argc, char** argv, FtpsOptions* o);
 
 }  // namespace tlsession::ftp
 

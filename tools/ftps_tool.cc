@@ -194,16 +194,16 @@ class Tool {
 
   int OnePath(const std::string& cmd, const std::vector<std::string>& rest) {
     if (rest.size() != 1) return UsageError(cmd + " takes one URL");
-    return WithClient(rest[0], [&](FtpsClient& c,
-                                   const FtpUrl& u) -> absl::Status {
-      if (cmd == "rm") return c.Delete(u.path);
-      if (cmd == "mkdir") return c.MakeDir(u.path);
-      if (cmd == "rmdir") return c.RemoveDir(u.path);
-      absl::StatusOr<uint64_t> size = c.Size(u.path);
-      if (!size.ok()) return size.status();
-      absl::PrintF("%d\n", *size);
-      return absl::OkStatus();
-    });
+    return WithClient(rest[0],
+                      [&](FtpsClient& c, const FtpUrl& u) -> absl::Status {
+                        if (cmd == "rm") return c.Delete(u.path);
+                        if (cmd == "mkdir") return c.MakeDir(u.path);
+                        if (cmd == "rmdir") return c.RemoveDir(u.path);
+                        absl::StatusOr<uint64_t> size = c.Size(u.path);
+                        if (!size.ok()) return size.status();
+                        absl::PrintF("%d\n", *size);
+                        return absl::OkStatus();
+                      });
   }
 
   // The -v dialogue and the warnings, to stderr, escaped.
@@ -236,7 +236,8 @@ class Tool {
                       const std::string& remote) {
     struct stat st;
     std::optional<uint64_t> total;
-    if (stat(local.c_str(), &st) == 0) total = static_cast<uint64_t>(st.st_size);
+    if (stat(local.c_str(), &st) == 0)
+      total = static_cast<uint64_t>(st.st_size);
     Progress progress(total);
     progress_ = &progress;
     absl::Status s = c.UploadFile(local, remote, o_.resume);
@@ -277,10 +278,11 @@ class Tool {
     tls.io_timeout = o_.timeout;
     tls.keylog_file = KeyLogFileFromEnvironment();
     if (o_.insecure) {
-      fputs("ftps: WARNING: --insecure: the server's certificate is NOT "
-            "verified; anyone on the path can read and change this "
-            "session\n",
-            stderr);
+      fputs(
+          "ftps: WARNING: --insecure: the server's certificate is NOT "
+          "verified; anyone on the path can read and change this "
+          "session\n",
+          stderr);
       tls.insecure_skip_verify = true;
     }
     if (!o_.session_store.empty()) {
@@ -288,8 +290,8 @@ class Tool {
       if (!shared.ok()) return shared.status();
       tls.session_cache = *shared;
     } else if (!o_.session_cache.empty()) {
-      auto file = SessionCacheFile::Open(o_.session_cache,
-                                         o_.session_cache_key);
+      auto file =
+          SessionCacheFile::Open(o_.session_cache, o_.session_cache_key);
       if (!file.ok()) {
         return WithCategory(file.status(), ErrorCategory::kUsage);
       }
@@ -355,7 +357,8 @@ class Tool {
   // Connects to |url|'s server and logs in.
   absl::StatusOr<std::unique_ptr<FtpsClient>> Open(const FtpUrl& url,
                                                    const Credentials& creds) {
-    auto client = FtpsClient::Connect(url.host, url.port, ClientOptionsFor(url));
+    auto client =
+        FtpsClient::Connect(url.host, url.port, ClientOptionsFor(url));
     if (!client.ok()) return client.status();
     if (auto s = (*client)->Login(creds.user, creds.password); !s.ok()) {
       return s;
@@ -399,10 +402,10 @@ class Tool {
     if (!plan.ok()) return UsageError(plan.status().message());
     struct stat st;
     if (stat(o_.output_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return Finish(WithCategory(
-          absl::NotFoundError(absl::StrCat("'", o_.output_dir,
-                                           "' is not a directory")),
-          ErrorCategory::kLocalFile));
+      return Finish(
+          WithCategory(absl::NotFoundError(absl::StrCat(
+                           "'", o_.output_dir, "' is not a directory")),
+                       ErrorCategory::kLocalFile));
     }
     if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
     absl::StatusOr<Credentials> creds = CredentialsFor(plan->front().url);
@@ -431,11 +434,11 @@ class Tool {
       auto client = Open(plan.front().url, creds);
       if (!client.ok()) return fail(client.status());
       for (size_t i; (i = next++) < plan.size();) {
-        absl::Status s = (*client)->DownloadFile(plan[i].url.path,
-                                                 plan[i].local, o_.resume);
+        absl::Status s =
+            (*client)->DownloadFile(plan[i].url.path, plan[i].local, o_.resume);
         if (!s.ok()) {
-          fail(WithMessage(s, absl::StrCat(plan[i].url.ToString(), ": ",
-                                           s.message())));
+          fail(WithMessage(
+              s, absl::StrCat(plan[i].url.ToString(), ": ", s.message())));
         }
       }
       (void)(*client)->Quit();

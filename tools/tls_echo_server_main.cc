@@ -59,7 +59,8 @@ std::vector<CliFlag> FlagTable(Flags* f) {
   return {
       {"--address", "address to listen on (127.0.0.1)", SetString(&f->address)},
       {"--port", "port to listen on (0: any free port)", SetInt(&f->port)},
-      {"--cert", "certificate chain file (PEM, leaf first)", SetString(&f->cert)},
+      {"--cert", "certificate chain file (PEM, leaf first)",
+       SetString(&f->cert)},
       {"--key", "private key file (PEM)", SetString(&f->key)},
       {"--max-version", "highest TLS version: 1.2 or 1.3 (1.3)",
        SetTlsVersion(&f->max_version)},
@@ -119,26 +120,25 @@ absl::StatusOr<ContextOptions> BaseOptions(const Flags& f) {
 std::string Stats(const std::string& name, const EchoServer& server,
                   const FleetServer& fleet) {
   const EchoServer::Metrics e = server.metrics();
-  std::string out = absl::StrCat(name, "stats: handshakes=", e.handshakes,
-                                 " resumed=", e.resumed,
-                                 " failed=", e.handshake_failures,
-                                 " probes=", e.probes);
+  std::string out = absl::StrCat(
+      name, "stats: handshakes=", e.handshakes, " resumed=", e.resumed,
+      " failed=", e.handshake_failures, " probes=", e.probes);
   if (fleet.session_store) {
     const RedisServerSessionStore::Metrics m = fleet.session_store->metrics();
-    absl::StrAppend(&out, " store: hits=", m.hits, " local_hits=",
-                    m.local_hits, " misses=", m.misses, " errors=", m.errors,
+    absl::StrAppend(&out, " store: hits=", m.hits, " local_hits=", m.local_hits,
+                    " misses=", m.misses, " errors=", m.errors,
                     " rejected=", m.rejected, " timeouts=", m.timeouts,
                     " skipped=", m.skipped, " redis_gets=", m.redis_gets,
-                    " writes=", m.writes, " write_failures=",
-                    m.write_failures, " dropped_writes=", m.dropped_writes);
+                    " writes=", m.writes, " write_failures=", m.write_failures,
+                    " dropped_writes=", m.dropped_writes);
   }
   if (fleet.ticket_sync) {
     const TicketKeySync::Metrics t = fleet.ticket_sync->metrics();
-    absl::StrAppend(&out, " tickets: syncs=", t.syncs, " sync_failures=",
-                    t.sync_failures, " published=", t.published,
-                    " rejected=", t.rejected, " holder=", t.holder,
-                    " keys=", t.keys, " epoch=", t.issuing_epoch,
-                    " local_key=", t.issuing_local);
+    absl::StrAppend(&out, " tickets: syncs=", t.syncs,
+                    " sync_failures=", t.sync_failures,
+                    " published=", t.published, " rejected=", t.rejected,
+                    " holder=", t.holder, " keys=", t.keys,
+                    " epoch=", t.issuing_epoch, " local_key=", t.issuing_local);
   }
   return out;
 }
@@ -159,9 +159,9 @@ int Run(Flags& flags) {
   absl::StatusOr<FleetServer> fleet =
       ApplyFleetServerConfig(flags.fleet, &*options);
   absl::StatusOr<std::shared_ptr<const Context>> context =
-      fleet.ok() ? Context::Create(*std::move(options))
-                 : absl::StatusOr<std::shared_ptr<const Context>>(
-                       fleet.status());
+      fleet.ok()
+          ? Context::Create(*std::move(options))
+          : absl::StatusOr<std::shared_ptr<const Context>>(fleet.status());
   absl::StatusOr<TcpListener> listener =
       context.ok() ? TcpListener::Listen(flags.address,
                                          static_cast<uint16_t>(flags.port), 512)
@@ -177,15 +177,15 @@ int Run(Flags& flags) {
   server_options.log = [name](const std::string& line) {
     fprintf(stderr, "%s%s\n", name.c_str(), line.c_str());
   };
-  auto server = EchoServer::Start(*context, *std::move(listener),
-                                  server_options);
+  auto server =
+      EchoServer::Start(*context, *std::move(listener), server_options);
   if (!server.ok()) {
     fprintf(stderr, "tls_echo_server: %s\n",
             std::string(server.status().message()).c_str());
     return 1;
   }
-  printf("%slistening on %s:%u\n", name.c_str(),
-         flags.address.c_str(), (*server)->port());
+  printf("%slistening on %s:%u\n", name.c_str(), flags.address.c_str(),
+         (*server)->port());
   fflush(stdout);
   for (;;) {
     int sig = 0;

@@ -128,9 +128,9 @@ int Run(const Flags& f) {
   const std::string host = f.connect.substr(0, colon);
   absl::StatusOr<ContextOptions> options = Options(f);
   absl::StatusOr<std::shared_ptr<const Context>> context =
-      options.ok() ? Context::Create(*std::move(options))
-                   : absl::StatusOr<std::shared_ptr<const Context>>(
-                         options.status());
+      options.ok()
+          ? Context::Create(*std::move(options))
+          : absl::StatusOr<std::shared_ptr<const Context>>(options.status());
   if (!context.ok()) {
     fprintf(stderr, "tls_fleet_client: %s\n",
             std::string(context.status().message()).c_str());
@@ -138,13 +138,13 @@ int Run(const Flags& f) {
   }
   int failures = 0;
   for (int i = 1; i <= f.count; ++i) {
-    absl::StatusOr<std::string> result = OneConnection(
-        *context, host, static_cast<uint16_t>(port),
-        f.servername.empty() ? host : f.servername, f.message);
+    absl::StatusOr<std::string> result =
+        OneConnection(*context, host, static_cast<uint16_t>(port),
+                      f.servername.empty() ? host : f.servername, f.message);
     printf("connection %d: %s\n", i,
-           result.ok() ? result->c_str()
-                       : absl::StrCat("FAILED: ", result.status().message())
-                             .c_str());
+           result.ok()
+               ? result->c_str()
+               : absl::StrCat("FAILED: ", result.status().message()).c_str());
     fflush(stdout);
     failures += !result.ok();
   }

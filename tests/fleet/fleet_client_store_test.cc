@@ -15,11 +15,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "tests/fleet/fleet_harness.h"
 #include "testbed/certs.h"
-#include "tests/testing/client_hello_recorder.h"
 #include "testbed/subprocess.h"
 #include "testbed/tls_server.h"
+#include "tests/fleet/fleet_harness.h"
+#include "tests/testing/client_hello_recorder.h"
 #include "tls/context.h"
 
 namespace tlsession::testing {

@@ -16,9 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "fleet/fleet_key.h"
-#include "tests/fleet/fleet_harness.h"
 #include "testbed/certs.h"
 #include "testbed/poll.h"
+#include "tests/fleet/fleet_harness.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 
@@ -42,8 +42,13 @@ class FleetFaultTest : public ::testing::Test {
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
     const std::vector<std::string> flags = {
-        "--session-store", "redis", "--ticket-keys", "off",
-        "--max-version", "1.2", "--redis-timeout",
+        "--session-store",
+        "redis",
+        "--ticket-keys",
+        "off",
+        "--max-version",
+        "1.2",
+        "--redis-timeout",
         absl::StrCat(absl::ToInt64Milliseconds(kRedisTimeout), "ms")};
     ASSERT_TRUE(fleet_->StartInstance(flags).ok());
     ASSERT_TRUE(fleet_->StartInstance(flags).ok());
@@ -68,7 +73,8 @@ class FleetFaultTest : public ::testing::Test {
   Result Handshake(size_t i, const Session& offer) {
     Result r;
     const absl::Time start = absl::Now();
-    auto conn = Connection::Connect(client_, "localhost", fleet_->port(i), offer);
+    auto conn =
+        Connection::Connect(client_, "localhost", fleet_->port(i), offer);
     r.took = absl::Now() - start;
     if (!conn.ok()) {
       r.error = std::string(conn.status().message());
@@ -110,10 +116,9 @@ class FleetFaultTest : public ::testing::Test {
 
   // Rounds until instance 2 resumes again (the back-off ends by itself).
   void ExpectResumptionReturns() {
-    const bool resumed =
-        PollUntil([&] { return Round(/*wait_stored=*/true); },
-                  absl::Now() + Scaled(absl::Seconds(20)),
-                  absl::Milliseconds(100));
+    const bool resumed = PollUntil([&] { return Round(/*wait_stored=*/true); },
+                                   absl::Now() + Scaled(absl::Seconds(20)),
+                                   absl::Milliseconds(100));
     EXPECT_TRUE(resumed) << "resumption did not come back";
     for (int i = 0; i < 3; ++i) EXPECT_TRUE(Round(true)) << "round " << i;
   }

@@ -25,8 +25,8 @@ std::string LastStatsLine(const std::string& log) {
   const size_t at = log.rfind("stats:");
   if (at == std::string::npos) return "";
   const size_t end = log.find('\n', at);
-  return log.substr(at, end == std::string::npos ? std::string::npos
-                                                 : end - at);
+  return log.substr(at,
+                    end == std::string::npos ? std::string::npos : end - at);
 }
 
 // How many stats lines |log| holds.
@@ -76,17 +76,23 @@ absl::StatusOr<size_t> FleetHarness::StartInstance(
   // Its own word that it bound the port, printed once it accepts.
   spec.ready_line = "listening on 127.0.0.1:{port}";
   spec.timeout = absl::Seconds(20);
-  spec.command = [this, name, flags](uint16_t port)
-      -> absl::StatusOr<std::vector<std::string>> {
+  spec.command =
+      [this, name,
+       flags](uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
     const TestPki& pki = GetTestPki();
-    std::vector<std::string> argv = {
-        RunfilesBinary("tools/tls_echo_server"),
-        "--port", absl::StrCat(port),
-        "--cert", pki.server_cert_file(),
-        "--key", pki.server_key_file(),
-        "--fleet-key", fleet_key_file_,
-        "--redis-password-file", redis_->password_file(),
-        "--name", name};
+    std::vector<std::string> argv = {RunfilesBinary("tools/tls_echo_server"),
+                                     "--port",
+                                     absl::StrCat(port),
+                                     "--cert",
+                                     pki.server_cert_file(),
+                                     "--key",
+                                     pki.server_key_file(),
+                                     "--fleet-key",
+                                     fleet_key_file_,
+                                     "--redis-password-file",
+                                     redis_->password_file(),
+                                     "--name",
+                                     name};
     for (const std::string& f : flags) {
       argv.push_back(f == "redis" ? redis_->url_without_password() : f);
     }
@@ -99,8 +105,7 @@ absl::StatusOr<size_t> FleetHarness::StartInstance(
   return index;
 }
 
-absl::StatusOr<std::map<std::string, uint64_t>> FleetHarness::Stats(
-    size_t i) {
+absl::StatusOr<std::map<std::string, uint64_t>> FleetHarness::Stats(size_t i) {
   ChildProcess& p = process(i);
   const size_t before = CountStats(p.log());
   kill(p.pid(), SIGUSR1);
@@ -145,10 +150,17 @@ absl::StatusOr<SClientRun> RunSClient(
     const std::string& log_path,
     const std::function<bool(const std::string& output)>& ready) {
   const TestPki& pki = GetTestPki();
-  std::vector<std::string> argv = {
-      kOpenssl, "s_client", "-connect", absl::StrCat("127.0.0.1:", port),
-      "-CAfile", pki.ca_file(), "-verify_return_error", "-servername",
-      "localhost", "-verify_hostname", "localhost"};
+  std::vector<std::string> argv = {kOpenssl,
+                                   "s_client",
+                                   "-connect",
+                                   absl::StrCat("127.0.0.1:", port),
+                                   "-CAfile",
+                                   pki.ca_file(),
+                                   "-verify_return_error",
+                                   "-servername",
+                                   "localhost",
+                                   "-verify_hostname",
+                                   "localhost"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/true);
   if (!child.ok()) return child.status();

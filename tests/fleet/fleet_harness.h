@@ -20,7 +20,8 @@
 
 namespace tlsession::testing {
 
-// A binary of this workspace from the test's runfiles ("tools/tls_echo_server").
+// A binary of this workspace from the test's runfiles
+// ("tools/tls_echo_server").
 std::string RunfilesBinary(const std::string& workspace_path);
 
 class FleetHarness {

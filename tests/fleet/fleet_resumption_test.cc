@@ -18,10 +18,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tests/fleet/fleet_harness.h"
 #include "testbed/certs.h"
 #include "testbed/poll.h"
 #include "testbed/subprocess.h"
+#include "tests/fleet/fleet_harness.h"
 
 namespace tlsession::testing {
 namespace {
@@ -83,12 +83,13 @@ TEST_P(FleetResumptionTest, SessionFromInstanceOneResumesOnTwoAndThree) {
     EXPECT_TRUE(WIFEXITED(run->wait_status) &&
                 WEXITSTATUS(run->wait_status) == 0)
         << run->output;
-    EXPECT_EQ(run->reused(), c.shared)
-        << "instance " << i + 1 << ":\n" << run->output;
+    EXPECT_EQ(run->reused(), c.shared) << "instance " << i + 1 << ":\n"
+                                       << run->output;
     EXPECT_EQ(run->new_session(), !c.shared) << run->output;
   }
   // The session itself is good: its own instance resumes it in every case.
-  auto own = SClientHandshake((*fleet)->port(0), offer, dir + "/s_client.own.log");
+  auto own =
+      SClientHandshake((*fleet)->port(0), offer, dir + "/s_client.own.log");
   ASSERT_TRUE(own.ok()) << own.status();
   EXPECT_TRUE(own->reused()) << own->output;
   for (size_t i = 0; i < 3; ++i) {
@@ -108,20 +109,24 @@ INSTANTIATE_TEST_SUITE_P(
     Fleet, FleetResumptionTest,
     ::testing::Values(
         // Session IDs through the Redis session store (tickets off).
-        Case{"tls12_sid", kSid,
+        Case{"tls12_sid",
+             kSid,
              {"--session-store", "redis", "--ticket-keys", "off",
               "--redis-timeout", "500ms"},
              true},
         // Tickets under the fleet's ticket keys (the session store in
         // memory, so only the keys can make it resume).
-        Case{"tls12_ticket", kTicket12,
+        Case{"tls12_ticket",
+             kTicket12,
              {"--session-store", "memory", "--ticket-keys", "redis"},
              true},
-        Case{"tls13", kTls13,
+        Case{"tls13",
+             kTls13,
              {"--session-store", "memory", "--ticket-keys", "redis"},
              true},
         // Both shared, as the demo runs.
-        Case{"tls13_both", kTls13,
+        Case{"tls13_both",
+             kTls13,
              {"--session-store", "redis", "--ticket-keys", "redis",
               "--redis-timeout", "500ms"},
              true},
@@ -144,7 +149,7 @@ TEST(FleetTamperTest, TamperedOrMovedSessionsGiveFullHandshakes) {
   auto fleet = FleetHarness::Start();
   ASSERT_TRUE(fleet.ok()) << fleet.status();
   const std::vector<std::string> flags = {"--session-store", "redis",
-                                          "--ticket-keys", "off",
+                                          "--ticket-keys",   "off",
                                           "--redis-timeout", "500ms"};
   ASSERT_TRUE((*fleet)->StartInstance(flags).ok());
   ASSERT_TRUE((*fleet)->StartInstance(flags).ok());
@@ -152,11 +157,13 @@ TEST(FleetTamperTest, TamperedOrMovedSessionsGiveFullHandshakes) {
   const std::string dir = (*fleet)->dir();
   // Two sessions from instance 1; their two names in Redis.
   const std::string s1 = dir + "/s1.pem", s2 = dir + "/s2.pem";
-  ASSERT_TRUE(SClientHandshake((*fleet)->port(0), kSid, dir + "/a.log", s1).ok());
+  ASSERT_TRUE(
+      SClientHandshake((*fleet)->port(0), kSid, dir + "/a.log", s1).ok());
   std::vector<std::string> names = WaitForKeys(redis, "tlsession:s:*", 1);
   ASSERT_EQ(names.size(), 1u);
   const std::string n1 = names[0];
-  ASSERT_TRUE(SClientHandshake((*fleet)->port(0), kSid, dir + "/b.log", s2).ok());
+  ASSERT_TRUE(
+      SClientHandshake((*fleet)->port(0), kSid, dir + "/b.log", s2).ok());
   names = WaitForKeys(redis, "tlsession:s:*", 2);
   ASSERT_EQ(names.size(), 2u);
   const std::string n2 = names[0] == n1 ? names[1] : names[0];
@@ -201,7 +208,8 @@ TEST(FleetTamperTest, TamperedTicketKeysAreNotLoaded) {
   ASSERT_TRUE((*fleet)->StartInstance(flags).ok());
   const std::string dir = (*fleet)->dir();
   const std::string sess = dir + "/t.pem";
-  ASSERT_TRUE(SClientHandshake((*fleet)->port(0), kTls13, dir + "/t1.log", sess).ok());
+  ASSERT_TRUE(
+      SClientHandshake((*fleet)->port(0), kTls13, dir + "/t1.log", sess).ok());
   std::vector<std::string> offer = kTls13;
   offer.push_back("-sess_in");
   offer.push_back(sess);

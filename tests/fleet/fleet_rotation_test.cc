@@ -16,9 +16,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tests/fleet/fleet_harness.h"
 #include "testbed/certs.h"
 #include "testbed/poll.h"
+#include "tests/fleet/fleet_harness.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 
@@ -45,9 +45,9 @@ std::string Ms(absl::Duration d) {
 }
 
 std::vector<std::string> InstanceFlags() {
-  return {"--session-store", "memory", "--ticket-keys", "redis",
-          "--ticket-rotation", Ms(kRotation), "--ticket-lead", Ms(kLead),
-          "--ticket-sync", "200ms", "--ticket-grace", Ms(Grace())};
+  return {"--session-store",   "memory",      "--ticket-keys",  "redis",
+          "--ticket-rotation", Ms(kRotation), "--ticket-lead",  Ms(kLead),
+          "--ticket-sync",     "200ms",       "--ticket-grace", Ms(Grace())};
 }
 
 struct Outcome {
@@ -69,8 +69,8 @@ Outcome Connect(const std::shared_ptr<const Context>& client, uint16_t port,
   auto ticket = (*conn)->WaitForSession(Scaled(absl::Seconds(5)));
   absl::Status end = (*conn)->Shutdown();
   if (!ticket.ok() || !end.ok()) {
-    o.error = std::string(!ticket.ok() ? ticket.status().message()
-                                       : end.message());
+    o.error =
+        std::string(!ticket.ok() ? ticket.status().message() : end.message());
     return o;
   }
   o.ok = true;

@@ -71,9 +71,12 @@ class FtpsSharedStoreTest : public ::testing::TestWithParam<FtpServerCase> {
     return tool_->Run(args, RunOptions(), absl::Seconds(60));
   }
   std::vector<std::string> StoreFlags() const {
-    return {"--session-store", redis_->url_without_password(),
-            "--session-store-password-file", redis_->password_file(),
-            "--fleet-key", fleet_key_};
+    return {"--session-store",
+            redis_->url_without_password(),
+            "--session-store-password-file",
+            redis_->password_file(),
+            "--fleet-key",
+            fleet_key_};
   }
 
   // The -v line of the control connection.
@@ -89,9 +92,9 @@ class FtpsSharedStoreTest : public ::testing::TestWithParam<FtpServerCase> {
     EXPECT_THAT(run.output, HasSubstr("shared.txt")) << run;
     const auto data = LinesStartingWith(run.output, "data connection ");
     ASSERT_EQ(data.size(), 1u) << run;
-    EXPECT_THAT(data[0], StartsWith(absl::StrCat("data connection 1: ",
-                                                 TlsVersion(),
-                                                 ", session reused")))
+    EXPECT_THAT(data[0],
+                StartsWith(absl::StrCat("data connection 1: ", TlsVersion(),
+                                        ", session reused")))
         << run;
     EXPECT_THAT(run.output, Not(HasSubstr(FtpServer::kPassword))) << run;
     EXPECT_THAT(run.output, Not(HasSubstr(redis_->password()))) << run;
@@ -125,12 +128,13 @@ TEST_P(FtpsSharedStoreTest, ASecondProcessResumesTheControlConnection) {
   EXPECT_THAT(ControlLine(second),
               StartsWith(absl::StrCat("control connection: ", TlsVersion(),
                                       ", session reused")))
-      << second << "\n" << server_->log();
+      << second << "\n"
+      << server_->log();
 }
 
 TEST_P(FtpsSharedStoreTest, APasswordInTheUrlIsNeverPrinted) {
-  ToolRun run = Ls({"--session-store", redis_->url(), "--fleet-key",
-                    fleet_key_});
+  ToolRun run =
+      Ls({"--session-store", redis_->url(), "--fleet-key", fleet_key_});
   ASSERT_EQ(run.exit_code, kExitOk) << run;
   ExpectListedAndQuiet(run);
 }
@@ -169,12 +173,13 @@ TEST_P(FtpsSharedStoreTest, ConfigurationErrorsExit2) {
   EXPECT_THAT(run.output, HasSubstr(fleet_key_)) << run;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Vsftpd, FtpsSharedStoreTest,
-    ::testing::Values(
-        FtpServerCase{FtpServerKind::kVsftpd, TLS1_3_VERSION, false},
-        FtpServerCase{FtpServerKind::kVsftpd, TLS1_2_VERSION, false}),
-    [](const auto& info) { return info.param.Name(); });
+INSTANTIATE_TEST_SUITE_P(Vsftpd, FtpsSharedStoreTest,
+                         ::testing::Values(FtpServerCase{FtpServerKind::kVsftpd,
+                                                         TLS1_3_VERSION, false},
+                                           FtpServerCase{FtpServerKind::kVsftpd,
+                                                         TLS1_2_VERSION,
+                                                         false}),
+                         [](const auto& info) { return info.param.Name(); });
 
 }  // namespace
 }  // namespace tlsession::testing

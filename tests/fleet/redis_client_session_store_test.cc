@@ -121,7 +121,8 @@ TEST_F(RedisClientSessionStoreTest, TicketsCrossProcessesAndEachIsUsedOnce) {
   auto b = Client(Cache(store_b));
   EXPECT_FALSE(Connect(a, (*server)->port(), 2));  // Two tickets to Redis.
   EXPECT_EQ(store_a->metrics().puts, 2u);
-  const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
+  const ClientSessionCache::Key key{
+      a->id(), "localhost", (*server)->port(), {}};
   const std::string list =
       store_a->TicketListName(Cache(store_a)->Digests(key).key);
   auto len = redis_->Command({"LLEN", list});
@@ -151,7 +152,8 @@ TEST_F(RedisClientSessionStoreTest, ConcurrentTakesNeverShareATicket) {
   auto store_a = Store(/*max_tickets=*/64);
   auto a = Client(Cache(store_a));
   for (int i = 0; i < 4; ++i) Connect(a, (*server)->port(), 8);
-  const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
+  const ClientSessionCache::Key key{
+      a->id(), "localhost", (*server)->port(), {}};
   const std::string digest = Cache(store_a)->Digests(key).key;
   // 4 stores (processes) x 4 threads take until the list is empty, all
   // starting at once (in any build: a thread started last could otherwise
@@ -187,7 +189,8 @@ TEST_F(RedisClientSessionStoreTest, ListsAreBounded) {
   Connect(a, (*server)->port(), 6);
   EXPECT_EQ(store->metrics().puts, 6u);
   EXPECT_EQ(store->evictions(), 2u);
-  const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
+  const ClientSessionCache::Key key{
+      a->id(), "localhost", (*server)->port(), {}};
   auto len = redis_->Command(
       {"LLEN", store->TicketListName(Cache(store)->Digests(key).key)});
   ASSERT_TRUE(len.ok());
@@ -212,8 +215,10 @@ TEST_F(RedisClientSessionStoreTest, TamperedValuesAreRefused) {
   auto store = Store();
   auto a = Client(Cache(store));
   Connect(a, (*server)->port(), 2);
-  const ClientSessionCache::Key key{a->id(), "localhost", (*server)->port(), {}};
-  const std::string list = store->TicketListName(Cache(store)->Digests(key).key);
+  const ClientSessionCache::Key key{
+      a->id(), "localhost", (*server)->port(), {}};
+  const std::string list =
+      store->TicketListName(Cache(store)->Digests(key).key);
   // Flip a bit in the newest ticket; move the other to another key's list.
   auto newest = redis_->Command({"LINDEX", list, "0"});
   auto oldest = redis_->Command({"LINDEX", list, "1"});
@@ -225,8 +230,10 @@ TEST_F(RedisClientSessionStoreTest, TamperedValuesAreRefused) {
   auto other = Store();
   EXPECT_TRUE(other->Take(Cache(store)->Digests(key).key).empty());
   EXPECT_EQ(other->metrics().rejected, 2u);
-  ASSERT_TRUE(redis_->Command({"RPUSH", store->TicketListName("elsewhere"),
-                               oldest->str}).ok());
+  ASSERT_TRUE(
+      redis_
+          ->Command({"RPUSH", store->TicketListName("elsewhere"), oldest->str})
+          .ok());
   EXPECT_TRUE(other->Take("elsewhere").empty());
   EXPECT_EQ(other->metrics().rejected, 3u);
   // The connection then makes a full handshake: no crash, no error.

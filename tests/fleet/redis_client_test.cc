@@ -41,7 +41,8 @@ std::shared_ptr<RedisClient> MustClient(const TestRedisServer& redis,
                                         bool with_password = true) {
   RedisClient::Config config;
   config.endpoint.port = redis.port();
-  if (with_password) config.endpoint.password = Secret(std::string(redis.password()));
+  if (with_password)
+    config.endpoint.password = Secret(std::string(redis.password()));
   config.timeout = timeout;
   // The calls a test expects skipped must all fall within the back-off.
   config.backoff = Scaled(absl::Milliseconds(300));
@@ -235,8 +236,9 @@ TEST(RedisClientTest, StalePooledConnectionIsRetriedOnce) {
   auto client = MustClient(*redis, absl::Seconds(1));
   ASSERT_TRUE(client->Command({"PING"}).ok());
   // Redis closes every client connection; ours sits idle in the pool.
-  ASSERT_TRUE(redis->Command({"CLIENT", "KILL", "TYPE", "normal",
-                              "SKIPME", "yes"}).ok());
+  ASSERT_TRUE(
+      redis->Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"})
+          .ok());
   auto r = client->Command({"PING"});
   EXPECT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(client->metrics().errors, 0u);
@@ -277,9 +279,15 @@ TEST(RedisClientTest, ManyThreadsShareTheBoundedPool) {
       for (int i = 0; i < 100; ++i) {
         auto r = (*client)->Command({"INCR", absl::StrCat("n", t)});
         switch (RedisOutcomeOf(r.status())) {
-          case RedisOutcome::kOk: ++ok; break;
-          case RedisOutcome::kSkipped: ++skipped; break;
-          default: ++other; break;
+          case RedisOutcome::kOk:
+            ++ok;
+            break;
+          case RedisOutcome::kSkipped:
+            ++skipped;
+            break;
+          default:
+            ++other;
+            break;
         }
       }
     });

@@ -55,8 +55,8 @@ class RedisServerSessionStoreTest : public ::testing::Test {
   // One "instance": its own client, LRU and writer.
   std::unique_ptr<RedisServerSessionStore> Instance(
       absl::Duration timeout = absl::Milliseconds(500)) {
-    return std::make_unique<RedisServerSessionStore>(ClientFor(*redis_, timeout),
-                                                     key_);
+    return std::make_unique<RedisServerSessionStore>(
+        ClientFor(*redis_, timeout), key_);
   }
 
   std::unique_ptr<TestRedisServer> redis_;
@@ -99,8 +99,7 @@ TEST_F(RedisServerSessionStoreTest, RedisHoldsOnlySealedValuesUnderDigests) {
   auto value = redis_->Command({"GET", name});
   ASSERT_TRUE(value.ok());
   EXPECT_FALSE(absl::StrContains(value->str, session));
-  EXPECT_EQ(value->str.size(),
-            FleetKey::kSealOverhead + 8 + session.size());
+  EXPECT_EQ(value->str.size(), FleetKey::kSealOverhead + 8 + session.size());
   // SET ... PX: Redis drops it when the session expires.
   auto pttl = redis_->Command({"PTTL", name});
   ASSERT_TRUE(pttl.ok());
@@ -139,8 +138,10 @@ TEST_F(RedisServerSessionStoreTest, TamperedMovedOrForeignValuesAreMisses) {
       *FleetKey::FromSecret(Secret(std::string(40, 'g'))));
   a->Put("id-5", "session five", expiry);
   ASSERT_TRUE(a->WaitForWrites(WriteWait()));
-  ASSERT_TRUE(redis_->Command({"RENAME", a->KeyNameFor("id-5"),
-                               other->KeyNameFor("id-5")}).ok());
+  ASSERT_TRUE(redis_
+                  ->Command({"RENAME", a->KeyNameFor("id-5"),
+                             other->KeyNameFor("id-5")})
+                  .ok());
   EXPECT_EQ(other->Get("id-5"), std::nullopt);
   EXPECT_EQ(other->metrics().rejected, 1u);
 }

@@ -30,7 +30,8 @@ constexpr absl::Duration kGrace = absl::Seconds(15);
 // A clock the test moves; starts 100 ms into an epoch.
 class FakeClock {
  public:
-  FakeClock() : ms_(absl::ToUnixMillis(absl::FromUnixSeconds(1700000000)) + 100) {}
+  FakeClock()
+      : ms_(absl::ToUnixMillis(absl::FromUnixSeconds(1700000000)) + 100) {}
   absl::Time Now() const { return absl::FromUnixMillis(ms_.load()); }
   void Advance(absl::Duration d) { ms_ += absl::ToInt64Milliseconds(d); }
   std::function<absl::Time()> Fn() {
@@ -89,7 +90,8 @@ class TicketKeySyncTest : public ::testing::Test {
     key_ = TestFleetKey();
   }
   std::unique_ptr<TicketKeySync> MustStart() {
-    auto sync = TicketKeySync::Start(ClientFor(*redis_), key_, SyncConfig(clock_));
+    auto sync =
+        TicketKeySync::Start(ClientFor(*redis_), key_, SyncConfig(clock_));
     EXPECT_TRUE(sync.ok()) << sync.status();
     return sync.ok() ? *std::move(sync) : nullptr;
   }
@@ -257,8 +259,7 @@ TEST_F(TicketKeySyncTest, StartsWithALocalKeyWhenRedisIsDown) {
   // They decrypt at once and issue after the lead.
   ASSERT_TRUE(a->SyncNow().ok());
   EXPECT_TRUE(a->metrics().issuing_local);
-  EXPECT_EQ(Holds(*a->ring(), Name(b->ring()->current())),
-            Held::kDecryptOnly);
+  EXPECT_EQ(Holds(*a->ring(), Name(b->ring()->current())), Held::kDecryptOnly);
   clock_.Advance(kLead);
   ASSERT_TRUE(a->SyncNow().ok());
   ASSERT_TRUE(b->SyncNow().ok());

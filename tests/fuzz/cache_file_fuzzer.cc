@@ -98,13 +98,12 @@ struct Workspace {
          reinterpret_cast<const uint8_t*>(label.data()), label.size(), key,
          &key_len);
     // SessionCacheFile holds secrets: moved, never copied.
-    auto* w = new Workspace{
-        dir,
-        cache_path,
-        key_path,
-        *std::move(plain),
-        *std::move(encrypted),
-        std::string(reinterpret_cast<char*>(key), key_len)};
+    auto* w = new Workspace{dir,
+                            cache_path,
+                            key_path,
+                            *std::move(plain),
+                            *std::move(encrypted),
+                            std::string(reinterpret_cast<char*>(key), key_len)};
     atexit([] {
       Workspace& w = Get();
       unlink(w.cache_path.c_str());
@@ -143,8 +142,8 @@ std::string EncryptedFile(absl::string_view body, const std::string& key) {
                           reinterpret_cast<const uint8_t*>(key.data()), 32,
                           EVP_AEAD_DEFAULT_TAG_LENGTH, nullptr));
   const uint8_t nonce[kNonce] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-  std::string sealed(body.size() + EVP_AEAD_max_overhead(
-                                       EVP_aead_aes_256_gcm()), '\0');
+  std::string sealed(
+      body.size() + EVP_AEAD_max_overhead(EVP_aead_aes_256_gcm()), '\0');
   size_t sealed_len = 0;
   Check(EVP_AEAD_CTX_seal(
       aead.get(), reinterpret_cast<uint8_t*>(&sealed[0]), &sealed_len,

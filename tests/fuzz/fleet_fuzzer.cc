@@ -19,7 +19,6 @@
 #include "fleet/fleet_key.h"
 #include "fleet/redis_reply.h"
 #include "fleet/redis_url.h"
-#include "base/secret.h"
 
 namespace {
 
@@ -47,8 +46,8 @@ void FuzzReplies(absl::string_view input) {
 }
 
 void FuzzOpen(absl::string_view input) {
-  static const std::shared_ptr<const FleetKey> key =
-      *FleetKey::FromSecret(Secret(std::string("tlsession-fuzz-fleet-key-32bytes")));
+  static const std::shared_ptr<const FleetKey> key = *FleetKey::FromSecret(
+      Secret(std::string("tlsession-fuzz-fleet-key-32bytes")));
   const std::string name = key->KeyName("s", "fuzz");
   auto opened = key->Open(name, input);
   Check(ERR_peek_error() == 0);

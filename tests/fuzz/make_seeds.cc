@@ -20,9 +20,9 @@
 #include "session/client_session_cache.h"
 #include "session/session.h"
 #include "session/session_cache_file.h"
-#include "tests/fuzz/fuzz_common.h"
 #include "testbed/certs.h"
 #include "testbed/tls_server.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "tls/connection.h"
 #include "tls/context.h"
 
@@ -71,10 +71,10 @@ std::shared_ptr<const Context> ServerContext(Mode mode, KeyType key_type) {
 // resumable session.
 Session GetSession(const std::shared_ptr<const Context>& client, Mode mode,
                    KeyType key_type) {
-  std::unique_ptr<TestTlsServer> server = Must(
-      "test server", TestTlsServer::Start(ServerContext(mode, key_type)));
-  std::unique_ptr<Connection> conn = Must(
-      "connect", Connection::Connect(client, "localhost", server->port()));
+  std::unique_ptr<TestTlsServer> server =
+      Must("test server", TestTlsServer::Start(ServerContext(mode, key_type)));
+  std::unique_ptr<Connection> conn =
+      Must("connect", Connection::Connect(client, "localhost", server->port()));
   Session session = Must("session", conn->WaitForSession(absl::Seconds(5)));
   if (absl::Status s = conn->Shutdown(); !s.ok()) Die("shutdown", s);
   return session;
@@ -123,14 +123,15 @@ int main(int argc, char** argv) {
   auto save = [&](const std::string& name, bool encrypted,
                   const std::vector<std::pair<std::string, Session>>& add) {
     const std::string path = dir + "/" + name;
-    SessionCacheFile file = Must(
-        "Open", SessionCacheFile::Open(path, encrypted ? key_file : ""));
+    SessionCacheFile file =
+        Must("Open", SessionCacheFile::Open(path, encrypted ? key_file : ""));
     ClientSessionCache::Config config;
     config.digest_key = file.digest_key();
     ClientSessionCache cache(config);
     for (const auto& [host, session] : add) {
       ClientSessionCache::Key key{client->id(), host, 990, {}};
-      if (absl::Status s = cache.Insert(key, session); !s.ok()) Die("Insert", s);
+      if (absl::Status s = cache.Insert(key, session); !s.ok())
+        Die("Insert", s);
     }
     if (absl::Status s = file.Save(cache); !s.ok()) Die("Save", s);
     std::ifstream in(path, std::ios::binary);

@@ -56,7 +56,8 @@ void CheckEntry(absl::string_view line) {
   Check(type == entry->facts.end()
             ? entry->type.empty()
             : entry->type == absl::AsciiStrToLower(type->second));
-  const bool has_size = entry->facts.count("size") || entry->facts.count("sizd");
+  const bool has_size =
+      entry->facts.count("size") || entry->facts.count("sizd");
   Check(entry->size.has_value() == has_size);
   auto modify = entry->facts.find("modify");
   Check(entry->modify.has_value() == (modify != entry->facts.end()));

@@ -20,8 +20,8 @@ void Check(bool ok) {
 }
 
 bool HasLineBreakOrNul(const std::string& s) {
-  return absl::string_view(s).find_first_of(
-             absl::string_view("\0\r\n", 3)) != absl::string_view::npos;
+  return absl::string_view(s).find_first_of(absl::string_view("\0\r\n", 3)) !=
+         absl::string_view::npos;
 }
 
 void Lookup(absl::string_view contents, absl::string_view host,

@@ -86,8 +86,8 @@ enum ssl_select_cert_result_t ClientHelloRecorder::OnClientHello(
   if (self == nullptr) return ssl_select_cert_success;
   ClientHelloFacts facts;
   const std::string psk = Extension(hello, kPreSharedKeyExtension);
-  facts.psk_identities = PskIdentities(
-      reinterpret_cast<const uint8_t*>(psk.data()), psk.size());
+  facts.psk_identities =
+      PskIdentities(reinterpret_cast<const uint8_t*>(psk.data()), psk.size());
   facts.session_ticket = Extension(hello, kSessionTicketExtension);
   facts.session_id.assign(reinterpret_cast<const char*>(hello->session_id),
                           hello->session_id_len);

@@ -57,7 +57,7 @@ class ClientHelloRecorder {
   void Record(ClientHelloFacts facts);
 
   mutable std::mutex mu_;
-  std::vector<ClientHelloFacts> hellos_;  // Guarded by mu_.
+  std::vector<ClientHelloFacts> hellos_;                  // Guarded by mu_.
   std::vector<std::shared_ptr<const Context>> contexts_;  // Guarded by mu_.
 };
 

@@ -2,8 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace tlsession::testing {
 
@@ -18,9 +18,9 @@ bool WritePrivateFile(const std::string& path, const std::string& data) {
   const int fd =
       open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return false;
-  const bool ok = fchmod(fd, 0600) == 0 &&
-                  write(fd, data.data(), data.size()) ==
-                      static_cast<ssize_t>(data.size());
+  const bool ok =
+      fchmod(fd, 0600) == 0 &&
+      write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
   return close(fd) == 0 && ok;
 }
 

@@ -161,8 +161,8 @@ class HostileFtpServer::Session {
       return control_.Send("350 restarting\r\n");
     }
     if (verb == "EPSV" || verb == "PASV") return Passive(verb);
-    if (verb == "RETR" || verb == "STOR" || verb == "LIST" ||
-        verb == "NLST" || verb == "MLSD") {
+    if (verb == "RETR" || verb == "STOR" || verb == "LIST" || verb == "NLST" ||
+        verb == "MLSD") {
       return Transfer(verb, arg);
     }
     if (verb == "QUIT") {
@@ -189,8 +189,9 @@ class HostileFtpServer::Session {
       control_.Send("331-and so on\r\n");
       const absl::Time until = absl::Now() + absl::Seconds(10);
       for (int i = 0; !server_.stop_ && absl::Now() < until; ++i) {
-        if (!control_.Send(absl::StrCat("line ", i, " of a reply that never "
-                                                    "ends\r\n"))) {
+        if (!control_.Send(absl::StrCat("line ", i,
+                                        " of a reply that never "
+                                        "ends\r\n"))) {
           return false;
         }
       }
@@ -209,11 +210,11 @@ class HostileFtpServer::Session {
     data_listener_.emplace(std::move(*l));
     const uint16_t p = data_listener_->port();
     if (verb == "EPSV") {
-      return control_.Send(absl::StrCat(
-          "229 Entering Extended Passive Mode (|||", p, "|)\r\n"));
+      return control_.Send(
+          absl::StrCat("229 Entering Extended Passive Mode (|||", p, "|)\r\n"));
     }
-    const char* host = options_.fault == Fault::kPasvOtherHost ? "127,0,0,2"
-                                                               : "127,0,0,1";
+    const char* host =
+        options_.fault == Fault::kPasvOtherHost ? "127,0,0,2" : "127,0,0,1";
     return control_.Send(absl::StrCat("227 Entering Passive Mode (", host, ",",
                                       p >> 8, ",", p & 0xff, ").\r\n"));
   }
@@ -254,13 +255,14 @@ class HostileFtpServer::Session {
     data->raw = data_fd->get();
     ++server_.data_connections_;
     if (control_.tls() == nullptr || !protect_data_) {
-      auto plain = TcpStream::Create(std::move(*data_fd), "", absl::Seconds(10));
+      auto plain =
+          TcpStream::Create(std::move(*data_fd), "", absl::Seconds(10));
       if (!plain.ok()) return false;
       data->stream = *std::move(plain);
       return true;
     }
-    auto conn = Connection::Create(server_.data_context_, std::move(*data_fd),
-                                   "");
+    auto conn =
+        Connection::Create(server_.data_context_, std::move(*data_fd), "");
     if (!conn.ok() || !(*conn)->ShareSessionsWith(*control_.tls()).ok()) {
       return false;
     }
@@ -377,9 +379,8 @@ absl::StatusOr<std::unique_ptr<HostileFtpServer>> HostileFtpServer::Start(
   }
   auto listener = TcpListener::Listen("127.0.0.1", 0);
   if (!listener.ok()) return listener.status();
-  std::unique_ptr<HostileFtpServer> server(
-      new HostileFtpServer(std::move(options), std::move(*listener), *context,
-                           *data_context));
+  std::unique_ptr<HostileFtpServer> server(new HostileFtpServer(
+      std::move(options), std::move(*listener), *context, *data_context));
   if (server->options_.fault == Fault::kHugeReplyLine) {
     server->huge_reply_ = "331 " + std::string(10 << 20, 'x') + "\r\n";
   }
@@ -387,10 +388,9 @@ absl::StatusOr<std::unique_ptr<HostileFtpServer>> HostileFtpServer::Start(
   return server;
 }
 
-HostileFtpServer::HostileFtpServer(
-    HostileOptions options, TcpListener listener,
-    std::shared_ptr<const Context> context,
-    std::shared_ptr<const Context> data_context)
+HostileFtpServer::HostileFtpServer(HostileOptions options, TcpListener listener,
+                                   std::shared_ptr<const Context> context,
+                                   std::shared_ptr<const Context> data_context)
     : options_(std::move(options)),
       listener_(std::move(listener)),
       context_(std::move(context)),
@@ -419,9 +419,7 @@ void HostileFtpServer::Record(const std::string& line) {
   if (options_.on_command) options_.on_command(line);
 }
 
-bool HostileFtpServer::Strike() {
-  return strikes_++ < options_.fault_times;
-}
+bool HostileFtpServer::Strike() { return strikes_++ < options_.fault_times; }
 
 void HostileFtpServer::Run() {
   while (!stop_) {

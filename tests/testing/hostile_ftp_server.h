@@ -29,35 +29,35 @@ namespace tlsession::testing {
 
 enum class Fault {
   kNone,
-  kMalformedGreeting,     // "hello there" instead of "220 ...".
-  kHugeReplyLine,         // A 10 MB reply line to USER.
-  kEndlessMultiline,      // A multi-line reply to USER that never ends.
-  kStall,                 // Accepts and never says anything.
-  kPasvOtherHost,         // Refuses EPSV; PASV names 127.0.0.2.
-  kResetDuringDownload,   // TCP reset after half of a RETR.
-  kResetDuringUpload,     // TCP reset after some bytes of a STOR.
-  kGarbageInDownload,     // Raw bytes inside the TLS data stream.
-  kAlertInDownload,       // A fatal TLS alert in the middle of a RETR.
-  kReject522,             // 522 on every data connection.
-  kRefuseProtP,           // 536 to PROT P.
-  kResetOnQuit,           // A TCP reset instead of 221 to QUIT.
-  kRefuseAuthTls,         // 500 to AUTH TLS: the dialogue goes on in clear.
-  kRejectLogin,           // 530 to PASS.
-  kBadDataCertificate,    // Data connections show a certificate for
-                          // "other.example" (signed by the test CA), then
-                          // |data_handshake_failure_reply| when the handshake
-                          // fails.
-  kHugeListing,           // LIST, NLST and MLSD send 257 MiB.
+  kMalformedGreeting,    // "hello there" instead of "220 ...".
+  kHugeReplyLine,        // A 10 MB reply line to USER.
+  kEndlessMultiline,     // A multi-line reply to USER that never ends.
+  kStall,                // Accepts and never says anything.
+  kPasvOtherHost,        // Refuses EPSV; PASV names 127.0.0.2.
+  kResetDuringDownload,  // TCP reset after half of a RETR.
+  kResetDuringUpload,    // TCP reset after some bytes of a STOR.
+  kGarbageInDownload,    // Raw bytes inside the TLS data stream.
+  kAlertInDownload,      // A fatal TLS alert in the middle of a RETR.
+  kReject522,            // 522 on every data connection.
+  kRefuseProtP,          // 536 to PROT P.
+  kResetOnQuit,          // A TCP reset instead of 221 to QUIT.
+  kRefuseAuthTls,        // 500 to AUTH TLS: the dialogue goes on in clear.
+  kRejectLogin,          // 530 to PASS.
+  kBadDataCertificate,   // Data connections show a certificate for
+                         // "other.example" (signed by the test CA), then
+                         // |data_handshake_failure_reply| when the handshake
+                         // fails.
+  kHugeListing,          // LIST, NLST and MLSD send 257 MiB.
 };
 
 class ClientHelloRecorder;
 
 struct HostileOptions {
   Fault fault = Fault::kNone;
-  int fault_times = 1000000;         // How many times the fault strikes.
-  std::string file;                  // What RETR serves (any name).
-  std::string cert_pem, key_pem;     // Default: the test PKI's localhost.
-  size_t tls13_tickets = 2;          // Tickets after each TLS 1.3 handshake.
+  int fault_times = 1000000;      // How many times the fault strikes.
+  std::string file;               // What RETR serves (any name).
+  std::string cert_pem, key_pem;  // Default: the test PKI's localhost.
+  size_t tls13_tickets = 2;       // Tickets after each TLS 1.3 handshake.
   ClientHelloRecorder* recorder = nullptr;  // Records every ClientHello.
   // The greeting, one or more lines without the final CRLF (a multi-line
   // one is "220-...\r\n220 ...").
@@ -105,7 +105,7 @@ class HostileFtpServer {
   std::atomic<int> resumed_{0};
   std::atomic<int> data_connections_{0};
   mutable std::mutex mu_;
-  std::string uploaded_;  // Guarded by mu_.
+  std::string uploaded_;               // Guarded by mu_.
   std::vector<std::string> commands_;  // Guarded by mu_.
   std::string huge_reply_;  // Made at Start, so tests can measure memory.
   std::thread thread_;

@@ -80,23 +80,22 @@ Session MakeSession(const SessionSpec& spec) {
 
   bssl::ScopedCBB cbb;
   CBB session, child, cipher;
-  bool ok =
-      CBB_init(cbb.get(), 512) &&
-      CBB_add_asn1(cbb.get(), &session, CBS_ASN1_SEQUENCE) &&
-      CBB_add_asn1_uint64(&session, 1) &&  // The encoding's version.
-      CBB_add_asn1_uint64(&session, spec.version) &&
-      CBB_add_asn1(&session, &cipher, CBS_ASN1_OCTETSTRING) &&
-      CBB_add_u16(&cipher, tls13 ? kTls13Cipher : kTls12Cipher) &&
-      AddOctets(&session, id) && AddOctets(&session, secret) &&
-      CBB_add_asn1(&session, &child, kTimeTag) &&
-      CBB_add_asn1_uint64(&child, absl::ToUnixSeconds(spec.time)) &&
-      CBB_add_asn1(&session, &child, kTimeoutTag) &&
-      CBB_add_asn1_uint64(&child, absl::ToInt64Seconds(spec.timeout));
+  bool ok = CBB_init(cbb.get(), 512) &&
+            CBB_add_asn1(cbb.get(), &session, CBS_ASN1_SEQUENCE) &&
+            CBB_add_asn1_uint64(&session, 1) &&  // The encoding's version.
+            CBB_add_asn1_uint64(&session, spec.version) &&
+            CBB_add_asn1(&session, &cipher, CBS_ASN1_OCTETSTRING) &&
+            CBB_add_u16(&cipher, tls13 ? kTls13Cipher : kTls12Cipher) &&
+            AddOctets(&session, id) && AddOctets(&session, secret) &&
+            CBB_add_asn1(&session, &child, kTimeTag) &&
+            CBB_add_asn1_uint64(&child, absl::ToUnixSeconds(spec.time)) &&
+            CBB_add_asn1(&session, &child, kTimeoutTag) &&
+            CBB_add_asn1_uint64(&child, absl::ToInt64Seconds(spec.timeout));
   if (ok && !peer_der.empty()) {
-    ok = CBB_add_asn1(&session, &child, kPeerTag) &&
-         CBB_add_bytes(&child,
-                       reinterpret_cast<const uint8_t*>(peer_der.data()),
-                       peer_der.size());
+    ok =
+        CBB_add_asn1(&session, &child, kPeerTag) &&
+        CBB_add_bytes(&child, reinterpret_cast<const uint8_t*>(peer_der.data()),
+                      peer_der.size());
   }
   ok = ok && CBB_add_asn1(&session, &child, kSessionIdContextTag) &&
        AddOctets(&child, spec.context_id);
@@ -106,8 +105,8 @@ Session MakeSession(const SessionSpec& spec) {
                              absl::ToInt64Seconds(spec.ticket_lifetime_hint));
   }
   if (ok && has_ticket) {
-    ok = CBB_add_asn1(&session, &child, kTicketTag) &&
-         AddOctets(&child, ticket);
+    ok =
+        CBB_add_asn1(&session, &child, kTicketTag) && AddOctets(&child, ticket);
   }
   ok = ok && CBB_add_asn1(&session, &child, kIsServerTag) &&
        CBB_add_asn1_bool(&child, 0);  // A client's session.
@@ -131,13 +130,12 @@ Session MakeSession(const SessionSpec& spec) {
   if (s.timeout() != absl::Seconds(absl::ToInt64Seconds(spec.timeout))) {
     Die("wrong timeout");
   }
-  if (has_ticket && s.ticket_lifetime_hint() !=
-                        absl::Seconds(absl::ToInt64Seconds(
-                            spec.ticket_lifetime_hint))) {
+  if (has_ticket &&
+      s.ticket_lifetime_hint() !=
+          absl::Seconds(absl::ToInt64Seconds(spec.ticket_lifetime_hint))) {
     Die("wrong ticket lifetime hint");
   }
-  if ((spec.peer != nullptr) !=
-      (SSL_SESSION_get0_peer(s.get()) != nullptr)) {
+  if ((spec.peer != nullptr) != (SSL_SESSION_get0_peer(s.get()) != nullptr)) {
     Die("wrong peer certificate");
   }
   return s;
