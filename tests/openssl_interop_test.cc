@@ -10,7 +10,6 @@
 // headers.
 #include <sys/wait.h>
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,11 +19,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "testbed/certs.h"
-#include "testbed/poll.h"
+#include "testbed/openssl_client.h"
 #include "testbed/server_process.h"
 #include "testbed/subprocess.h"
 #include "testbed/tls_server.h"
@@ -190,56 +188,6 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<SServerCase>& info) {
       return info.param.name;
     });
-
-// One `openssl s_client` run against 127.0.0.1:|port|.
-struct SClientRun {
-  int wait_status = -1;
-  std::string output;
-};
-
-// Runs s_client with |extra| arguments. Its stdin is a pipe that we close
-// (EOF: s_client sends close_notify and exits) once |ready| holds for its
-// output, i.e. once it has what the test needs, or fail after Scaled(15 s).
-absl::StatusOr<SClientRun> RunSClient(
-    uint16_t port, const TestPki& pki, const std::vector<std::string>& extra,
-    const std::string& log_path,
-    const std::function<bool(const std::string& output)>& ready) {
-  std::vector<std::string> argv = {kOpenssl,
-                                   "s_client",
-                                   "-connect",
-                                   absl::StrCat("127.0.0.1:", port),
-                                   "-CAfile",
-                                   pki.ca_file(),
-                                   "-verify_return_error",
-                                   "-servername",
-                                   "localhost",
-                                   "-verify_hostname",
-                                   "localhost"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/true);
-  if (!child.ok()) return child.status();
-  ChildProcess& c = **child;
-  // Until it is ready, or exited early (the caller checks its output).
-  const absl::Duration limit = Scaled(absl::Seconds(15));
-  if (!PollUntil([&] { return ready(c.log()) || !c.Running(); },
-                 absl::Now() + limit, absl::Milliseconds(10))) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("'", c.command(), "' did not get ready within ",
-                     absl::FormatDuration(limit), "; its output:\n", c.log()));
-  }
-  (*child)->CloseStdin();
-  absl::StatusOr<int> status = (*child)->Wait(Scaled(absl::Seconds(10)));
-  if (!status.ok()) return status.status();
-  SClientRun run;
-  run.wait_status = *status;
-  run.output = (*child)->log();
-  return run;
-}
-
-bool HasHandshakeSummary(const std::string& output) {
-  return absl::StrContains(output, "\nNew, ") ||
-         absl::StrContains(output, "\nReused, ");
-}
 
 class OpenSslClientTest : public ::testing::TestWithParam<Resumption> {};
 

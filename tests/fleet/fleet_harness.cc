@@ -18,8 +18,6 @@
 namespace tlsession::testing {
 namespace {
 
-constexpr char kOpenssl[] = "/usr/bin/openssl";
-
 // The last line of |log| that contains "stats:", or "".
 std::string LastStatsLine(const std::string& log) {
   const size_t at = log.rfind("stats:");
@@ -137,50 +135,6 @@ absl::StatusOr<std::map<std::string, uint64_t>> FleetHarness::Stats(size_t i) {
   return out;
 }
 
-bool SClientRun::new_session() const {
-  return absl::StrContains(output, "\nNew, TLSv1.");
-}
-
-bool SClientRun::reused() const {
-  return absl::StrContains(output, "\nReused, TLSv1.");
-}
-
-absl::StatusOr<SClientRun> RunSClient(
-    uint16_t port, const std::vector<std::string>& extra,
-    const std::string& log_path,
-    const std::function<bool(const std::string& output)>& ready) {
-  const TestPki& pki = GetTestPki();
-  std::vector<std::string> argv = {kOpenssl,
-                                   "s_client",
-                                   "-connect",
-                                   absl::StrCat("127.0.0.1:", port),
-                                   "-CAfile",
-                                   pki.ca_file(),
-                                   "-verify_return_error",
-                                   "-servername",
-                                   "localhost",
-                                   "-verify_hostname",
-                                   "localhost"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  auto child = ChildProcess::Spawn(argv, log_path, /*stdin_pipe=*/true);
-  if (!child.ok()) return child.status();
-  ChildProcess& c = **child;
-  const absl::Duration limit = Scaled(absl::Seconds(15));
-  if (!PollUntil([&] { return ready(c.log()) || !c.Running(); },
-                 absl::Now() + limit, absl::Milliseconds(10))) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("'", c.command(), "' did not get ready within ",
-                     absl::FormatDuration(limit), ":\n", c.log()));
-  }
-  (*child)->CloseStdin();
-  absl::StatusOr<int> status = (*child)->Wait(Scaled(absl::Seconds(10)));
-  if (!status.ok()) return status.status();
-  SClientRun run;
-  run.wait_status = *status;
-  run.output = (*child)->log();
-  return run;
-}
-
 absl::StatusOr<SClientRun> SClientHandshake(
     uint16_t port, const std::vector<std::string>& extra,
     const std::string& log_path, const std::string& sess_out) {
@@ -189,14 +143,13 @@ absl::StatusOr<SClientRun> SClientHandshake(
     args.push_back("-sess_out");
     args.push_back(sess_out);
   }
-  return RunSClient(port, args, log_path, [&](const std::string& output) {
-    const bool summary = absl::StrContains(output, "\nNew, ") ||
-                         absl::StrContains(output, "\nReused, ");
-    return summary &&
-           (sess_out.empty() ||
-            absl::StrContains(ReadFileOrEmpty(sess_out),
-                              "-----END SSL SESSION PARAMETERS-----"));
-  });
+  return RunSClient(
+      port, GetTestPki(), args, log_path, [&](const std::string& output) {
+        return HasHandshakeSummary(output) &&
+               (sess_out.empty() ||
+                absl::StrContains(ReadFileOrEmpty(sess_out),
+                                  "-----END SSL SESSION PARAMETERS-----"));
+      });
 }
 
 }  // namespace tlsession::testing

@@ -5,7 +5,6 @@
 #define TLSESSION_TESTS_FLEET_FLEET_HARNESS_H_
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "testbed/openssl_client.h"
 #include "testbed/redis_server.h"
 #include "testbed/server_process.h"
 #include "testbed/subprocess.h"
@@ -58,24 +58,10 @@ class FleetHarness {
   std::vector<std::unique_ptr<ServerProcess>> instances_;
 };
 
-// One `openssl s_client` run.
-struct SClientRun {
-  int wait_status = -1;
-  std::string output;
-  bool new_session() const;  // "New, TLSv1.x," in the output.
-  bool reused() const;       // "Reused, TLSv1.x,".
-};
-
-// Runs /usr/bin/openssl s_client against 127.0.0.1:|port| (verifying the
-// test PKI's "localhost" certificate) with |extra| arguments, closes its
-// stdin once |ready| holds for its output (or it exited), and waits for it.
-absl::StatusOr<SClientRun> RunSClient(
-    uint16_t port, const std::vector<std::string>& extra,
-    const std::string& log_path,
-    const std::function<bool(const std::string& output)>& ready);
-
-// s_client until its handshake summary ("New, " or "Reused, "), plus the
-// session file when |sess_out| is not empty.
+// RunSClient (testbed/openssl_client.h) with the test PKI against
+// 127.0.0.1:|port|, until its handshake summary ("New, " or "Reused, ") and,
+// when |sess_out| is not empty, the whole session it writes there
+// ("-sess_out |sess_out|" is added to |extra|).
 absl::StatusOr<SClientRun> SClientHandshake(
     uint16_t port, const std::vector<std::string>& extra,
     const std::string& log_path, const std::string& sess_out = "");
