@@ -27,6 +27,7 @@ log="$scratch/stage.log"
 stage() {
   local name=$1; shift
   echo "== $name: bazel test $*"
+  local start=$SECONDS
   # Tests talk to system binaries (vsftpd, ProFTPD, openssl, curl) that
   # Bazel cannot see: never take a result from the cache.
   bazel test --nocache_test_results "$@" 2>&1 | tee "$log"
@@ -37,7 +38,7 @@ stage() {
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1  # The build itself failed before any test ran.
   fi
-  echo "== $name: $p passed, $f failed"
+  echo "== $name: $p passed, $f failed ($((SECONDS - start)) s)"
   passed=$((passed + p))
   failed=$((failed + f))
 }
@@ -47,13 +48,14 @@ stage() {
 script_stage() {
   local name=$1 pattern=$2; shift 2
   echo "== $name: $*"
+  local start=$SECONDS
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local p f
   p=$(grep -cE "^($pattern): PASSED\$" "$log" || true)
   f=$(grep -cE "^($pattern): FAILED\$" "$log" || true)
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-  echo "== $name: $p passed, $f failed"
+  echo "== $name: $p passed, $f failed ($((SECONDS - start)) s)"
   passed=$((passed + p))
   failed=$((failed + f))
 }
@@ -74,12 +76,13 @@ stage tsan --config=tsan //...
 # libFuzzer targets built with clang, 30 s each (tests/fuzz/run_fuzzers.sh):
 # each fuzzer counts as one target.
 echo "== fuzz: tests/fuzz/run_fuzzers.sh"
+fuzz_start=$SECONDS
 tests/fuzz/run_fuzzers.sh 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 p=$(grep -cE '^fuzzer [^ ]+: PASSED' "$log" || true)
 f=$(grep -cE '^fuzzer [^ ]+: FAILED' "$log" || true)
 if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-echo "== fuzz: $p passed, $f failed"
+echo "== fuzz: $p passed, $f failed ($((SECONDS - fuzz_start)) s)"
 passed=$((passed + p))
 failed=$((failed + f))
 
@@ -103,6 +106,7 @@ for way in cmake pkgconfig; do
   fi
 done
 
+echo "== all stages: ${SECONDS} s (setup.sh included)"
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"
 else

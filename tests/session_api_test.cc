@@ -404,7 +404,9 @@ TEST(BioTransport, HandshakeStepsAndResumption) {
     auto server =
         Connection::CreateOverBio(server_ctx, bssl::UniquePtr<BIO>(s), "");
     ASSERT_TRUE(client.ok() && server.ok());
-    if (!offer.empty()) ASSERT_TRUE((*client)->set_session(offer).ok());
+    if (!offer.empty()) {
+      ASSERT_TRUE((*client)->set_session(offer).ok());
+    }
     bool client_done = false, server_done = false;
     // Once a handshake has begun, set_session is refused (BoringSSL itself
     // would abort).
