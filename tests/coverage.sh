@@ -29,9 +29,28 @@ echo "coverage: tests done (a failed test above still counts its lines)"
 
 scratch=$(mktemp -d /tmp/tlsession-coverage.XXXXXX) || exit 1
 trap 'rm -rf "$scratch"' EXIT
-lcov --quiet --capture --directory "$bin" --base-directory "$execroot" \
+# Each test ran in its own runfiles folder, where its counters went (object
+# paths are relative): merge them all (gcc's gcov-tool), add the objects'
+# .gcno files beside the sum, and read it once.
+merged="$scratch/merged"
+for dir in "$bin"/*.runfiles/tlsession/bazel-out/k8-fastbuild/bin \
+  "$bin"/*/*.runfiles/tlsession/bazel-out/k8-fastbuild/bin \
+  "$bin"/*/*/*.runfiles/tlsession/bazel-out/k8-fastbuild/bin; do
+  [ -d "$dir" ] || continue
+  if [ -d "$merged" ]; then
+    gcov-tool merge "$merged" "$dir" -o "$scratch/next" >/dev/null 2>&1 &&
+      rm -rf "$merged" && mv "$scratch/next" "$merged"
+  else
+    cp -r "$dir" "$merged"
+  fi
+done
+[ -d "$merged" ] || { echo "coverage: no counters were written" >&2; exit 1; }
+(cd "$merged" && find . -name '*.gcda') | while read -r gcda; do
+  cp "$bin/${gcda%.gcda}.gcno" "$merged/${gcda%.gcda}.gcno" 2>/dev/null
+done
+lcov --quiet --capture --directory "$merged" --base-directory "$execroot" \
   --output-file "$scratch/all.info" 2>"$scratch/lcov.log" ||
-  { cat "$scratch/lcov.log" >&2; exit 1; }
+  { tail -20 "$scratch/lcov.log" >&2; exit 1; }
 # Only the library's own sources, named relative to the checkout.
 dirs=(base session tls ftp_adapter fleet)
 patterns=()
