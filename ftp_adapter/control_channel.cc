@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/cleanse.h"
 #include "ftp_adapter/printable.h"
+#include "ftp_adapter/url.h"
 
 namespace tlsession::ftp {
 namespace {
@@ -46,7 +47,10 @@ absl::Status ProtocolError(absl::Status status) {
 
 std::string MaskCommand(absl::string_view line) {
   if (absl::StartsWithIgnoreCase(line, "PASS ")) return "PASS ****";
-  return std::string(line);
+  const size_t space = line.find(' ');
+  if (space == absl::string_view::npos) return std::string(line);
+  return absl::StrCat(line.substr(0, space + 1),
+                      RedactUrl(line.substr(space + 1)));
 }
 
 ControlChannel::ControlChannel(std::string host, const ClientOptions& options,

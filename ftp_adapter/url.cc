@@ -7,7 +7,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/cleanse.h"
 #include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
@@ -15,26 +17,6 @@ namespace {
 
 constexpr uint16_t kFtpPort = 21;
 constexpr uint16_t kImplicitFtpsPort = 990;
-
-// |url| with anything that may be a password replaced by "***", for error
-// messages: from the first ':' after "://" to the last '@', so that even a
-// password with an unencoded '/' stays hidden (paths with '@' are
-// over-redacted, which is harmless in a message). Without "://", or when what
-// precedes it holds a ':' (no scheme does: "ftp//u:pw@h/a://b"), from the
-// first ':' of all: "ftp:/user:pw@host" gives "ftp:***@host".
-std::string Redacted(absl::string_view url) {
-  const size_t scheme_end = url.find("://");
-  size_t start = 0;
-  if (scheme_end != absl::string_view::npos &&
-      url.substr(0, scheme_end).find(':') == absl::string_view::npos) {
-    start = scheme_end + 3;
-  }
-  const size_t at = url.rfind('@');
-  if (at == absl::string_view::npos || at < start) return std::string(url);
-  const size_t colon = url.find(':', start);
-  if (colon == absl::string_view::npos || colon > at) return std::string(url);
-  return absl::StrCat(url.substr(0, colon + 1), "***", url.substr(at));
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -81,7 +63,7 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
       return absl::InvalidArgumentError(absl::StrCat(
           "bad percent escape ",
           secret ? std::string() : QuoteExcerpt(text.substr(i, 3)) + " ",
-          "in the ", what, " of FTP URL ", QuoteExcerpt(Redacted(url)),
+          "in the ", what, " of FTP URL ", QuoteExcerpt(RedactUrl(url)),
           " (expected '%' and two hex digits)"));
     }
     out += static_cast<char>(high * 16 + low);
@@ -89,7 +71,7 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
   }
   if (HasLineBreakOrNul(out)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the ", what, " of FTP URL ", QuoteExcerpt(Redacted(url)),
+        absl::StrCat("the ", what, " of FTP URL ", QuoteExcerpt(RedactUrl(url)),
                      " contains NUL, CR or LF, which would inject FTP "
                      "commands"));
   }
@@ -117,7 +99,7 @@ std::string PercentEncode(absl::string_view text, bool keep_slash) {
 // An error about |url| (shown redacted): |why|.
 absl::Status UrlError(absl::string_view url, absl::string_view why) {
   return absl::InvalidArgumentError(
-      absl::StrCat("FTP URL ", QuoteExcerpt(Redacted(url)), ": ", why));
+      absl::StrCat("FTP URL ", QuoteExcerpt(RedactUrl(url)), ": ", why));
 }
 
 // The scheme before "://" in |url|: sets |out|'s implicit_tls and default
@@ -237,6 +219,58 @@ absl::Status ParsePort(absl::string_view port_text, absl::string_view url,
 }
 
 }  // namespace
+
+// Paths with '@' after a ':' are over-redacted, which is harmless in a
+// message. When what precedes "://" holds a ':' (no scheme does:
+// "ftp//u:pw@h/a://b"), from the first ':' of all: "ftp:/user:pw@host"
+// gives "ftp:***@host".
+std::string RedactUrl(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  size_t start = 0;
+  if (scheme_end != absl::string_view::npos &&
+      url.substr(0, scheme_end).find(':') == absl::string_view::npos) {
+    start = scheme_end + 3;
+  }
+  const size_t at = url.rfind('@');
+  if (at == absl::string_view::npos || at < start) return std::string(url);
+  const size_t colon = url.find(':', start);
+  if (colon == absl::string_view::npos || colon > at) return std::string(url);
+  return absl::StrCat(url.substr(0, colon + 1), "***", url.substr(at));
+}
+
+bool SameServer(const FtpUrl& a, const FtpUrl& b) {
+  return a.implicit_tls == b.implicit_tls && a.host == b.host &&
+         a.port == b.port && a.user == b.user;
+}
+
+absl::StatusOr<std::string> RenameTarget(const FtpUrl& from,
+                                         absl::string_view target) {
+  if (absl::StrContains(target, "://")) {
+    absl::StatusOr<FtpUrl> to = ParseFtpUrl(target);
+    if (!to.ok()) return to.status();
+    if (to->password) CleanseString(&*to->password);  // Never used.
+    if (!SameServer(from, *to)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mv: ", to->ToString(), " is not on the server of ", from.ToString(),
+          " (same scheme, host, port and user needed; or "
+          "give a path)"));
+    }
+    if (to->path.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mv: ", to->ToString(), " names no file (give a path in the URL)"));
+    }
+    return to->path;
+  }
+  if (target.empty()) return absl::InvalidArgumentError("mv: empty NEWPATH");
+  if (HasLineBreakOrNul(target)) {
+    return absl::InvalidArgumentError(
+        "mv: NEWPATH contains NUL, CR or LF, which would inject FTP commands");
+  }
+  if (target[0] == '/') return std::string(target);
+  const size_t slash = from.path.rfind('/');
+  if (slash == std::string::npos) return std::string(target);
+  return absl::StrCat(from.path.substr(0, slash + 1), target);
+}
 
 std::string FtpUrl::ToString() const {
   std::string out = implicit_tls ? "ftps://" : "ftp://";

@@ -45,6 +45,34 @@ struct FtpUrl {
 // inject FTP commands). Error messages never show the password.
 absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url);
 
+// The one redaction for URL text (or any text that may hold one: a command
+// argument) about to be printed: returns |url| with anything that may be a
+// password replaced by "***" ("ftp://u:***@host/a"), from the first ':'
+// after "://" to the last '@', so that even a password with an unencoded
+// '/' stays hidden; text with no ':' before an '@' comes back unchanged.
+// Without "://", or when what precedes it holds a ':', from the first ':' of
+// all ("u:pw@host" gives "u:***@host"). A parsed URL prints the same way
+// through FtpUrl::ToString.
+std::string RedactUrl(absl::string_view url);
+
+// Returns true when |a| and |b| name the same server and login: the same
+// scheme (implicit TLS or not), host, port and user. Passwords are not
+// compared.
+bool SameServer(const FtpUrl& a, const FtpUrl& b);
+
+// Returns the path to send in RNTO when |from| is renamed to |target|:
+//  - a URL (|target| holds "://") of the same server as |from| (SameServer):
+//    its path, as the path of |from| is sent (relative to the login
+//    directory unless it starts with '/');
+//  - an absolute path ("/dir/name"): |target| as given;
+//  - else a path relative to the directory of |from|: "dir/a" and "b" give
+//    "dir/b".
+// InvalidArgument, with every URL shown redacted, for a URL that does not
+// parse or names another server, an empty target or a URL with no path, and
+// a target holding NUL, CR or LF. Never returns a URL or a password.
+absl::StatusOr<std::string> RenameTarget(const FtpUrl& from,
+                                         absl::string_view target);
+
 }  // namespace tlsession::ftp
 
 #endif  // TLSESSION_FTP_ADAPTER_URL_H_

@@ -290,5 +290,54 @@ TEST(FtpUrlTest, ToStringEncodesAndRoundTrips) {
   EXPECT_EQ(back->path, u->path);
 }
 
+TEST(RedactUrlTest, HidesEveryPasswordSpelling) {
+  EXPECT_EQ(RedactUrl("ftp://u:pw@host/a"), "ftp://u:***@host/a");
+  EXPECT_EQ(RedactUrl("ftp://u:p/w@host/a"), "ftp://u:***@host/a");
+  EXPECT_EQ(RedactUrl("ftp:/u:pw@host"), "ftp:***@host");
+  EXPECT_EQ(RedactUrl("u:pw@host/a"), "u:***@host/a");
+  EXPECT_EQ(RedactUrl("ftp://u@host/a:b"), "ftp://u@host/a:b");
+  EXPECT_EQ(RedactUrl("dir/file.txt"), "dir/file.txt");
+}
+
+// A parsed |text|, for the RenameTarget cases.
+FtpUrl Parsed(const std::string& text) {
+  absl::StatusOr<FtpUrl> u = ParseFtpUrl(text);
+  EXPECT_TRUE(u.ok()) << u.status();
+  return u.ok() ? *u : FtpUrl();
+}
+
+TEST(RenameTargetTest, PathsRelativeAbsoluteAndSameServerUrls) {
+  const FtpUrl from = Parsed("ftp://u:pw@h:2121/dir/a");
+  EXPECT_EQ(*RenameTarget(from, "b"), "dir/b");
+  EXPECT_EQ(*RenameTarget(from, "sub/b"), "dir/sub/b");
+  EXPECT_EQ(*RenameTarget(from, "/top/b"), "/top/b");
+  EXPECT_EQ(*RenameTarget(from, "ftp://u:other@h:2121/x/b"), "x/b");
+  EXPECT_EQ(*RenameTarget(from, "ftp://u@h:2121/b"), "b");
+  EXPECT_EQ(*RenameTarget(Parsed("ftp://h/a"), "b"), "b");
+}
+
+TEST(RenameTargetTest, OtherServersAndBadTargetsAreRefusedRedacted) {
+  const FtpUrl from = Parsed("ftp://u:secret1@h:2121/dir/a");
+  for (const char* target :
+       {"ftp://v:secret2@h:2121/b", "ftp://u:secret2@g:2121/b",
+        "ftp://u:secret2@h:2122/b", "ftps://u:secret2@h:2121/b",
+        "ftp://u:secret2@h:2121", "ftp://u:secret2@h:2121/b%0D%0AX", "",
+        "b\r\nDELE x"}) {
+    absl::StatusOr<std::string> to = RenameTarget(from, target);
+    ASSERT_FALSE(to.ok()) << target;
+    EXPECT_EQ(to.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(Msg(to.status()), Not(HasSubstr("secret"))) << to.status();
+  }
+  EXPECT_THAT(Msg(RenameTarget(from, "ftp://v:secret2@h:2121/b").status()),
+              HasSubstr("ftp://v:***@h:2121/b"));
+}
+
+TEST(SameServerTest, ComparesSchemeHostPortAndUserOnly) {
+  EXPECT_TRUE(SameServer(Parsed("ftp://u:a@h/x"), Parsed("ftp://u:b@h/y")));
+  EXPECT_FALSE(SameServer(Parsed("ftp://u@h/x"), Parsed("ftp://v@h/x")));
+  EXPECT_FALSE(SameServer(Parsed("ftp://u@h/x"), Parsed("ftps://u@h:21/x")));
+  EXPECT_FALSE(SameServer(Parsed("ftp://u@h/x"), Parsed("ftp://u@g/x")));
+}
+
 }  // namespace
 }  // namespace tlsession::ftp

@@ -176,6 +176,79 @@ TEST_F(SharedFolderTest, NeverRenamesOverASymlink) {
   EXPECT_TRUE(S_ISLNK(LinkMode(dest)));
 }
 
+// -------------------------------------------------------------------- mv ---
+
+// The RNFR and RNTO lines the server read from index |from| on.
+std::vector<std::string> RenamesFrom(const std::vector<std::string>& commands,
+                                     size_t from) {
+  std::vector<std::string> out;
+  for (size_t i = from; i < commands.size(); ++i) {
+    if (absl::StartsWith(commands[i], "RNFR ") ||
+        absl::StartsWith(commands[i], "RNTO ")) {
+      out.push_back(commands[i]);
+    }
+  }
+  return out;
+}
+
+TEST_F(HostileToolTest, MvSendsOnlyPathsNeverAUrlOrAPassword) {
+  StartServer();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"b.txt", "dir/b.txt"},                         // Relative to dir/.
+      {"/top/b.txt", "/top/b.txt"},                   // Absolute.
+      {Url("other/b.txt"), "other/b.txt"},            // A same-server URL.
+      {Url("c.txt", "alice:another%40pw"), "c.txt"},  // Any password.
+  };
+  for (const auto& [target, rnto] : cases) {
+    for (bool verbose : {false, true}) {
+      std::vector<std::string> args = {"--cacert", ca_, "mv", Url("dir/a.txt"),
+                                       target};
+      if (verbose) args.insert(args.begin(), "-v");
+      const size_t before = server_->commands().size();
+      ToolRun r = Ftps(args);
+      EXPECT_EQ(r.exit_code, kExitOk) << r;
+      EXPECT_THAT(r.output, Not(HasSubstr(kSecretCore))) << r;
+      EXPECT_THAT(r.output, Not(HasSubstr("another"))) << r;
+      EXPECT_THAT(RenamesFrom(server_->commands(), before),
+                  ::testing::ElementsAre("RNFR dir/a.txt", "RNTO " + rnto));
+      if (verbose) {
+        EXPECT_THAT(r.output, HasSubstr("> RNTO " + rnto)) << r;
+        EXPECT_THAT(r.output, HasSubstr("> PASS ****")) << r;
+      }
+    }
+  }
+  // No line the server read, but PASS, holds the password or a URL.
+  for (const std::string& c : server_->commands()) {
+    if (absl::StartsWith(c, "PASS ")) continue;
+    EXPECT_THAT(c, Not(HasSubstr(kSecretCore)));
+    EXPECT_THAT(c, Not(HasSubstr("://")));
+  }
+}
+
+TEST_F(HostileToolTest, MvToAnotherServersUrlIsRefusedBeforeConnecting) {
+  StartServer();
+  const std::string port = absl::StrCat(server_->port());
+  const std::string pw = kSecretInUrl;
+  for (const std::string& target :
+       {absl::StrCat("ftp://bob:", pw, "@localhost:", port, "/b"),
+        absl::StrCat("ftp://alice:", pw, "@127.0.0.1:", port, "/b"),
+        absl::StrCat("ftps://alice:", pw, "@localhost:", port, "/b"),
+        absl::StrCat("ftp://alice:", pw, "@localhost:", server_->port() + 1,
+                     "/b"),
+        Url("")}) {
+    for (bool verbose : {false, true}) {
+      std::vector<std::string> args = {"--cacert", ca_, "mv", Url("a.txt"),
+                                       target};
+      if (verbose) args.insert(args.begin(), "-v");
+      ToolRun r = Ftps(args);
+      EXPECT_EQ(r.exit_code, kExitUsage) << r;
+      EXPECT_THAT(r.output, HasSubstr("mv: ftp")) << r;
+      EXPECT_THAT(r.output, Not(HasSubstr(kSecretCore))) << r;
+    }
+  }
+  EXPECT_THAT(server_->commands(), ::testing::IsEmpty());
+}
+
 // ------------------------------------------------------------- Passwords ---
 
 TEST_F(HostileToolTest, EnvironmentPasswordGoesOnlyToAUserTheUrlNames) {
@@ -583,9 +656,19 @@ std::vector<Scenario> Scenarios() {
        "502"},
       {"refused_mv",
        ok,
-       {"--cacert", "$CA", "mv", "$URL/x", "y"},
+       {"--cacert", "$CA", "mv", "$URL/x", "missing/y"},
        kExitRefused,
-       "502"},
+       "RNTO missing/y: the server replied \"550 missing/y"},
+      {"refused_mv_to_url",
+       ok,
+       {"--cacert", "$CA", "mv", "$URL/d/x", "$URL/missing/y"},
+       kExitRefused,
+       "RNTO missing/y: the server replied \"550 missing/y"},
+      {"usage_mv_to_another_server",
+       ok,
+       {"--cacert", "$CA", "mv", "$URL/x", "$CLOSED/y"},
+       kExitUsage,
+       "ftp://alice:***@localhost:"},
       {"local_output_dir_missing",
        ok,
        {"--cacert", "$CA", "get", "--output-dir", "$DIR/nope", "$URL/x"},

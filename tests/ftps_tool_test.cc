@@ -168,6 +168,26 @@ TEST_P(FtpsToolFlowTest, EveryCommandSucceedsAndEveryDataConnectionResumes) {
   ASSERT_EQ(stat((server_->root() + "/newdir").c_str(), &st), 0);
   EXPECT_TRUE(S_ISDIR(st.st_mode));
 
+  // mv to a same-server URL, then to a path relative to the file's folder,
+  // then back: the server's file system shows where each landed, so RNTO
+  // carried the path alone.
+  ToolRun to_url = Ftps(
+      {"-v", "--cacert", ca_, "mv", Url("moved.bin"), Url("newdir/m2.bin")});
+  ASSERT_EQ(to_url.exit_code, kExitOk) << to_url;
+  EXPECT_THAT(to_url.output, HasSubstr("> RNTO newdir/m2.bin")) << to_url;
+  EXPECT_THAT(to_url.output, Not(HasSubstr(FtpServer::kPassword))) << to_url;
+  EXPECT_TRUE(server_->Exists("newdir/m2.bin"));
+  ToolRun relative =
+      Ftps({"--cacert", ca_, "mv", Url("newdir/m2.bin"), "m3.bin"});
+  ASSERT_EQ(relative.exit_code, kExitOk) << relative;
+  EXPECT_TRUE(server_->Exists("newdir/m3.bin"));
+  ToolRun back =
+      Ftps({"--cacert", ca_, "mv", Url("newdir/m3.bin"), Url("moved.bin", "")});
+  EXPECT_EQ(back.exit_code, kExitUsage) << back;  // Another user: refused.
+  back = Ftps({"--cacert", ca_, "mv", Url("newdir/m3.bin"), Url("moved.bin")});
+  ASSERT_EQ(back.exit_code, kExitOk) << back;
+  EXPECT_EQ(Sha256Hex(server_->GetFile("moved.bin")), Sha256Hex(payload));
+
   ToolRun rm = Ftps({"-v", "--cacert", ca_, "rm", Url("moved.bin")});
   ASSERT_EQ(rm.exit_code, kExitOk) << rm;
   ExpectVerboseReport(rm, 0);

@@ -47,7 +47,7 @@ constexpr char kSynopsis[] = R"(usage:
   ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
   ftps [OPTIONS] put LOCALFILE URL
   ftps [OPTIONS] rm|mkdir|rmdir|size URL
-  ftps [OPTIONS] mv URL NEWPATH
+  ftps [OPTIONS] mv URL NEWPATH|URL
 
 URL is ftp://user:pass@host:port/path (explicit FTPS: AUTH TLS, still TLS
 only) or ftps://user:pass@host:port/path (implicit FTPS, port 990). Without
@@ -55,7 +55,9 @@ a password in the URL it comes from --password-file, --password,
 $FTPS_PASSWORD, ~/.netrc, or a prompt on the terminal (not echoed).
 $FTPS_PASSWORD is used only for a URL that names a user (never for an
 anonymous login); --password and --password-file need a user in the URL.
-A URL without a user logs in as anonymous.
+A URL without a user logs in as anonymous. mv takes a path (absolute, or
+relative to URL's directory) or a URL of the same server (scheme, host,
+port and user); only the path is sent. Passwords are printed as ***.
 
 options (--name VALUE or --name=VALUE):
 )";

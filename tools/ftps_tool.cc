@@ -110,8 +110,7 @@ absl::StatusOr<std::vector<PlannedDownload>> PlanDownloads(
     absl::StatusOr<FtpUrl> url = ParseFtpUrl(text);
     if (!url.ok()) return usage(std::string(url.status().message()));
     const FtpUrl& first = plan.empty() ? *url : plan[0].url;
-    if (url->host != first.host || url->port != first.port ||
-        url->user != first.user || url->implicit_tls != first.implicit_tls) {
+    if (!SameServer(*url, first)) {
       return usage("get --output-dir takes URLs of one server");
     }
     absl::StatusOr<std::string> name = FileNameOf(*url);
@@ -185,10 +184,19 @@ class Tool {
     });
   }
 
+  // mv URL NEWPATH: NEWPATH is a path (absolute, or relative to URL's
+  // directory) or a URL of the same server; only paths reach the server.
   int Mv(const std::vector<std::string>& rest) {
-    if (rest.size() != 2) return UsageError("mv takes URL NEWPATH");
+    if (rest.size() != 2) {
+      return UsageError("mv takes URL NEWPATH (a path or a same-server URL)");
+    }
+    absl::StatusOr<FtpUrl> from = ParseFtpUrl(rest[0]);
+    if (!from.ok()) return UsageError(from.status().message());
+    if (from->password) CleanseString(&*from->password);  // Parsed again.
+    absl::StatusOr<std::string> to = RenameTarget(*from, rest[1]);
+    if (!to.ok()) return UsageError(to.status().message());
     return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
-      return c.Rename(u.path, rest[1]);
+      return c.Rename(u.path, *to);
     });
   }
 

@@ -165,6 +165,13 @@ class HostileFtpServer::Session {
         verb == "MLSD") {
       return Transfer(verb, arg);
     }
+    if (verb == "RNFR") return control_.Send("350 ready for RNTO\r\n");
+    if (verb == "RNTO") {
+      if (absl::StrContains(arg, "missing")) {  // Echoed, as servers do.
+        return control_.Send("550 " + arg + ": no such directory\r\n");
+      }
+      return control_.Send("250 renamed\r\n");
+    }
     if (verb == "QUIT") {
       if (options_.fault == Fault::kResetOnQuit && server_.Strike()) {
         linger l{1, 0};  // Close with a TCP reset: no 221, no close_notify.

@@ -7,6 +7,8 @@
 // It accepts any user and password (PASS is recorded, see commands()),
 // serves |file| for RETR of any path that does not contain "missing" (550
 // for those), |listing| for LIST, NLST and MLSD, and keeps what STOR sends.
+// It answers RNFR with 350 and RNTO with 250, or with 550 (quoting the
+// argument) when the argument contains "missing".
 // Data connections are TLS, or in clear when the control connection is (see
 // kRefuseAuthTls) or after PROT C.
 #ifndef TLSESSION_TESTS_TESTING_HOSTILE_FTP_SERVER_H_
