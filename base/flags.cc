@@ -34,6 +34,13 @@ bool LooksLikeFlag(absl::string_view word) {
   return word.size() > 1 && word[0] == '-';
 }
 
+// Copies |word| (part of argv) into |syntax|' operands, then masks a URL
+// password in it when |syntax| says so.
+void AddOperand(const CliSyntax& syntax, char* word) {
+  syntax.operands->emplace_back(word);
+  if (syntax.mask_operand_url_passwords) MaskUrlPassword(word);
+}
+
 // Overwrites |text| (part of argv) with '*'.
 void Mask(char* text) { memset(text, '*', strlen(text)); }
 
@@ -56,6 +63,7 @@ absl::Status ApplyFlag(const CliFlag& flag, absl::string_view name,
   }
   const bool accepted = flag.set(value == nullptr ? "" : value);
   if (flag.secret && value != nullptr) Mask(value);
+  if (flag.url_secret && value != nullptr) MaskUrlPassword(value);
   if (accepted) return absl::OkStatus();
   return absl::InvalidArgumentError(
       flag.bad_value.empty()
@@ -98,6 +106,19 @@ std::string FlagLines(absl::string_view names, absl::string_view help) {
 }
 
 }  // namespace
+
+void MaskUrlPassword(char* word) {
+  const absl::string_view url(word);
+  const size_t at = url.rfind('@');
+  if (at == absl::string_view::npos) return;
+  const size_t scheme_end = url.find("://");
+  size_t start = scheme_end == absl::string_view::npos || scheme_end > at
+                     ? 0
+                     : scheme_end + 3;
+  const size_t colon = url.find(':', start);
+  if (colon != absl::string_view::npos && colon < at) start = colon + 1;
+  memset(word + start, '*', at - start);
+}
 
 CliFlag CliSwitch(std::string name, std::vector<std::string> aliases,
                   std::string help, bool* out) {
@@ -148,12 +169,11 @@ absl::Status ParseCli(int argc, char** argv, const std::vector<CliFlag>& flags,
     const absl::string_view arg = argv[i];
     if (arg == "-h" || arg == "--help") return absl::CancelledError("help");
     if (syntax.operands != nullptr && arg == "--") {
-      syntax.operands->insert(syntax.operands->end(), argv + i + 1,
-                              argv + argc);
+      for (int j = i + 1; j < argc; ++j) AddOperand(syntax, argv[j]);
       break;
     }
     if (syntax.operands != nullptr && !LooksLikeFlag(arg)) {
-      syntax.operands->emplace_back(arg);
+      AddOperand(syntax, argv[i]);
       continue;
     }
     const size_t eq = arg.find('=');

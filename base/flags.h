@@ -38,7 +38,19 @@ struct CliFlag {
   // The value is overwritten with '*' in argv once read, so that ps shows it
   // only for a moment (a password).
   bool secret = false;
+  // The value may be a URL holding a password (redis://USER:PASSWORD@HOST):
+  // once read, that password is overwritten with '*' in argv, as
+  // MaskUrlPassword does, and the rest of the value stays readable.
+  bool url_secret = false;
 };
+
+// Overwrites in place with '*' the password of |word| when it is a URL with
+// credentials: what lies between the first ':' after "SCHEME://" and the
+// last '@' ("redis://user:********@host:6379"), or, with no ':' there, all of
+// what lies before the '@' (it may be a password typed without its user).
+// Words without '@' are left alone. For argv, which `ps` and
+// /proc/PID/cmdline show to other users.
+void MaskUrlPassword(char* word);
 
 // A switch: a flag that takes no value and sets |*out| to true.
 CliFlag CliSwitch(std::string name, std::vector<std::string> aliases,
@@ -61,6 +73,9 @@ struct CliSyntax {
   std::vector<std::string>* operands = nullptr;
   // What errors call a flag: "unknown flag --x" or "unknown option --x".
   std::string flag_word = "flag";
+  // Operands may be URLs holding passwords (ftp://USER:PASSWORD@HOST/):
+  // MaskUrlPassword is applied to each in argv once it is copied.
+  bool mask_operand_url_passwords = false;
 };
 
 // Parses argv[1..] against |flags|. InvalidArgument naming the flag on an

@@ -74,7 +74,8 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
 namespace {
 
 // Checks that |value| (a value of |flag|, "redis://...") is a well-formed
-// Redis URL. The error names the flag, never the URL's password.
+// Redis URL. The error names the flag and quotes the URL redacted
+// (ParseRedisUrl's message).
 absl::Status CheckRedisUrl(absl::string_view flag, absl::string_view value) {
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(value);
   if (endpoint.ok()) return absl::OkStatus();
@@ -83,12 +84,14 @@ absl::Status CheckRedisUrl(absl::string_view flag, absl::string_view value) {
 }
 
 // The error for a value of |flag| that is neither one of |keywords| nor a
-// Redis URL.
+// Redis URL; it quotes the value as RedactRedisUrl gives it (a mistyped
+// scheme, "rediss://:PW@host", still holds a password).
 absl::Status NotAMode(absl::string_view flag, absl::string_view value,
                       std::initializer_list<absl::string_view> keywords) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      flag, " must be ", absl::StrJoin(keywords, ", "),
-      " or redis://[[USER]:PASSWORD@]HOST:PORT, got '", value, "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, " must be ", absl::StrJoin(keywords, ", "),
+                   " or redis://[[USER]:PASSWORD@]HOST:PORT, got '",
+                   RedactRedisUrl(value), "'"));
 }
 
 // Sets |options|' ticket keys as |setting| says when it needs no Redis.

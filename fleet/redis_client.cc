@@ -102,17 +102,26 @@ void AppendCommand(const std::vector<std::string>& args, std::string* out) {
 }
 
 // Reads replies until |count| are parsed (into |replies|) or |deadline|.
-// |*received| counts the bytes read, bounded by |max_bytes|.
+// |*received| counts the bytes read, bounded by |max_bytes|; the reply
+// objects are bounded by |max_bytes| too, each by the reader's budget
+// (redis_reply.h) and all of them together here.
 absl::Status ReadReplies(redisContext* c, size_t count, absl::Time deadline,
                          size_t max_bytes, absl::string_view address,
                          std::vector<RedisReply>* replies, size_t* received) {
   char buf[16384];
+  size_t charged = 0;
   while (replies->size() < count) {
     RedisReply reply;
-    absl::StatusOr<bool> got_reply = NextRedisReply(c->reader, &reply);
+    absl::StatusOr<bool> got_reply =
+        NextRedisReply(c->reader, &reply, &charged);
     if (!got_reply.ok()) {
       return absl::DataLossError(
           absl::StrCat("redis ", address, ": ", got_reply.status().message()));
+    }
+    if (charged > max_bytes) {
+      return absl::DataLossError(absl::StrCat(
+          "redis ", address, ": replies exceed the reader's bound of ",
+          max_bytes, " bytes (max_reply_bytes)"));
     }
     if (*got_reply) {
       replies->push_back(std::move(reply));
@@ -221,7 +230,7 @@ absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::Connect(
   if (raw->err) return Broken("connecting", where, raw->errstr);
   // Our reader: bounded arrays, RedisReply objects.
   redisReaderFree(raw->reader);
-  raw->reader = NewRedisReplyReader();
+  raw->reader = NewRedisReplyReader(config_.max_reply_bytes);
   if (raw->reader == nullptr)
     return Broken("connecting", where, "out of memory");
   absl::Status s = WaitFd(raw->fd, POLLOUT, deadline, "connecting", where);

@@ -76,7 +76,9 @@ class RedisClient {
     int failures_before_backoff = 3;
     absl::Duration backoff = absl::Milliseconds(500);
     absl::Duration max_backoff = absl::Seconds(5);
-    // A reply larger than this is an error (and its connection is closed).
+    // Replies larger than this (bytes received, or the reply objects the
+    // reader allocates, array slots counted as the headers name them:
+    // redis_reply.h) are an error, and their connection is closed.
     size_t max_reply_bytes = 1 << 20;
   };
 

@@ -107,6 +107,32 @@ TEST(FlagsTest, SecretValuesAreMaskedInArgv) {
   EXPECT_EQ(a.at(3), "--password=*********");
 }
 
+// A URL-bearing flag keeps its URL readable in argv but not its password;
+// operands can ask for the same.
+TEST(FlagsTest, UrlPasswordsAreMaskedInArgv) {
+  std::string store;
+  CliFlag flag{"--store", "a URL", SetString(&store)};
+  flag.url_secret = true;
+  std::vector<std::string> operands;
+  CliSyntax syntax;
+  syntax.operands = &operands;
+  syntax.mask_operand_url_passwords = true;
+  Argv a({"--store", "rediss://:hunter2@h:1", "--store=redis://u:pw@h",
+          "ftp://me:secret@host/f", "--", "ftp://pw-only@h/"});
+  ASSERT_TRUE(ParseCli(a.argc(), a.argv(), {flag}, syntax).ok());
+  EXPECT_EQ(store, "redis://u:pw@h");
+  EXPECT_THAT(operands,
+              ElementsAre("ftp://me:secret@host/f", "ftp://pw-only@h/"));
+  EXPECT_EQ(a.at(2), "rediss://:*******@h:1");
+  EXPECT_EQ(a.at(3), "--store=redis://u:**@h");
+  EXPECT_EQ(a.at(4), "ftp://me:******@host/f");
+  EXPECT_EQ(a.at(6), "ftp://*******@h/");
+  // Words without credentials are left alone.
+  std::string plain = "redis://h:6379";
+  MaskUrlPassword(&plain[0]);
+  EXPECT_EQ(plain, "redis://h:6379");
+}
+
 TEST(FlagsTest, UsageListsEveryFlagOnce) {
   Values v;
   const std::string usage = CliUsage("tool [FLAGS]", Table(&v));
@@ -128,6 +154,19 @@ TEST(FtpsFlagsTest, CommandLineWithFlagsAmongOperands) {
   EXPECT_EQ(o.password, "pw");
   EXPECT_EQ(a.at(9), "**");
   EXPECT_EQ(o.tls_max, TLS1_2_VERSION);
+}
+
+// ftps masks the passwords of its URLs in argv: --session-store's and the
+// operands' (ftp://USER:PASS@HOST/).
+TEST(FtpsFlagsTest, UrlPasswordsAreMaskedInArgv) {
+  ftp::FtpsOptions o;
+  Argv a({"get", "ftp://me:secret@h/f", "--session-store",
+          "redis://:hunter2@h:1"});
+  EXPECT_EQ(ftp::ParseFtpsCommandLine(a.argc(), a.argv(), &o), std::nullopt);
+  EXPECT_THAT(o.args, ElementsAre("get", "ftp://me:secret@h/f"));
+  EXPECT_EQ(o.session_store, "redis://:hunter2@h:1");
+  EXPECT_EQ(a.at(2), "ftp://me:******@h/f");
+  EXPECT_EQ(a.at(4), "redis://:*******@h:1");
 }
 
 TEST(FtpsFlagsTest, UsageErrorsExit2AndTheUsageNamesEveryOption) {

@@ -117,11 +117,13 @@ void AddConnectionFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
   flags->push_back(Valued("--session-cache-key", "FILE",
                           "encrypt the session cache with the key in FILE",
                           SetString(&o->session_cache_key)));
-  flags->push_back(Valued("--session-store", "redis://[:PASSWORD@]HOST:PORT",
-                          "share TLS sessions with other clients through\n"
-                          "Redis (each TLS 1.3 ticket used once fleet-wide);\n"
-                          "needs --fleet-key; not with --session-cache",
-                          SetString(&o->session_store)));
+  CliFlag store = Valued("--session-store", "redis://[:PASSWORD@]HOST:PORT",
+                         "share TLS sessions with other clients through\n"
+                         "Redis (each TLS 1.3 ticket used once fleet-wide);\n"
+                         "needs --fleet-key; not with --session-cache",
+                         SetString(&o->session_store));
+  store.url_secret = true;  // Its password is masked in argv once read.
+  flags->push_back(std::move(store));
   flags->push_back(Valued("--session-store-password-file", "FILE",
                           "the Redis password (mode 0600), instead of the URL",
                           SetString(&o->session_store_password_file)));
@@ -229,6 +231,7 @@ std::optional<int> ParseFtpsCommandLine(int argc, char** argv, FtpsOptions* o) {
   CliSyntax syntax;
   syntax.operands = &o->args;
   syntax.flag_word = "option";
+  syntax.mask_operand_url_passwords = true;  // ftp://USER:PASS@HOST/ URLs.
   const absl::Status parsed = ParseCli(argc, argv, FtpsFlags(o), syntax);
   if (absl::IsCancelled(parsed)) {
     fputs(FtpsUsage().c_str(), stdout);

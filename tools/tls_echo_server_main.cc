@@ -56,7 +56,7 @@ struct Flags {
 
 std::vector<CliFlag> FlagTable(Flags* f) {
   TicketKeySync::Config& t = f->fleet.ticket_sync;
-  return {
+  std::vector<CliFlag> table = {
       {"--address", "address to listen on (127.0.0.1)", SetString(&f->address)},
       {"--port", "port to listen on (0: any free port)", SetInt(&f->port)},
       {"--cert", "certificate chain file (PEM, leaf first)",
@@ -86,6 +86,12 @@ std::vector<CliFlag> FlagTable(Flags* f) {
        SetDuration(&t.sync_interval)},
       {"--name", "a name for this instance in its output", SetString(&f->name)},
   };
+  // Their Redis URLs may hold a password: masked in argv once read.
+  for (CliFlag& f : table) {
+    if (f.name == "--session-store" || f.name == "--ticket-keys")
+      f.url_secret = true;
+  }
+  return table;
 }
 
 // Sets |f|'s fleet modes from the --session-store and --ticket-keys values;

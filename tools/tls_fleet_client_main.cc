@@ -44,7 +44,7 @@ struct Flags {
 };
 
 std::vector<CliFlag> FlagTable(Flags* f) {
-  return {
+  std::vector<CliFlag> table = {
       {"--connect", "HOST:PORT of the server", SetString(&f->connect)},
       {"--servername", "name to send (SNI) and verify (default: HOST)",
        SetString(&f->servername)},
@@ -63,6 +63,11 @@ std::vector<CliFlag> FlagTable(Flags* f) {
        SetDuration(&f->redis_timeout)},
       {"--message", "the line to send (ping)", SetString(&f->message)},
   };
+  // Their Redis URLs may hold a password: masked in argv once read.
+  for (CliFlag& f : table) {
+    if (f.name == "--session-store") f.url_secret = true;
+  }
+  return table;
 }
 
 absl::StatusOr<ContextOptions> Options(const Flags& f) {

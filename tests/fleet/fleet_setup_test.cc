@@ -57,6 +57,39 @@ TEST(FleetSetupTest, OtherValuesAreRefused) {
   }
 }
 
+// Issue 20 item 5: a mistyped scheme, a URL without '@' and a bad port are
+// refused quoting the URL redacted, never its password.
+TEST(FleetSetupTest, UrlErrorsAreRedacted) {
+  for (const char* bad :
+       {"rediss://:hunter2@127.0.0.1:6379", "redis://:hunter2:6379",
+        "redis://:hunter2@127.0.0.1:70000", "redis:/:hunter2@h:1",
+        "redis://u:hunter2@h:port"}) {
+    absl::StatusOr<SessionStoreSetting> s = ParseSessionStoreSetting(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_FALSE(absl::StrContains(s.status().message(), "hunter2"))
+        << s.status();
+    EXPECT_TRUE(absl::StrContains(s.status().message(), "***")) << s.status();
+    absl::StatusOr<TicketKeySetting> t = ParseTicketKeySetting(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_FALSE(absl::StrContains(t.status().message(), "hunter2"))
+        << t.status();
+  }
+  absl::StatusOr<SessionStoreSetting> port =
+      ParseSessionStoreSetting("redis://user:hunter2@h:70000");
+  EXPECT_TRUE(absl::StrContains(port.status().message(),
+                                "'redis://user:***@h:70000': bad port"))
+      << port.status();
+}
+
+TEST(FleetSetupTest, RedactRedisUrl) {
+  EXPECT_EQ(RedactRedisUrl("rediss://:PW@host"), "rediss://:***@host");
+  EXPECT_EQ(RedactRedisUrl("redis://u:p@ss@h:1/db"), "redis://u:***@h:1/db");
+  EXPECT_EQ(RedactRedisUrl("redis://pw-only@h:1"), "redis://***@h:1");
+  EXPECT_EQ(RedactRedisUrl("redis://:pw-no-at:6379"), "redis://***");
+  EXPECT_EQ(RedactRedisUrl("redis://h:6379"), "redis://h:6379");
+  EXPECT_EQ(RedactRedisUrl("memory"), "memory");
+}
+
 // Without Redis: kLocal gives the server a ticket key ring of its own, kOff
 // turns tickets off; neither needs a fleet key or keeps anything alive.
 TEST(FleetSetupTest, LocalModesNeedNoRedis) {

@@ -111,6 +111,45 @@ TEST(RedisRepliesTest, ParsesRepliesAndRefusesHostileOnes) {
   EXPECT_FALSE(ParseRedisReplies("?what\r\n").ok());
 }
 
+// Nested "*65536" headers with no element make hiredis allocate each level's
+// slots at once; the reader charges them to its budget and refuses the reply,
+// naming the bound, before its objects reach it.
+TEST(RedisRepliesTest, NestedArrayHeadersStayWithinTheBudget) {
+  // Three levels of 65,536 slots fit in 16 MiB, the fourth does not.
+  constexpr size_t kBudget = 16 << 20;
+  std::string nested;
+  for (int i = 0; i < 8; ++i) nested += "*65536\r\n";
+  ResetRedisReplyPeakBytes();
+  auto r = ParseRedisReplies(nested, kBudget);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("bound of 16777216 bytes"),
+            std::string::npos)
+      << r.status();
+  EXPECT_GT(RedisReplyPeakBytes(), 0u);
+  EXPECT_LE(RedisReplyPeakBytes(), kBudget);
+  // Under the default 1 MiB budget not even the first level is allocated.
+  ResetRedisReplyPeakBytes();
+  EXPECT_FALSE(ParseRedisReplies(nested).ok());
+  EXPECT_EQ(RedisReplyPeakBytes(), 0u);
+  // Wide rather than deep: the same budget bounds a reply of many arrays.
+  ResetRedisReplyPeakBytes();
+  std::string many = "*65536\r\n";
+  for (int i = 0; i < 64; ++i) {
+    many += "*4096\r\n";
+    for (int j = 0; j < 4096; ++j) many += ":1\r\n";
+  }
+  EXPECT_FALSE(ParseRedisReplies(many, kBudget).ok());
+  EXPECT_LE(RedisReplyPeakBytes(), kBudget);
+  // A reply within the budget parses.
+  auto small = ParseRedisReplies("*2\r\n*1\r\n:1\r\n$2\r\nab\r\n", 4096);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ((*small)[0].elements[1].str, "ab");
+  // Strings are charged too.
+  EXPECT_FALSE(
+      ParseRedisReplies("$100\r\n" + std::string(100, 'x') + "\r\n", 100).ok());
+}
+
 TEST(RedisClientTest, CommandsPipelinesAndBinaryValues) {
   auto redis = MustStartRedis();
   ASSERT_NE(redis, nullptr);

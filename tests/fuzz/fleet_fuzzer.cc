@@ -1,5 +1,6 @@
 // Fuzzes what fleet/ reads from users and from Redis. The first byte picks:
-//   0: ParseRedisUrl (a flag value): errors never quote the password.
+//   0: ParseRedisUrl and RedactRedisUrl (a flag value): a password never
+//      survives redaction, and errors quote the URL only redacted.
 //   1: ParseRedisReplies (what Redis sends), with hiredis's reader and the
 //      client's conversion: no crash, no leak.
 //   2: FleetKey::Open of a value read from Redis: refused unless it was
@@ -29,11 +30,35 @@ void Check(bool ok) {
   if (!ok) __builtin_trap();
 }
 
+// True when |secret| occurs in |url| and only inside its password: between
+// the first ':' after "SCHEME://" and the last '@' (all of the credentials
+// when they hold no ':'), as RedactRedisUrl reads it.
+bool OnlyInPassword(absl::string_view url, absl::string_view secret) {
+  const size_t at = url.rfind('@');
+  const size_t first = url.find(secret);
+  if (at == absl::string_view::npos || first == absl::string_view::npos) {
+    return false;
+  }
+  const size_t scheme_end = url.find("://");
+  size_t begin = scheme_end < at ? scheme_end + 3 : 0;
+  const size_t colon = url.find(':', begin);
+  if (colon < at) begin = colon + 1;
+  return first >= begin && url.rfind(secret) + secret.size() <= at;
+}
+
 void FuzzUrl(absl::string_view input) {
   auto url = tlsession::fleet::ParseRedisUrl(input);
   constexpr absl::string_view kSecret = "FUZZSECRET";
+  const std::string redacted_url = tlsession::fleet::RedactRedisUrl(input);
+  const absl::string_view redacted = redacted_url;
+  // A password never survives redaction, and errors quote the URL only
+  // redacted.
+  if (OnlyInPassword(input, kSecret)) {
+    Check(redacted.find(kSecret) == absl::string_view::npos);
+  }
   if (!url.ok()) {
-    Check(url.status().message().find(kSecret) == absl::string_view::npos);
+    Check(url.status().message().find(kSecret) == absl::string_view::npos ||
+          redacted.find(kSecret) != absl::string_view::npos);
     return;
   }
   Check(!url->host.empty());
