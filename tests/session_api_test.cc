@@ -139,9 +139,13 @@ TEST(SessionApi, AccessorsDescribeTheSession) {
   EXPECT_LT(s.peer_certificate_expiry(), absl::InfiniteFuture());
 }
 
+// The server's clock stands still: a lifetime computed on the real clock
+// can lose a second to a handshake that crosses one.
 TEST(SessionApi, TicketLifetimeHintFollowsServerTimeout) {
+  TestClock server_clock(NowSeconds());
   ContextOptions o = ServerOptions(Resumption::kTls12Ticket);
   o.session_timeout = absl::Minutes(10);
+  o.clock = server_clock.fn();
   auto server = TestTlsServer::Start(MustCreate(o));
   ASSERT_TRUE(server.ok());
   auto run = RunClient(MustCreate(ClientOptions()), (*server)->port());
@@ -278,10 +282,14 @@ TEST(ServerClock, DefaultSessionStoreRunsOnIt) {
 // A client's BoringSSL reads the client Context's clock: the sessions it
 // makes carry that clock's time, and from a TLS 1.3 ticket's expiry on (by
 // that clock) the client no longer offers it, though the server, whose
-// clock has not moved, would still resume it.
+// clock has not moved, would still resume it. The server runs on a clock of
+// its own that stands still too: on the real clock a handshake that crossed
+// a second shortened the ticket's lifetime to 9m59s (seen under -c opt).
 TEST(ClientClock, SessionsCarryItsTimeAndExpireByIt) {
+  TestClock server_clock(NowSeconds());
   ContextOptions so = ServerOptions(Resumption::kTls13);
   so.session_timeout = absl::Minutes(10);
+  so.clock = server_clock.fn();
   auto server = TestTlsServer::Start(MustCreate(so));
   ASSERT_TRUE(server.ok()) << server.status();
   TestClock clock(NowSeconds() + absl::Hours(24));
