@@ -5,7 +5,8 @@
 # disk cache (a cached object would count into another checkout's files),
 # runs every test, collects the counters with lcov and writes
 # OUT_DIR/coverage.info (lcov's tracefile format, paths relative to the
-# checkout) and OUT_DIR/summary.txt. Prints one line per folder and the
+# checkout) and OUT_DIR/summary.txt. Works on a copy of the tracked files
+# in a scratch folder, with an output base there, both removed at the end. Prints one line per folder and the
 # total, e.g. "coverage session/: 93.1% (1520 of 1633 lines)".
 #
 # Usage: tests/coverage.sh OUT_DIR
@@ -17,18 +18,21 @@ tree=$(pwd -P)
 command -v lcov >/dev/null || { echo "coverage: lcov is missing (./setup.sh installs it)" >&2; exit 1; }
 mkdir -p "$out" && out=$(cd "$out" && pwd -P) || exit 1
 export HOME="${HOME:-/root}"
-base="$HOME/.cache/tlsession-coverage-output-$(echo "$tree" | md5sum | cut -c1-12)"
-bz=(bazel "--output_base=$base")
+scratch=$(mktemp -d /tmp/tlsession-coverage.XXXXXX) || exit 1
+trap 'bazel --output_base="$scratch/output" shutdown >/dev/null 2>&1; rm -rf "$scratch"' EXIT
+# The tracked files, as they are in the working tree, in a folder of the
+# script's own: the checkout's bazel-* symlinks (another output base's
+# execroot) must not be read as packages.
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$(mkdir "$scratch/tree" && echo "$scratch/tree")" ||
+  exit 1
+cd "$scratch/tree" || exit 1
+bz=(bazel "--output_base=$scratch/output")
 
-# Counters from an earlier run would add up: start from none.
 execroot=$("${bz[@]}" info --config=gcov execution_root 2>/dev/null) || exit 1
 bin="$execroot/bazel-out/k8-fastbuild/bin"
-[ -d "$bin" ] && find "$bin" -name '*.gcda' -delete
 "${bz[@]}" test --config=gcov --nocache_test_results //... 2>&1 | tail -45
 echo "coverage: tests done (a failed test above still counts its lines)"
 
-scratch=$(mktemp -d /tmp/tlsession-coverage.XXXXXX) || exit 1
-trap 'rm -rf "$scratch"' EXIT
 # Each test ran in its own runfiles folder, where its counters went (object
 # paths are relative): merge them all (gcc's gcov-tool), add the objects'
 # .gcno files beside the sum, and read it once.
@@ -54,10 +58,10 @@ lcov --quiet --capture --directory "$merged" --base-directory "$execroot" \
 # Only the library's own sources, named relative to the checkout.
 dirs=(base session tls ftp_adapter fleet)
 patterns=()
-for d in "${dirs[@]}"; do patterns+=("$execroot/$d/*" "$tree/$d/*"); done
+for d in "${dirs[@]}"; do patterns+=("$execroot/$d/*" "$scratch/tree/$d/*"); done
 lcov --quiet --extract "$scratch/all.info" "${patterns[@]}" \
   --output-file "$scratch/lib.info" 2>>"$scratch/lcov.log" || exit 1
-sed -e "s|^SF:$execroot/|SF:|" -e "s|^SF:$tree/|SF:|" "$scratch/lib.info" \
+sed -e "s|^SF:$execroot/|SF:|" -e "s|^SF:$scratch/tree/|SF:|" "$scratch/lib.info" \
   >"$out/coverage.info"
 
 # Per folder: lines found (LF) and hit (LH), summed over its files.
