@@ -62,13 +62,14 @@ TEST_P(ResumptionTest, FullThenResumed) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModes, ResumptionTest,
-                         ::testing::Values(Resumption::kTls12SessionId,
-                                           Resumption::kTls12Ticket,
-                                           Resumption::kTls13),
-                         [](const auto& info) {
-                           return ResumptionName(info.param);
-                         });
+// Every resumption mode, and its name in test names.
+const auto kAllModes = ::testing::Values(
+    Resumption::kTls12SessionId, Resumption::kTls12Ticket, Resumption::kTls13);
+std::string ModeName(const ::testing::TestParamInfo<Resumption>& info) {
+  return ResumptionName(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, ResumptionTest, kAllModes, ModeName);
 
 TEST(SessionApi, EmptyBeforeHandshakeAndSetAfterwards) {
   auto server = TestTlsServer::Start(MustCreate(ServerOptions()));
@@ -256,13 +257,7 @@ TEST_P(ServerClockTest, RefusesSessionsFromTheirExpiryOn) {
   EXPECT_FALSE(expired->reused);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModes, ServerClockTest,
-                         ::testing::Values(Resumption::kTls12SessionId,
-                                           Resumption::kTls12Ticket,
-                                           Resumption::kTls13),
-                         [](const auto& info) {
-                           return ResumptionName(info.param);
-                         });
+INSTANTIATE_TEST_SUITE_P(AllModes, ServerClockTest, kAllModes, ModeName);
 
 // The session-ID store a server Context makes when given none runs on the
 // Context's clock.
