@@ -301,8 +301,8 @@ void RedisClient::Release(std::unique_ptr<Link> link) {
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Exchange(
-    const std::vector<std::vector<std::string>>& commands,
-    absl::Time deadline) {
+    const std::vector<std::vector<std::string>>& commands, absl::Time deadline,
+    Idempotent idempotent) {
   std::string request;
   for (const auto& c : commands) AppendCommand(c, &request);
   for (int attempt = 0;; ++attempt) {
@@ -325,11 +325,12 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Exchange(
       return replies;
     }
     Release(nullptr);  // Closes it: a late reply would desynchronize it.
-    // A pooled connection that Redis closed while idle (a restart): the
-    // request never ran; try once more on a fresh connection.
+    // A pooled connection that ended with no reply: Redis closed it while
+    // idle (a restart) and the request never ran, or the request ran and its
+    // reply was lost. Only an idempotent call may run again.
     const bool stale =
         reused && received == 0 && s.code() == absl::StatusCode::kAborted;
-    if (!stale || attempt > 0) return s;
+    if (!stale || attempt > 0 || idempotent != Idempotent::kYes) return s;
   }
 }
 
@@ -377,14 +378,14 @@ void RedisClient::RecordResult(const absl::Status& status,
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands,
-    absl::Duration timeout) {
+    absl::Duration timeout, Idempotent idempotent) {
   if (commands.empty()) return std::vector<RedisReply>();
   if (absl::Status s = CheckBackoff(); !s.ok()) return s;
   const absl::Time deadline =
       absl::Now() +
       (timeout > absl::ZeroDuration() ? timeout : config_.timeout);
   absl::StatusOr<std::vector<RedisReply>> replies =
-      Exchange(commands, deadline);
+      Exchange(commands, deadline, idempotent);
   const absl::StatusCode code = replies.status().code();
   // A full pool (Unavailable) says nothing about Redis's health.
   const bool transport_failure =
@@ -394,8 +395,10 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
 }
 
 absl::StatusOr<RedisReply> RedisClient::Command(
-    const std::vector<std::string>& args, absl::Duration timeout) {
-  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline({args}, timeout);
+    const std::vector<std::string>& args, absl::Duration timeout,
+    Idempotent idempotent) {
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      Pipeline({args}, timeout, idempotent);
   if (!replies.ok()) return replies.status();
   RedisReply& reply = replies->front();
   if (reply.type == RedisReply::Type::kError) {

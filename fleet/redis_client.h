@@ -11,8 +11,10 @@
 // - Connections are pooled (up to Config::max_connections, each used by one
 //   call at a time) and re-made as needed: a connection that failed or timed
 //   out is closed (a late reply would desynchronize it), and the next call
-//   connects afresh. A pooled connection that Redis closed meanwhile (it
-//   restarted) is retried once on a fresh one within the same deadline.
+//   connects afresh. A call its caller marks Idempotent::kYes, on a pooled
+//   connection that ends with no reply, is retried once on a fresh one
+//   within the same deadline (Redis restarted meanwhile). Any other call
+//   fails instead: no reply cannot tell "never ran" from "ran, reply lost".
 // - Fail-open error mapping: calls return a Status whose code says what
 //   happened (see RedisOutcomeOf); the fleet stores turn every failure into
 //   "no session" and go on. Nothing aborts on what Redis sends: replies are
@@ -62,6 +64,13 @@ enum class RedisOutcome {
 // The outcome a call's |status| stands for (see RedisOutcome).
 RedisOutcome RedisOutcomeOf(const absl::Status& status);
 
+// Whether running a call twice has the effect of running it once (GET,
+// SMEMBERS, SET of a fixed value without NX, DEL, PEXPIRE): only such calls
+// are sent again when their connection ends with no reply, since the first
+// run may have happened with its reply lost. LPUSH, LPOP, GETDEL, INCR, SET
+// NX (whose reply says who won) and scripts that take are kNo, the default.
+enum class Idempotent { kNo, kYes };
+
 class RedisClient {
  public:
   struct Config {
@@ -103,18 +112,33 @@ class RedisClient {
   RedisClient& operator=(const RedisClient&) = delete;
 
   // Runs one command (its arguments, binary-safe) within |timeout| (the
-  // config's when zero). Error replies from Redis are FailedPrecondition
-  // errors quoting Redis's message.
+  // config's when zero); retried on a fresh connection only when
+  // |idempotent| (see Idempotent). Error replies from Redis are
+  // FailedPrecondition errors quoting Redis's message.
   absl::StatusOr<RedisReply> Command(
       const std::vector<std::string>& args,
-      absl::Duration timeout = absl::ZeroDuration());
+      absl::Duration timeout = absl::ZeroDuration(),
+      Idempotent idempotent = Idempotent::kNo);
+  // Command(args) within the config's timeout, |idempotent| as given.
+  absl::StatusOr<RedisReply> Command(const std::vector<std::string>& args,
+                                     Idempotent idempotent) {
+    return Command(args, absl::ZeroDuration(), idempotent);
+  }
 
   // Sends |commands| in one round trip on one connection and returns their
   // replies in order (error replies included, as kError replies). Fails as a
-  // whole on a transport failure or timeout.
+  // whole on a transport failure or timeout. |idempotent| says whether the
+  // whole pipeline may run twice (see Idempotent).
   absl::StatusOr<std::vector<RedisReply>> Pipeline(
       const std::vector<std::vector<std::string>>& commands,
-      absl::Duration timeout = absl::ZeroDuration());
+      absl::Duration timeout = absl::ZeroDuration(),
+      Idempotent idempotent = Idempotent::kNo);
+  // Pipeline(commands) within the config's timeout, |idempotent| as given.
+  absl::StatusOr<std::vector<RedisReply>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands,
+      Idempotent idempotent) {
+    return Pipeline(commands, absl::ZeroDuration(), idempotent);
+  }
 
   // Opens connections until |connections| are idle in the pool (within the
   // pool's bound), each within the config's timeout, so that the first calls
@@ -144,11 +168,11 @@ class RedisClient {
   void Release(std::unique_ptr<Link> link);
   // Connects (non-blocking, resolved address) and logs in, by |deadline|.
   absl::StatusOr<std::unique_ptr<Link>> Connect(absl::Time deadline);
-  // One exchange on a connection of the pool, retried once on a fresh
-  // connection when a reused one turns out to be closed.
+  // One exchange on a connection of the pool; when |idempotent|, retried
+  // once on a fresh connection when a reused one ends with no reply.
   absl::StatusOr<std::vector<RedisReply>> Exchange(
       const std::vector<std::vector<std::string>>& commands,
-      absl::Time deadline);
+      absl::Time deadline, Idempotent idempotent);
   // Counts a call; Unavailable while backing off.
   absl::Status CheckBackoff();
   // Counts a call's outcome; |transport_failure| ones start a back-off

@@ -175,16 +175,19 @@ void RedisClientSessionStore::Remove(absl::string_view key,
                                      const Session& session) {
   if (session.empty() || session.is_single_use()) return;  // See header.
   const std::string single = SessionName(key);
-  absl::StatusOr<RedisReply> held = redis_->Command({"GET", single});
+  absl::StatusOr<RedisReply> held =
+      redis_->Command({"GET", single}, Idempotent::kYes);
   if (!held.ok()) return CountFailure(held.status());
   if (!held->is_string() || OpenSession(single, held->str) != session) return;
-  absl::StatusOr<RedisReply> del = redis_->Command({"DEL", single});
+  absl::StatusOr<RedisReply> del =
+      redis_->Command({"DEL", single}, Idempotent::kYes);
   if (!del.ok()) CountFailure(del.status());
 }
 
 void RedisClientSessionStore::RemovePeer(absl::string_view peer) {
   const std::string name = PeerName(peer);
-  absl::StatusOr<RedisReply> members = redis_->Command({"SMEMBERS", name});
+  absl::StatusOr<RedisReply> members =
+      redis_->Command({"SMEMBERS", name}, Idempotent::kYes);
   if (!members.ok()) return CountFailure(members.status());
   std::vector<std::vector<std::string>> commands;
   for (const RedisReply& m : members->elements) {
@@ -194,7 +197,8 @@ void RedisClientSessionStore::RemovePeer(absl::string_view peer) {
     commands.push_back({"DEL", SessionName(key)});
   }
   commands.push_back({"DEL", name});
-  absl::StatusOr<std::vector<RedisReply>> done = redis_->Pipeline(commands);
+  absl::StatusOr<std::vector<RedisReply>> done =
+      redis_->Pipeline(commands, Idempotent::kYes);  // DELs.
   if (!done.ok()) CountFailure(done.status());
 }
 

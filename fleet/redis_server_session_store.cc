@@ -115,7 +115,8 @@ std::optional<std::string> RedisServerSessionStore::Get(
     return hit;
   }
   const std::string name = KeyNameFor(session_id);
-  absl::StatusOr<RedisReply> reply = redis_->Command({"GET", name});
+  absl::StatusOr<RedisReply> reply =
+      redis_->Command({"GET", name}, Idempotent::kYes);
   const RedisOutcome outcome = RedisOutcomeOf(reply.status());
   if (outcome != RedisOutcome::kSkipped) Count(&Metrics::redis_gets);
   switch (outcome) {
@@ -214,7 +215,8 @@ void RedisServerSessionStore::SendBatch(const std::vector<Write>& batch) {
     commands.push_back({"SET", w.name, *w.value, "PX", absl::StrCat(ms)});
   }
   absl::StatusOr<std::vector<RedisReply>> replies =
-      redis_->Pipeline(commands, config_.write_timeout);
+      redis_->Pipeline(commands, config_.write_timeout,
+                       Idempotent::kYes);  // SET of fixed values, DEL.
   MutexLock lock(&mu_);
   metrics_.dropped_writes += expired;
   if (replies.ok()) {

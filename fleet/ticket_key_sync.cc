@@ -178,14 +178,15 @@ bool TicketKeySync::UpdateLease() {
       redis_->Command({"SET", lease_name_, instance_id_, "NX", "PX", ms});
   if (!take.ok()) return false;
   if (take->type == RedisReply::Type::kStatus) return true;  // Taken.
-  absl::StatusOr<RedisReply> holder = redis_->Command({"GET", lease_name_});
+  absl::StatusOr<RedisReply> holder =
+      redis_->Command({"GET", lease_name_}, Idempotent::kYes);
   if (!holder.ok() || !holder->is_string() || holder->str != instance_id_) {
     return false;
   }
   // Ours: renew. (Should it have expired since the GET and been taken, this
   // extends the other holder's lease; per-epoch SET NX keeps keys unique.)
   absl::StatusOr<RedisReply> renew =
-      redis_->Command({"PEXPIRE", lease_name_, ms});
+      redis_->Command({"PEXPIRE", lease_name_, ms}, Idempotent::kYes);
   return renew.ok() && renew->integer == 1;
 }
 
@@ -201,7 +202,8 @@ TicketKeySync::FetchWindow(int64_t epoch) {
     epochs.push_back(e);
     commands.push_back({"GET", NameOf(e)});
   }
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(commands);
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      redis_->Pipeline(commands, Idempotent::kYes);  // GETs.
   if (!replies.ok()) return replies.status();
   std::map<int64_t, std::optional<Record>> out;
   uint64_t rejected = 0;

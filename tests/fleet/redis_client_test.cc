@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "testbed/poll.h"
 #include "testbed/redis_server.h"
+#include "tests/fleet/reply_dropping_proxy.h"
 #include "tests/testing/start_line.h"
 
 namespace tlsession::fleet {
@@ -278,9 +279,46 @@ TEST(RedisClientTest, StalePooledConnectionIsRetriedOnce) {
   ASSERT_TRUE(
       redis->Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"})
           .ok());
-  auto r = client->Command({"PING"});
+  auto r = client->Command({"PING"}, Idempotent::kYes);
   EXPECT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(client->metrics().errors, 0u);
+  // Not so a call that is not idempotent: it may have run.
+  ASSERT_TRUE(
+      redis->Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"})
+          .ok());
+  auto incr = client->Command({"INCR", "n"});
+  EXPECT_EQ(incr.status().code(), absl::StatusCode::kAborted) << incr.status();
+}
+
+// A command runs and its reply is lost (a proxy forwards it and closes the
+// connection instead of replying): a call not marked idempotent fails rather
+// than run again, so INCR (like LPUSH of a ticket) takes effect once.
+TEST(RedisClientTest, LostReplyIsNotRetriedUnlessIdempotent) {
+  auto redis = MustStartRedis();
+  ASSERT_NE(redis, nullptr);
+  auto proxy = testing::ReplyDroppingProxy::Start(redis->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  RedisClient::Config config;
+  config.endpoint.port = (*proxy)->port();
+  config.endpoint.password = Secret(std::string(redis->password()));
+  config.timeout = absl::Seconds(2);
+  auto client = RedisClient::Create(std::move(config));
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Command({"PING"}).ok());  // A pooled connection.
+  (*proxy)->DropReplyTo("INCR");
+  auto incr = (*client)->Command({"INCR", "counter"});
+  EXPECT_EQ(incr.status().code(), absl::StatusCode::kAborted) << incr.status();
+  EXPECT_EQ((*proxy)->dropped(), 1);
+  auto counter = redis->Command({"GET", "counter"});
+  ASSERT_TRUE(counter.ok()) << counter.status();
+  EXPECT_EQ(counter->str, "1");  // Ran once, not retried.
+  // An idempotent call whose reply is lost is retried, and answers.
+  ASSERT_TRUE((*client)->Command({"PING"}).ok());
+  (*proxy)->DropReplyTo("counter");
+  auto get = (*client)->Command({"GET", "counter"}, Idempotent::kYes);
+  ASSERT_TRUE(get.ok()) << get.status();
+  EXPECT_EQ(get->str, "1");
+  EXPECT_EQ((*proxy)->dropped(), 2);
 }
 
 TEST(RedisClientTest, OversizedReplyIsAnError) {
