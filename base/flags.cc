@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/redact_url.h"
 
 namespace tlsession {
 namespace {
@@ -38,7 +39,7 @@ bool LooksLikeFlag(absl::string_view word) {
 // password in it when |syntax| says so.
 void AddOperand(const CliSyntax& syntax, char* word) {
   syntax.operands->emplace_back(word);
-  if (syntax.mask_operand_url_passwords) MaskUrlPassword(word);
+  if (syntax.mask_operand_url_passwords) MaskUrlSecret(word);
 }
 
 // Overwrites |text| (part of argv) with '*'.
@@ -63,7 +64,7 @@ absl::Status ApplyFlag(const CliFlag& flag, absl::string_view name,
   }
   const bool accepted = flag.set(value == nullptr ? "" : value);
   if (flag.secret && value != nullptr) Mask(value);
-  if (flag.url_secret && value != nullptr) MaskUrlPassword(value);
+  if (flag.url_secret && value != nullptr) MaskUrlSecret(value);
   if (accepted) return absl::OkStatus();
   return absl::InvalidArgumentError(
       flag.bad_value.empty()
@@ -106,19 +107,6 @@ std::string FlagLines(absl::string_view names, absl::string_view help) {
 }
 
 }  // namespace
-
-void MaskUrlPassword(char* word) {
-  const absl::string_view url(word);
-  const size_t at = url.rfind('@');
-  if (at == absl::string_view::npos) return;
-  const size_t scheme_end = url.find("://");
-  size_t start = scheme_end == absl::string_view::npos || scheme_end > at
-                     ? 0
-                     : scheme_end + 3;
-  const size_t colon = url.find(':', start);
-  if (colon != absl::string_view::npos && colon < at) start = colon + 1;
-  memset(word + start, '*', at - start);
-}
 
 CliFlag CliSwitch(std::string name, std::vector<std::string> aliases,
                   std::string help, bool* out) {

@@ -39,18 +39,10 @@ struct CliFlag {
   // only for a moment (a password).
   bool secret = false;
   // The value may be a URL holding a password (redis://USER:PASSWORD@HOST):
-  // once read, that password is overwritten with '*' in argv, as
-  // MaskUrlPassword does, and the rest of the value stays readable.
+  // once read, that password is overwritten with '*' in argv by
+  // MaskUrlSecret (base/redact_url.h), and the rest stays readable.
   bool url_secret = false;
 };
-
-// Overwrites in place with '*' the password of |word| when it is a URL with
-// credentials: what lies between the first ':' after "SCHEME://" and the
-// last '@' ("redis://user:********@host:6379"), or, with no ':' there, all of
-// what lies before the '@' (it may be a password typed without its user).
-// Words without '@' are left alone. For argv, which `ps` and
-// /proc/PID/cmdline show to other users.
-void MaskUrlPassword(char* word);
 
 // A switch: a flag that takes no value and sets |*out| to true.
 CliFlag CliSwitch(std::string name, std::vector<std::string> aliases,
@@ -74,7 +66,7 @@ struct CliSyntax {
   // What errors call a flag: "unknown flag --x" or "unknown option --x".
   std::string flag_word = "flag";
   // Operands may be URLs holding passwords (ftp://USER:PASSWORD@HOST/):
-  // MaskUrlPassword is applied to each in argv once it is copied.
+  // MaskUrlSecret is applied to each in argv once it is copied.
   bool mask_operand_url_passwords = false;
 };
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/private_file.h"
+#include "base/redact_url.h"
 
 namespace tlsession::fleet {
 
@@ -84,14 +85,13 @@ absl::Status CheckRedisUrl(absl::string_view flag, absl::string_view value) {
 }
 
 // The error for a value of |flag| that is neither one of |keywords| nor a
-// Redis URL; it quotes the value as RedactRedisUrl gives it (a mistyped
+// Redis URL; it quotes the value as RedactUrl gives it (a mistyped
 // scheme, "rediss://:PW@host", still holds a password).
 absl::Status NotAMode(absl::string_view flag, absl::string_view value,
                       std::initializer_list<absl::string_view> keywords) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(flag, " must be ", absl::StrJoin(keywords, ", "),
-                   " or redis://[[USER]:PASSWORD@]HOST:PORT, got '",
-                   RedactRedisUrl(value), "'"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      flag, " must be ", absl::StrJoin(keywords, ", "),
+      " or redis://[[USER]:PASSWORD@]HOST:PORT, got '", RedactUrl(value), "'"));
 }
 
 // Sets |options|' ticket keys as |setting| says when it needs no Redis.

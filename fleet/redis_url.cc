@@ -1,6 +1,5 @@
 #include "fleet/redis_url.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -9,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/redact_url.h"
 
 namespace tlsession::fleet {
 namespace {
@@ -74,36 +74,6 @@ absl::Status ParseHostPort(absl::string_view hostport, RedisEndpoint* ep) {
   return absl::OkStatus();
 }
 
-// True when |hostport| (text after "://" with no '@') reads as HOST or
-// HOST:PORT, HOST letters, digits, '.', '-', '_' or a bracketed IPv6
-// literal, PORT digits, before any '/', '?' or '#'.
-bool LooksLikeHostPort(absl::string_view hostport) {
-  hostport = hostport.substr(0, hostport.find_first_of("/?#"));
-  absl::string_view host = hostport, port;
-  if (absl::StartsWith(hostport, "[")) {
-    const size_t close = hostport.find(']');
-    if (close == absl::string_view::npos) return false;
-    host = hostport.substr(1, close - 1);
-    port = hostport.substr(close + 1);
-    if (!port.empty() && !absl::ConsumePrefix(&port, ":")) return false;
-    if (host.find_first_not_of("0123456789abcdefABCDEF:.") !=
-        absl::string_view::npos) {
-      return false;
-    }
-  } else {
-    const size_t colon = hostport.find(':');
-    host = hostport.substr(0, colon);
-    if (colon != absl::string_view::npos) port = hostport.substr(colon + 1);
-    for (char c : host) {
-      if (!absl::ascii_isalnum(c) && c != '.' && c != '-' && c != '_') {
-        return false;
-      }
-    }
-    if (colon != absl::string_view::npos && port.empty()) return false;
-  }
-  return std::all_of(port.begin(), port.end(), absl::ascii_isdigit);
-}
-
 // ParseRedisUrl without the URL in its errors.
 absl::StatusOr<RedisEndpoint> ParseUnquoted(absl::string_view url) {
   absl::string_view rest = url;
@@ -138,33 +108,11 @@ absl::StatusOr<RedisEndpoint> ParseUnquoted(absl::string_view url) {
 
 }  // namespace
 
-std::string RedactRedisUrl(absl::string_view url) {
-  const size_t last_at = url.rfind('@');
-  const size_t scheme_end = url.find("://");
-  const size_t start =
-      scheme_end != absl::string_view::npos &&
-              (last_at == absl::string_view::npos || scheme_end < last_at)
-          ? scheme_end + 3
-          : 0;
-  const absl::string_view prefix = url.substr(0, start);
-  const absl::string_view rest = url.substr(start);
-  if (last_at == absl::string_view::npos) {
-    return LooksLikeHostPort(rest) ? std::string(url)
-                                   : absl::StrCat(prefix, "***");
-  }
-  const absl::string_view userinfo = url.substr(start, last_at - start);
-  const size_t colon = userinfo.find(':');
-  const absl::string_view user = colon == absl::string_view::npos
-                                     ? absl::string_view()
-                                     : userinfo.substr(0, colon + 1);
-  return absl::StrCat(prefix, user, "***", url.substr(last_at));
-}
-
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   absl::StatusOr<RedisEndpoint> ep = ParseUnquoted(url);
   if (ep.ok()) return ep;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "Redis URL '", RedactRedisUrl(url), "': ", ep.status().message()));
+  return absl::InvalidArgumentError(absl::StrCat("Redis URL '", RedactUrl(url),
+                                                 "': ", ep.status().message()));
 }
 
 }  // namespace tlsession::fleet

@@ -26,18 +26,9 @@ struct RedisEndpoint {
 // Parses "redis://[[USER]:PASSWORD@]HOST:PORT" (PORT defaults to 6379; HOST
 // may be a bracketed IPv6 literal; USER and PASSWORD are percent-decoded).
 // Anything else (another scheme, a path, a query, a bad port) is an
-// InvalidArgument error quoting the URL as RedactRedisUrl gives it.
+// InvalidArgument error quoting the URL only through RedactUrl
+// (base/redact_url.h).
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url);
-
-// |url| as every message about a Redis URL quotes it: the password of
-// "SCHEME://[USER]:PASSWORD@HOST..." (any scheme, the last '@') becomes
-// "***" ("redis://user:***@host:6379"); with no ':' before the '@', all of
-// the credentials do ("redis://***@host", a password typed without its
-// ':'). Without '@', HOST[:PORT] is kept only when PORT is digits: anything
-// else after "://" becomes "***" ("redis://***"), since a mistyped URL may
-// hold its password anywhere. The one function for this: nothing prints a
-// Redis URL otherwise.
-std::string RedactRedisUrl(absl::string_view url);
 
 }  // namespace tlsession::fleet
 

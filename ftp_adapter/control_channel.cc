@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/cleanse.h"
+#include "base/redact_url.h"
 #include "ftp_adapter/printable.h"
 #include "ftp_adapter/url.h"
 

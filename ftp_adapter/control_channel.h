@@ -49,8 +49,8 @@ absl::Status NetworkError(absl::Status status);
 absl::Status ProtocolError(absl::Status status);
 
 // Returns |line| as traces and errors show it: "PASS ****" for a PASS
-// command, else |line| with its argument through RedactUrl (url.h), so that
-// no URL password can show even if one were ever sent.
+// command, else |line| with its argument through RedactUrl (base/redact_url.h),
+// so that no URL password can show even if one were ever sent.
 std::string MaskCommand(absl::string_view line);
 
 class ControlChannel {

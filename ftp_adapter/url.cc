@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/cleanse.h"
+#include "base/redact_url.h"
 #include "ftp_adapter/printable.h"
 
 namespace tlsession::ftp {
@@ -219,24 +220,6 @@ absl::Status ParsePort(absl::string_view port_text, absl::string_view url,
 }
 
 }  // namespace
-
-// Paths with '@' after a ':' are over-redacted, which is harmless in a
-// message. When what precedes "://" holds a ':' (no scheme does:
-// "ftp//u:pw@h/a://b"), from the first ':' of all: "ftp:/user:pw@host"
-// gives "ftp:***@host".
-std::string RedactUrl(absl::string_view url) {
-  const size_t scheme_end = url.find("://");
-  size_t start = 0;
-  if (scheme_end != absl::string_view::npos &&
-      url.substr(0, scheme_end).find(':') == absl::string_view::npos) {
-    start = scheme_end + 3;
-  }
-  const size_t at = url.rfind('@');
-  if (at == absl::string_view::npos || at < start) return std::string(url);
-  const size_t colon = url.find(':', start);
-  if (colon == absl::string_view::npos || colon > at) return std::string(url);
-  return absl::StrCat(url.substr(0, colon + 1), "***", url.substr(at));
-}
 
 bool SameServer(const FtpUrl& a, const FtpUrl& b) {
   return a.implicit_tls == b.implicit_tls && a.host == b.host &&

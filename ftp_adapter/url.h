@@ -45,16 +45,6 @@ struct FtpUrl {
 // inject FTP commands). Error messages never show the password.
 absl::StatusOr<FtpUrl> ParseFtpUrl(absl::string_view url);
 
-// The one redaction for URL text (or any text that may hold one: a command
-// argument) about to be printed: returns |url| with anything that may be a
-// password replaced by "***" ("ftp://u:***@host/a"), from the first ':'
-// after "://" to the last '@', so that even a password with an unencoded
-// '/' stays hidden; text with no ':' before an '@' comes back unchanged.
-// Without "://", or when what precedes it holds a ':', from the first ':' of
-// all ("u:pw@host" gives "u:***@host"). A parsed URL prints the same way
-// through FtpUrl::ToString.
-std::string RedactUrl(absl::string_view url);
-
 // Returns true when |a| and |b| name the same server and login: the same
 // scheme (implicit TLS or not), host, port and user. Passwords are not
 // compared.

@@ -1,5 +1,5 @@
 // Fuzzes what fleet/ reads from users and from Redis. The first byte picks:
-//   0: ParseRedisUrl and RedactRedisUrl (a flag value): a password never
+//   0: ParseRedisUrl and RedactUrl (a flag value): a password never
 //      survives redaction, and errors quote the URL only redacted.
 //   1: ParseRedisReplies (what Redis sends), with hiredis's reader and the
 //      client's conversion: no crash, no leak.
@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/redact_url.h"
 #include "base/secret.h"
 #include "fleet/fleet_key.h"
 #include "fleet/redis_reply.h"
@@ -32,7 +33,7 @@ void Check(bool ok) {
 
 // True when |secret| occurs in |url| and only inside its password: between
 // the first ':' after "SCHEME://" and the last '@' (all of the credentials
-// when they hold no ':'), as RedactRedisUrl reads it.
+// when they hold no ':'), as RedactUrl reads it.
 bool OnlyInPassword(absl::string_view url, absl::string_view secret) {
   const size_t at = url.rfind('@');
   const size_t first = url.find(secret);
@@ -49,7 +50,7 @@ bool OnlyInPassword(absl::string_view url, absl::string_view secret) {
 void FuzzUrl(absl::string_view input) {
   auto url = tlsession::fleet::ParseRedisUrl(input);
   constexpr absl::string_view kSecret = "FUZZSECRET";
-  const std::string redacted_url = tlsession::fleet::RedactRedisUrl(input);
+  const std::string redacted_url = tlsession::RedactUrl(input);
   const absl::string_view redacted = redacted_url;
   // A password never survives redaction, and errors quote the URL only
   // redacted.
