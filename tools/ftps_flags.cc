@@ -185,6 +185,22 @@ void AddTransferFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
                            "get --output-dir: N connections (default 1)",
                            SetIntInRange(&o->parallel, 1, 64),
                            "--parallel takes a number from 1 to 64"));
+  flags->push_back(Checked(
+      "--progress", "bar|line|none",
+      "how transfers show progress on stderr: a bar\n"
+      "redrawn in place, a line every 2 s (for logs) or\n"
+      "none (default: bar on a terminal, else none); a\n"
+      "summary line follows every transfer",
+      [o](absl::string_view v) {
+        if (v != "bar" && v != "line" && v != "none") return false;
+        o->progress = std::string(v);
+        return true;
+      },
+      "--progress takes bar, line or none"));
+  flags->push_back(CliSwitch("--quiet", {"-q"},
+                             "no progress and no summary: only errors and\n"
+                             "warnings on stderr",
+                             &o->quiet));
   flags->push_back(
       CliSwitch("--verbose", {"-v"},
                 "print the control dialogue (password masked) and\n"

@@ -39,6 +39,8 @@ struct FtpsOptions {
   bool no_fsync = false;
   absl::Duration timeout = absl::Seconds(30);
   bool verbose = false;
+  bool quiet = false;    // No progress, no summary: errors and warnings only.
+  std::string progress;  // "bar", "line" or "none"; empty: bar on a terminal.
   std::string output_dir;
   int parallel = 1;
   std::vector<std::string> args;  // The command and its operands.

@@ -33,48 +33,16 @@
 #include "session/session_cache_file.h"
 #include "tls/context.h"
 #include "tools/ftps_flags.h"
+#include "tools/ftps_transfer_view.h"
 
 namespace tlsession::ftp {
 namespace {
 
-// Prints a progress line on stderr when it is a terminal and the transfer
-// is long; nothing otherwise.
-class Progress {
- public:
-  // For a transfer of |total| bytes (unknown: nullopt).
-  explicit Progress(std::optional<uint64_t> total)
-      : total_(total), tty_(isatty(2)), start_(absl::Now()) {}
-  ~Progress() {
-    if (shown_) fputs("\n", stderr);
-  }
-  // Counts |n| more bytes and redraws, at most five times a second.
-  void Add(size_t n) {
-    done_ += n;
-    const absl::Time now = absl::Now();
-    if (!tty_ || now - start_ < absl::Seconds(1) ||
-        now - last_ < absl::Milliseconds(200)) {
-      return;
-    }
-    last_ = now;
-    shown_ = true;
-    const double secs = absl::ToDoubleSeconds(now - start_);
-    const double rate = done_ / secs;
-    std::string eta = "--";
-    if (total_ && rate > 0 && *total_ >= done_) {
-      eta = absl::StrFormat("%.0fs", (*total_ - done_) / rate);
-    }
-    absl::FPrintF(stderr, "\r  %8.1f MiB  %7.1f MiB/s  ETA %-6s",
-                  done_ / 1048576.0, rate / 1048576.0, eta);
-  }
-
- private:
-  const std::optional<uint64_t> total_;
-  const bool tty_;
-  const absl::Time start_;
-  absl::Time last_ = absl::InfinitePast();
-  uint64_t done_ = 0;
-  bool shown_ = false;
-};
+// The last segment of |path| ("dir/a.txt" gives "a.txt").
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
 
 // One file of `get --output-dir`: its URL and where it lands.
 struct PlannedDownload {
@@ -214,29 +182,50 @@ class Tool {
                       });
   }
 
-  // The -v dialogue and the warnings, to stderr, escaped.
-  void Trace(absl::string_view line) {
-    std::lock_guard<std::mutex> lock(trace_mu_);
-    absl::FPrintF(stderr, "%s\n", Printable(line));
-  }
+  // The -v dialogue and the warnings, to stderr, escaped (above the
+  // progress line when one is drawn).
+  void Trace(absl::string_view line) { PrintErr(Printable(line)); }
 
   void Warn(absl::string_view line) {
-    std::lock_guard<std::mutex> lock(trace_mu_);
-    absl::FPrintF(stderr, "ftps: WARNING: %s\n", Printable(line));
+    PrintErr(absl::StrCat("ftps: WARNING: ", Printable(line)));
   }
 
-  // One transfer, with a progress bar.
+  void PrintErr(const std::string& line) {
+    std::lock_guard<std::mutex> lock(trace_mu_);
+    if (view_ != nullptr) return view_->PrintLine(line);
+    absl::FPrintF(stderr, "%s\n", line);
+  }
+
+  // Makes |view| the one progress callbacks and messages go to (null: none).
+  void SetView(TransferView* view) {
+    std::lock_guard<std::mutex> lock(trace_mu_);
+    view_ = view;
+  }
+
+  // The bytes of |local|'s part file that a resumed download keeps (0 when
+  // not resuming or there is none).
+  uint64_t PartFileSize(const std::string& local) const {
+    struct stat st;
+    if (!o_.resume || lstat((local + ".part").c_str(), &st) != 0 ||
+        !S_ISREG(st.st_mode)) {
+      return 0;
+    }
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  // One transfer, with its progress and summary (TransferView).
   absl::Status Download(FtpsClient& c, const std::string& remote,
                         const std::string& local) {
-    // A progress bar needs the size: ask only when someone will see it.
     std::optional<uint64_t> total;
-    if (isatty(2)) {
-      if (auto s = c.Size(remote); s.ok()) total = *s;
-    }
-    Progress progress(total);
-    progress_ = &progress;
+    if (auto s = c.Size(remote); s.ok()) total = *s;
+    TransferView view(ChooseProgressMode(o_.progress, o_.quiet, 2), o_.quiet,
+                      2);
+    view.meter().StartFile(BaseName(remote), total, PartFileSize(local));
+    SetView(&view);
     absl::Status s = c.DownloadFile(remote, local, o_.resume);
-    progress_ = nullptr;
+    view.meter().FinishFile(s.ok());
+    SetView(nullptr);
+    view.Finish({&c}, s.ok());
     return s;
   }
 
@@ -244,12 +233,21 @@ class Tool {
                       const std::string& remote) {
     struct stat st;
     std::optional<uint64_t> total;
-    if (stat(local.c_str(), &st) == 0)
+    if (stat(local.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
       total = static_cast<uint64_t>(st.st_size);
-    Progress progress(total);
-    progress_ = &progress;
+    }
+    uint64_t already = 0;
+    if (o_.resume) {
+      if (auto size = c.Size(remote); size.ok()) already = *size;
+    }
+    TransferView view(ChooseProgressMode(o_.progress, o_.quiet, 2), o_.quiet,
+                      2);
+    view.meter().StartFile(BaseName(local), total, already);
+    SetView(&view);
     absl::Status s = c.UploadFile(local, remote, o_.resume);
-    progress_ = nullptr;
+    view.meter().FinishFile(s.ok());
+    SetView(nullptr);
+    view.Finish({&c}, s.ok());
     return s;
   }
 
@@ -352,10 +350,9 @@ class Tool {
     co.timeout = o_.timeout;
     co.reuse_session = !o_.no_reuse;
     co.sync_downloads = !o_.no_fsync;
-    // Single transfers show a progress bar (when stderr is a terminal and
-    // the transfer is long); parallel ones do not.
+    // Single transfers show their progress (TransferView).
     co.progress = [this](uint64_t n) {
-      if (progress_ != nullptr) progress_->Add(n);
+      if (view_ != nullptr) view_->meter().Add(n);
     };
     if (o_.verbose) co.trace = [this](absl::string_view l) { Trace(l); };
     co.warn = [this](absl::string_view l) { Warn(l); };
@@ -463,7 +460,8 @@ class Tool {
   std::shared_ptr<ClientSessionCache> cache_;
   std::optional<SessionCacheFile> cache_file_;
   std::mutex trace_mu_;
-  Progress* progress_ = nullptr;  // The single transfer under way, if any.
+  // The single transfer's view, if one is under way; set under |trace_mu_|.
+  TransferView* view_ = nullptr;
 };
 
 }  // namespace
