@@ -52,7 +52,7 @@ TEST_F(ProgressTest, ShowsTotalPercentageBarRateElapsedAndEta) {
   EXPECT_THAT(line, StartsWith("big.bin  40%  [")) << line;
   EXPECT_THAT(line, HasSubstr("40.0 MiB / 100.0 MiB")) << line;
   EXPECT_THAT(line, HasSubstr("10.0 MiB/s")) << line;
-  EXPECT_THAT(line, HasSubstr("0:04")) << line;     // Elapsed.
+  EXPECT_THAT(line, HasSubstr("0:04")) << line;      // Elapsed.
   EXPECT_THAT(line, HasSubstr("ETA 0:06")) << line;  // 60 MiB at 10 MiB/s.
 }
 
@@ -120,7 +120,8 @@ TEST_F(ProgressTest, AFileFoundCompleteIsAFinal100PercentLine) {
   const TransferSummary summary = meter_.Summary();
   EXPECT_EQ(summary.files, 0);
   EXPECT_EQ(summary.skipped, 1);
-  EXPECT_EQ(RenderSummary(summary), "0 B in 0.0 s, 0 files, 1 already complete");
+  EXPECT_EQ(RenderSummary(summary),
+            "0 B in 0.0 s, 0 files, 1 already complete");
 }
 
 TEST_F(ProgressTest, NeverWiderThanTheTerminalAndKeepsWhatMattersMost) {
@@ -149,8 +150,10 @@ TEST_F(ProgressTest, TheBatchCountMovesAsFilesFinish) {
   const std::string line = Line(80, /*bar=*/true);
   EXPECT_THAT(line, StartsWith("[2/3]  b  15 B")) << line;
   EXPECT_THAT(line, Not(HasSubstr("%"))) << line;  // No total: no percentage,
-  EXPECT_THAT(line, Not(HasSubstr("["  "="))) << line;  // no bar,
-  EXPECT_THAT(line, Not(HasSubstr("ETA"))) << line;     // no ETA.
+  EXPECT_THAT(line, Not(HasSubstr("["
+                                  "=")))
+      << line;                                       // no bar,
+  EXPECT_THAT(line, Not(HasSubstr("ETA"))) << line;  // no ETA.
 }
 
 TEST_F(ProgressTest, ANameFromTheServerIsEscaped) {

@@ -120,8 +120,8 @@ TEST_P(FtpsToolUxTest, QuietPrintsNothingAndNarrowLinesNeverWrap) {
   EXPECT_THAT(plain.err, ContainsRegex("^6 B in [0-9.]+ s, .*1 file, "))
       << plain.err;
   EXPECT_EQ(LastLines(plain.err).size(), 1u) << plain.err;
-  ToolRun narrow = Ftps({"--progress=bar", "get", Url("f.txt"), Local("h")},
-                        {"COLUMNS=24"});
+  ToolRun narrow =
+      Ftps({"--progress=bar", "get", Url("f.txt"), Local("h")}, {"COLUMNS=24"});
   ASSERT_EQ(narrow.exit_code, kExitOk) << narrow << narrow.err;
   const std::string bar = LastLines(narrow.err).front();
   const std::string drawn = bar.substr(bar.rfind('\r') + 1);
@@ -129,12 +129,13 @@ TEST_P(FtpsToolUxTest, QuietPrintsNothingAndNarrowLinesNeverWrap) {
   EXPECT_THAT(drawn, HasSubstr("100%")) << drawn;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Servers, FtpsToolUxTest,
-    ::testing::Values(
-        FtpServerCase{FtpServerKind::kVsftpd, TLS1_3_VERSION, false},
-        FtpServerCase{FtpServerKind::kProftpd, TLS1_3_VERSION, false}),
-    [](const auto& info) { return info.param.Name(); });
+INSTANTIATE_TEST_SUITE_P(Servers, FtpsToolUxTest,
+                         ::testing::Values(FtpServerCase{FtpServerKind::kVsftpd,
+                                                         TLS1_3_VERSION, false},
+                                           FtpServerCase{
+                                               FtpServerKind::kProftpd,
+                                               TLS1_3_VERSION, false}),
+                         [](const auto& info) { return info.param.Name(); });
 
 }  // namespace
 }  // namespace tlsession::testing

@@ -72,7 +72,8 @@ std::string Bar(double fraction, size_t width) {
   const size_t full = static_cast<size_t>(std::clamp(fraction, 0.0, 1.0) *
                                           static_cast<double>(inner));
   std::string bar = absl::StrCat("[", std::string(full, '='));
-  if (full < inner) absl::StrAppend(&bar, ">", std::string(inner - full - 1, ' '));
+  if (full < inner)
+    absl::StrAppend(&bar, ">", std::string(inner - full - 1, ' '));
   return bar + "]";
 }
 
@@ -98,8 +99,8 @@ std::string EtaField(const ProgressSnapshot& s, absl::Time now) {
   const absl::Time quiet_since =
       s.last_byte == absl::InfinitePast() ? s.start : s.last_byte;
   if (now - quiet_since >= kStallAfter) return "";
-  return absl::StrCat(
-      "ETA ", FormatClock(absl::Seconds((*s.total - s.done) / s.rate)));
+  return absl::StrCat("ETA ",
+                      FormatClock(absl::Seconds((*s.total - s.done) / s.rate)));
 }
 
 // The fields of the line but the bar, in display order.
@@ -155,7 +156,8 @@ double RateWindow::BytesPerSecond(absl::Time now) const {
   if (samples_.empty()) return 0;
   // The oldest sample still inside the window, or the last one before it.
   size_t from = 0;
-  while (from + 1 < samples_.size() && now - samples_[from + 1].first >= window_)
+  while (from + 1 < samples_.size() &&
+         now - samples_[from + 1].first >= window_)
     ++from;
   const double secs = absl::ToDoubleSeconds(now - samples_[from].first);
   if (secs <= 0) return 0;
@@ -180,10 +182,10 @@ std::string RenderProgressLine(const ProgressSnapshot& s, absl::Time now,
   std::vector<Field> fields = Fields(s, now);
   // Drops the field that goes first until the line fits.
   while (JoinedColumns(fields) > room && fields.size() > 1) {
-    auto first = std::min_element(
-        fields.begin(), fields.end(), [](const Field& a, const Field& b) {
-          return a.drop_order < b.drop_order;
-        });
+    auto first = std::min_element(fields.begin(), fields.end(),
+                                  [](const Field& a, const Field& b) {
+                                    return a.drop_order < b.drop_order;
+                                  });
     fields.erase(first);
   }
   if (JoinedColumns(fields) > room) {
@@ -209,8 +211,8 @@ std::string RenderProgressLine(const ProgressSnapshot& s, absl::Time now,
 
 std::string RenderSummary(const TransferSummary& s) {
   const double secs = absl::ToDoubleSeconds(s.elapsed);
-  std::string out =
-      absl::StrFormat("%s in %.1f s", FormatBytes(s.bytes), std::max(secs, 0.0));
+  std::string out = absl::StrFormat("%s in %.1f s", FormatBytes(s.bytes),
+                                    std::max(secs, 0.0));
   if (s.bytes > 0 && secs > 0) {
     absl::StrAppend(&out, ", ", FormatRate(s.bytes / secs));
   }
@@ -225,10 +227,10 @@ std::string RenderSummary(const TransferSummary& s) {
     absl::StrAppend(&out, ", TLS ", s.tls_version.substr(4));
   }
   if (s.data_connections > 0) {
-    absl::StrAppend(&out, ", ", s.data_resumed, "/", s.data_connections,
-                    s.data_connections == 1 ? " data connection"
-                                            : " data connections",
-                    " resumed");
+    absl::StrAppend(
+        &out, ", ", s.data_resumed, "/", s.data_connections,
+        s.data_connections == 1 ? " data connection" : " data connections",
+        " resumed");
   }
   return out;
 }
@@ -323,8 +325,8 @@ TransferSummary ProgressMeter::Summary() const {
   t.resumed = s_.resumed;
   t.files = transferred_;
   t.skipped = skipped_;
-  t.elapsed = s_.start == absl::InfinitePast() ? absl::ZeroDuration()
-                                               : now - s_.start;
+  t.elapsed =
+      s_.start == absl::InfinitePast() ? absl::ZeroDuration() : now - s_.start;
   return t;
 }
 

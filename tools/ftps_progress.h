@@ -44,13 +44,13 @@ class RateWindow {
 
 // What the progress line shows, at one moment.
 struct ProgressSnapshot {
-  std::string name;  // The file under way (raw; rendering escapes it).
+  std::string name;      // The file under way (raw; rendering escapes it).
   uint64_t done = 0;     // Bytes the files hold so far, resumed ones included.
   uint64_t resumed = 0;  // Of |done|, bytes that were there before this run.
   uint64_t moved = 0;    // Bytes this run moved (the final line's rate).
-  std::optional<uint64_t> total;  // nullopt: unknown.
-  int files_done = 0;             // Finished or skipped.
-  int files_total = 1;            // More than 1: a batch ("[3/200]").
+  std::optional<uint64_t> total;            // nullopt: unknown.
+  int files_done = 0;                       // Finished or skipped.
+  int files_total = 1;                      // More than 1: a batch ("[3/200]").
   absl::Time start = absl::InfinitePast();  // The meter's first file.
   absl::Time last_byte = absl::InfinitePast();  // When bytes last moved.
   double rate = 0;        // Bytes per second over the moving window.
@@ -64,9 +64,10 @@ inline constexpr absl::Duration kStallAfter = absl::Seconds(3);
 // wide: at most width - 1 columns (never wraps; at least 20 assumed), fields
 // dropped from the least important as the width shrinks (the bar first,
 // then the name, elapsed time, ETA, rate, the batch's file count; the byte
-// counts and the percentage last). |bar| false leaves out the bar (--progress=line). Shows the
-// percentage and bar when the total is known, "stalled Ns" instead of the
-// rate and ETA once no byte moved for kStallAfter, and on the final line
+// counts and the percentage last). |bar| false leaves out the bar
+// (--progress=line). Shows the percentage and bar when the total is known,
+// "stalled Ns" instead of the rate and ETA once no byte moved for kStallAfter,
+// and on the final line
 // (|s|.finished) the average rate and the elapsed time. The name is escaped
 // (ftp_adapter/printable.h).
 std::string RenderProgressLine(const ProgressSnapshot& s, absl::Time now,

@@ -62,9 +62,8 @@ void ProgressDisplay::PrintLine(absl::string_view line) {
 }
 
 void ProgressDisplay::Tick() {
-  const absl::Duration period = mode_ == ProgressMode::kBar
-                                    ? absl::Milliseconds(250)
-                                    : absl::Seconds(2);
+  const absl::Duration period =
+      mode_ == ProgressMode::kBar ? absl::Milliseconds(250) : absl::Seconds(2);
   std::unique_lock<std::mutex> lock(mu_);
   while (!wake_.wait_for(lock, absl::ToChronoMilliseconds(period),
                          [this] { return stopped_; })) {
@@ -87,7 +86,8 @@ void ProgressDisplay::DrawLocked(bool final) {
   for (unsigned char c : line) columns += (c & 0xC0) != 0x80;
   std::string out = absl::StrCat("\r", line);
   // Never past width - 1 columns, even if the terminal shrank.
-  const size_t erase = std::min<size_t>(drawn_columns_, std::max(width, 20) - 1);
+  const size_t erase =
+      std::min<size_t>(drawn_columns_, std::max(width, 20) - 1);
   if (erase > columns) out.append(erase - columns, ' ');
   drawn_columns_ = final ? 0 : columns;
   if (final) out += "\n";

@@ -28,7 +28,9 @@ void TransferView::Finish(const std::vector<const FtpsClient*>& clients,
   finished_ = true;
   meter_.Finish();
   display_.Stop();
-  if (!print_summary || quiet_ || meter_.Snapshot().start == absl::InfinitePast()) return;
+  if (!print_summary || quiet_ ||
+      meter_.Snapshot().start == absl::InfinitePast())
+    return;
   TransferSummary summary = meter_.Summary();
   for (const FtpsClient* c : clients) {
     if (c == nullptr) continue;
