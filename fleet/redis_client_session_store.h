@@ -3,35 +3,51 @@
 // that a session one process got resumes in any other, and each TLS 1.3
 // ticket is still used at most once across the whole fleet.
 //
-// Layout in Redis, per StoreKey (the cache's HMAC digests; no host names):
-// - TLS 1.3 tickets (single-use): a list under FleetKey::KeyName("c", key,
-//   ":t"), newest at the head. Put is LPUSH, then LTRIM to
-//   Config::max_sessions_per_key (the oldest drop off), then PEXPIRE to the
-//   pushed ticket's remaining usable time (a server's tickets share one
-//   lifetime, so the newest ticket lives longest). Take is LPOP: Redis pops
-//   atomically, so two processes never receive the same ticket.
+// Layout in Redis, per StoreKey (the cache's HMAC digests; no host names),
+// every name of one key under one Redis Cluster hash tag (ARCHITECTURE.md,
+// "The fleet", gives the single-use argument):
+// - TLS 1.3 tickets (single-use): each under its own name, the index name
+//   (below) then ":" and the ticket's entry: the SHA-256 of its PSK identity
+//   (16 bytes in hex), "." and the ticket's usable-until time in Unix ms;
+//   sealed with that name as associated data, PX its remaining usable time.
+//   An index, a list under FleetKey::KeyName("c", key, ":t"), holds the
+//   entries, newest at the head, at most Config::max_sessions_per_key
+//   (older ones are popped and their tickets deleted). Put and Take are Lua
+//   scripts (EVAL), each one atomic step: Take pops entries until one names
+//   a ticket that is present, takes it (GET and DEL) and sets its spent
+//   marker (index name, ":x:", entry; "1", PX the ticket's remaining usable
+//   time) in the same step. A ticket whose spent marker exists is deleted
+//   and refused (Metrics::spent) if it reappears; Put refuses one too. A
+//   duplicated entry names one ticket: it is taken once.
 // - TLS 1.2 sessions (reusable): one value under KeyName("c", key, ":s"),
 //   SET with PX = its remaining usable time; Take is GET (it stays).
 //   A ticket replaces a reusable session (DEL ":s") and a reusable session
 //   replaces the tickets (DEL ":t"), as in MemoryClientSessionStore.
 // - Per peer, a set of the keys stored for it, under KeyName("p", peer), for
 //   RemovePeer.
-// Both names of one key share a Redis Cluster hash tag. Every command names
-// one key; a Put or a Take is one pipelined round trip. Every value is sealed
-// under the fleet key with its name as associated data: a tampered or moved
-// value is refused (counted in Metrics::rejected) and the connection makes a
-// full handshake.
+// A Put or a Take is one pipelined round trip, never retried blindly (a lost
+// reply loses a ticket, never hands it out twice: RedisClient's Idempotent).
+// The scripts name keys of one hash tag that they derive from the index name
+// (Redis Cluster routes them, undeclared). Every value is sealed under the
+// fleet key with its name as associated data: a tampered or moved value is
+// refused (counted in Metrics::rejected) and the connection makes a full
+// handshake.
 //
 // Fail-open: when Redis is slow, down or answers garbage, Take finds nothing
 // and Put stores nothing; the connection makes a full handshake. Every call
 // is bounded by the RedisClient's timeout.
 //
 // Best-effort parts (documented, not atomic across the fleet):
-// - Remove of a single-use session does nothing: a ticket leaves Redis when
-//   it is taken, and one still in a list cannot be named without its sealed
-//   bytes. Remove of a reusable session is GET, compare, DEL.
-// - RemovePeer reads the peer's key set and deletes those keys; sessions put
-//   concurrently may survive it.
+// - Remove of a single-use session deletes its ticket (its index entry stays,
+//   harmless). Remove of a reusable session is GET, compare, DEL.
+// - RemovePeer reads the peer's key set and deletes those keys and the
+//   tickets their indexes name; sessions put concurrently may survive it.
+//   Spent markers stay until they expire (deleting one would let a copy of
+//   its ticket be taken again).
+// - Someone who can delete keys in Redis can delete a spent marker and then
+//   replay a copy of its ticket: single use holds against lost replies,
+//   retries, duplicated entries and re-inserted copies, not against a Redis
+//   writer that deletes markers.
 // - Clear forgets the peers this process stored sessions for (up to
 //   Config::max_tracked_peers); other processes' peers stay until they
 //   expire. Use a fresh namespace prefix or fleet key to drop everything.
@@ -88,6 +104,7 @@ class RedisClientSessionStore : public ClientSessionStore {
     uint64_t timeouts = 0;
     uint64_t skipped = 0;    // Calls not sent (back-off, pool full).
     uint64_t rejected = 0;   // Values that did not open or parse.
+    uint64_t spent = 0;      // Tickets refused: taken before (spent marker).
     uint64_t puts = 0;       // Sessions written.
     uint64_t evictions = 0;  // Tickets trimmed by our LTRIMs.
   };
@@ -107,9 +124,16 @@ class RedisClientSessionStore : public ClientSessionStore {
   void Clear() override;
   uint64_t evictions() const override;
 
-  // The Redis names of |key|'s ticket list and reusable session (tests).
+  // The Redis names of |key|'s ticket index and reusable session (tests).
   std::string TicketListName(absl::string_view key) const;
   std::string SessionName(absl::string_view key) const;
+  // The index entry of single-use |session|: the SHA-256 of its PSK identity
+  // (of its bytes when it has no ticket), 16 bytes in hex, "." and its
+  // usable-until time in Unix ms. Empty when it cannot be serialized.
+  static std::string TicketEntry(const Session& session);
+  // The Redis names of the ticket |entry| of |key| and of its spent marker.
+  std::string TicketName(absl::string_view key, absl::string_view entry) const;
+  std::string SpentName(absl::string_view key, absl::string_view entry) const;
 
   // A copy of the counters.
   Metrics metrics() const;
@@ -123,9 +147,20 @@ class RedisClientSessionStore : public ClientSessionStore {
   std::string PeerName(absl::string_view peer) const;
   // Opens and parses a value read from |name|; empty when refused.
   Session OpenSession(const std::string& name, const std::string& sealed);
-  // Pops tickets until one opens (tampered ones are dropped); empty when
-  // the list is empty or Redis fails.
-  Session PopTicket(const std::string& list);
+  // Opens a reply of the take script ({entry, sealed value, spent count}):
+  // the ticket, or empty (none, or refused: counted).
+  Session OpenTaken(const std::string& list, const RedisReply& taken);
+  // Runs the take script until a ticket opens (refused ones are gone);
+  // empty when the index is empty or Redis fails.
+  Session TakeTicket(const std::string& list);
+  // Puts single-use |session| (bytes |bytes|, |ms| to live) under |key|;
+  // the reply of the put script then the peer set's, or the failure.
+  absl::StatusOr<std::vector<RedisReply>> PutTicket(const StoreKey& key,
+                                                    const Session& session,
+                                                    const std::string& bytes,
+                                                    const std::string& ms);
+  // Deletes the tickets that |key|'s index names (RemovePeer).
+  void DeleteIndexedTickets(const std::string& key);
 
   const std::shared_ptr<RedisClient> redis_;
   const std::shared_ptr<const FleetKey> key_;

@@ -27,6 +27,7 @@
 #include "testbed/certs.h"
 #include "testbed/redis_server.h"
 #include "testbed/tls_server.h"
+#include "tests/fleet/reply_dropping_proxy.h"
 #include "tests/testing/start_line.h"
 #include "tls/connection.h"
 #include "tls/context.h"
@@ -65,9 +66,12 @@ class RedisClientSessionStoreTest : public ::testing::Test {
     redis_ = *std::move(redis);
     key_ = *FleetKey::FromSecret(Secret(std::string(32, 'c')));
   }
-  std::shared_ptr<RedisClientSessionStore> Store(size_t max_tickets = 4) {
+  // A store (one process's) on its own RedisClient, to Redis or through
+  // the proxy on |port|.
+  std::shared_ptr<RedisClientSessionStore> Store(size_t max_tickets = 4,
+                                                 uint16_t port = 0) {
     RedisClient::Config config;
-    config.endpoint.port = redis_->port();
+    config.endpoint.port = port != 0 ? port : redis_->port();
     config.endpoint.password = Secret(std::string(redis_->password()));
     config.timeout = absl::Seconds(1);
     RedisClientSessionStore::Config store;
@@ -108,9 +112,142 @@ class RedisClientSessionStoreTest : public ::testing::Test {
     return reused;
   }
 
+  // How many of |sessions| (empty ones skipped) resume a connection to
+  // |port|: each is offered on a connection of its own, as its PSK identity.
+  // The test server accepts a ticket any number of times, so a ticket handed
+  // out twice resumes twice.
+  int Resumptions(const std::vector<Session>& sessions, uint16_t port) {
+    ContextOptions o;
+    o.ca_pem = testing::GetTestPki().ca.cert_pem;
+    auto plain = MustContext(std::move(o));
+    int resumed = 0;
+    for (const Session& s : sessions) {
+      if (s.empty()) continue;
+      auto conn = Connection::Connect(plain, "localhost", port, s);
+      EXPECT_TRUE(conn.ok()) << conn.status();
+      if (!conn.ok()) continue;
+      if ((*conn)->session_reused()) ++resumed;
+      EXPECT_TRUE((*conn)->Shutdown().ok());
+    }
+    return resumed;
+  }
+  // The store digest under which client context |a| keeps sessions for
+  // localhost:|port|.
+  std::string Digest(const std::shared_ptr<RedisClientSessionStore>& store,
+                     const std::shared_ptr<const Context>& a, uint16_t port) {
+    const ClientSessionCache::Key key{a->id(), "localhost", port, {}};
+    return Cache(store)->Digests(key).key;
+  }
+
   std::unique_ptr<TestRedisServer> redis_;
   std::shared_ptr<const FleetKey> key_;
 };
+
+// Issue 20's first repro: the reply to a Put is lost (a proxy forwards the
+// put and closes the connection instead of replying). The put is not sent
+// again, and two processes' takes hand the ticket out once: its PSK identity
+// resumes one connection.
+TEST_F(RedisClientSessionStoreTest, LostPutReplyHandsTheTicketOutOnce) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 1)));
+  ASSERT_TRUE(server.ok());
+  auto proxy = testing::ReplyDroppingProxy::Start(redis_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  auto store_p = Store(4, (*proxy)->port());
+  auto a = Client(Cache(store_p));
+  (*proxy)->DropReplyTo("LPUSH");  // The put script's text.
+  // The lookup (a take) connects; the put reuses that connection.
+  EXPECT_FALSE(Connect(a, (*server)->port(), 1));
+  EXPECT_EQ((*proxy)->dropped(), 1);
+  EXPECT_EQ(store_p->metrics().puts, 0u);  // Its reply was lost.
+  const std::string digest = Digest(store_p, a, (*server)->port());
+  auto len = redis_->Command({"LLEN", store_p->TicketListName(digest)});
+  ASSERT_TRUE(len.ok());
+  EXPECT_EQ(len->integer, 1);  // Pushed once.
+  std::vector<Session> taken = {Store()->Take(digest), Store()->Take(digest)};
+  EXPECT_EQ(taken[0].empty() + taken[1].empty(), 1);
+  EXPECT_EQ(Resumptions(taken, (*server)->port()), 1);
+}
+
+// The reply to a take is lost: the ticket was taken (its spent marker set)
+// and is not taken again by anyone; the PSK identity is presented at most
+// once (here: never).
+TEST_F(RedisClientSessionStoreTest, LostTakeReplyNeverHandsTheTicketOut) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 1)));
+  ASSERT_TRUE(server.ok());
+  auto proxy = testing::ReplyDroppingProxy::Start(redis_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  auto store_p = Store(4, (*proxy)->port());
+  auto a = Client(Cache(store_p));
+  EXPECT_FALSE(Connect(a, (*server)->port(), 1));
+  EXPECT_EQ(store_p->metrics().puts, 1u);
+  const std::string digest = Digest(store_p, a, (*server)->port());
+  (*proxy)->DropReplyTo("LPOP");  // The take script's text.
+  std::vector<Session> taken = {store_p->Take(digest)};
+  EXPECT_EQ((*proxy)->dropped(), 1);
+  EXPECT_TRUE(taken[0].empty());
+  taken.push_back(Store()->Take(digest));
+  taken.push_back(store_p->Take(digest));
+  EXPECT_TRUE(taken[1].empty());
+  EXPECT_TRUE(taken[2].empty());
+  EXPECT_EQ(Resumptions(taken, (*server)->port()), 0);
+}
+
+// Issue 20's second repro: someone with Redis write access copies a stored
+// ticket (GET of its name, as LINDEX did) and puts it back after it was
+// taken, under its own name and under another: it never opens twice. A
+// duplicated index entry names one ticket, taken once; and a process that
+// puts back a ticket it took is refused.
+TEST_F(RedisClientSessionStoreTest, ReplayedTicketsNeverOpenTwice) {
+  auto server = TestTlsServer::Start(MustContext(Server(true, 1)));
+  ASSERT_TRUE(server.ok());
+  auto store = Store();
+  auto a = Client(Cache(store));
+  EXPECT_FALSE(Connect(a, (*server)->port(), 1));
+  const std::string digest = Digest(store, a, (*server)->port());
+  const std::string index = store->TicketListName(digest);
+  auto entries = redis_->Command({"LRANGE", index, "0", "-1"});
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->elements.size(), 1u);
+  const std::string entry = entries->elements[0].str;
+  const std::string name = store->TicketName(digest, entry);
+  auto copy = redis_->Command({"GET", name});
+  ASSERT_TRUE(copy.ok() && copy->is_string());
+  // A duplicated entry (a push sent twice) before the take.
+  ASSERT_TRUE(redis_->Command({"LPUSH", index, entry}).ok());
+  auto b = Store();
+  std::vector<Session> taken = {b->Take(digest), b->Take(digest)};
+  EXPECT_FALSE(taken[0].empty());
+  EXPECT_TRUE(taken[1].empty());
+  // The copy, back under its own name with its entry: spent.
+  ASSERT_TRUE(redis_->Command({"SET", name, copy->str, "PX", "600000"}).ok());
+  ASSERT_TRUE(redis_->Command({"LPUSH", index, entry, entry}).ok());
+  auto c = Store();
+  taken.push_back(c->Take(digest));
+  EXPECT_TRUE(taken.back().empty());
+  EXPECT_EQ(c->metrics().spent, 1u);
+  // Under another name (another entry of this key; another key): refused.
+  std::string forged = entry;
+  forged[0] = forged[0] == '0' ? '1' : '0';
+  ASSERT_TRUE(redis_
+                  ->Command({"SET", store->TicketName(digest, forged),
+                             copy->str, "PX", "600000"})
+                  .ok());
+  ASSERT_TRUE(redis_->Command({"LPUSH", index, forged}).ok());
+  taken.push_back(c->Take(digest));
+  EXPECT_TRUE(taken.back().empty());
+  EXPECT_EQ(c->metrics().rejected, 1u)
+      << entry << " spent " << c->metrics().spent << " misses "
+      << c->metrics().misses << " errors " << c->metrics().errors;
+  // The process that took it puts it back: refused, not stored.
+  const ClientSessionCache::Key key{
+      a->id(), "localhost", (*server)->port(), {}};
+  b->Put(Cache(b)->Digests(key), taken[0]);
+  EXPECT_EQ(b->metrics().spent, 1u);
+  EXPECT_EQ(b->metrics().puts, 0u);
+  taken.push_back(c->Take(digest));
+  EXPECT_TRUE(taken.back().empty());
+  EXPECT_EQ(Resumptions(taken, (*server)->port()), 1);
+}
 
 TEST_F(RedisClientSessionStoreTest, TicketsCrossProcessesAndEachIsUsedOnce) {
   auto server = TestTlsServer::Start(MustContext(Server(true, 2)));
@@ -219,20 +356,33 @@ TEST_F(RedisClientSessionStoreTest, TamperedValuesAreRefused) {
       a->id(), "localhost", (*server)->port(), {}};
   const std::string list =
       store->TicketListName(Cache(store)->Digests(key).key);
-  // Flip a bit in the newest ticket; move the other to another key's list.
-  auto newest = redis_->Command({"LINDEX", list, "0"});
-  auto oldest = redis_->Command({"LINDEX", list, "1"});
-  ASSERT_TRUE(newest.ok() && oldest.ok());
-  std::string flipped = newest->str;
+  const std::string digest = Cache(store)->Digests(key).key;
+  // Flip a bit in the newest ticket; replace the other with garbage; then
+  // move a copy of a ticket to another key's index.
+  auto entries = redis_->Command({"LRANGE", list, "0", "-1"});
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->elements.size(), 2u);
+  const std::string newest =
+      store->TicketName(digest, entries->elements[0].str);
+  const std::string oldest =
+      store->TicketName(digest, entries->elements[1].str);
+  auto value = redis_->Command({"GET", newest});
+  ASSERT_TRUE(value.ok() && value->is_string());
+  std::string flipped = value->str;
   flipped[20] ^= 0x04;
-  ASSERT_TRUE(redis_->Command({"LSET", list, "0", flipped}).ok());
-  ASSERT_TRUE(redis_->Command({"LSET", list, "1", "not sealed"}).ok());
+  ASSERT_TRUE(redis_->Command({"SET", newest, flipped, "KEEPTTL"}).ok());
+  auto copy = redis_->Command({"GET", oldest});
+  ASSERT_TRUE(copy.ok() && copy->is_string());
+  ASSERT_TRUE(redis_->Command({"SET", oldest, "not sealed", "KEEPTTL"}).ok());
   auto other = Store();
-  EXPECT_TRUE(other->Take(Cache(store)->Digests(key).key).empty());
+  EXPECT_TRUE(other->Take(digest).empty());
   EXPECT_EQ(other->metrics().rejected, 2u);
+  const std::string entry = entries->elements[1].str;
   ASSERT_TRUE(
-      redis_
-          ->Command({"RPUSH", store->TicketListName("elsewhere"), oldest->str})
+      redis_->Command({"SET", store->TicketName("elsewhere", entry), copy->str})
+          .ok());
+  ASSERT_TRUE(
+      redis_->Command({"RPUSH", store->TicketListName("elsewhere"), entry})
           .ok());
   EXPECT_TRUE(other->Take("elsewhere").empty());
   EXPECT_EQ(other->metrics().rejected, 3u);
@@ -252,9 +402,14 @@ TEST_F(RedisClientSessionStoreTest, RemovePeerAndClear) {
   ASSERT_TRUE(keys.ok());
   EXPECT_TRUE(keys->empty());
   Connect(a, (*server)->port(), 2);
+  Connect(a, (*server)->port(), 2);  // Resumes: one ticket spent.
   cache->Clear();
+  // Only the spent marker stays (until the ticket would have expired):
+  // deleting it would let a copy of that ticket be taken again.
   keys = redis_->Keys("*");
-  EXPECT_TRUE(keys->empty());
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_TRUE(absl::StrContains((*keys)[0], ":x:")) << (*keys)[0];
 }
 
 // The store has neither optional capability: the cache's counts are

@@ -122,9 +122,8 @@ void ReplyDroppingProxy::Serve(int client) {
   bool dropping = false;
   char buf[16384];
   for (;;) {
-    pollfd fds[3] = {{client, POLLIN, 0},
-                     {server, POLLIN, 0},
-                     {stop_pipe_[0], POLLIN, 0}};
+    pollfd fds[3] = {
+        {client, POLLIN, 0}, {server, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
     if (poll(fds, 3, -1) < 0 && errno != EINTR) break;
     if (fds[2].revents != 0) break;
     if (fds[0].revents != 0) {
