@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/secret.h"
 
 namespace tlsession {
@@ -32,11 +33,20 @@ bssl::UniquePtr<SSL_SESSION> ServerSessionStore::GetSession(
   return session;
 }
 
+absl::Status ServerSessionStore::ClaimEarlyData(
+    absl::string_view /*ticket_digest*/, absl::Time /*expiry*/) {
+  return absl::UnimplementedError(
+      "this server session store cannot prove a ticket unused (no "
+      "single-use check)");
+}
+
 MemoryServerSessionStore::MemoryServerSessionStore()
     : MemoryServerSessionStore(Config()) {}
 
 MemoryServerSessionStore::MemoryServerSessionStore(Config config)
-    : clock_(std::move(config.clock)), entries_(config.max_entries) {}
+    : clock_(std::move(config.clock)),
+      max_claims_(config.max_early_data_claims),
+      entries_(config.max_entries) {}
 
 MemoryServerSessionStore::~MemoryServerSessionStore() {
   MutexLock lock(&mu_);
@@ -150,6 +160,33 @@ void MemoryServerSessionStore::Remove(absl::string_view session_id) {
   MutexLock lock(&mu_);
   if (Entry* entry = entries_.Find(session_id)) Clear(*entry);
   entries_.Erase(session_id);
+}
+
+void MemoryServerSessionStore::DropExpiredClaims(absl::Time now) {
+  while (!claim_order_.empty() && now >= claim_order_.front().first) {
+    claims_.erase(claim_order_.front().second);
+    claim_order_.pop_front();
+  }
+}
+
+absl::Status MemoryServerSessionStore::ClaimEarlyData(
+    absl::string_view ticket_digest, absl::Time expiry) {
+  const absl::Time now = clock_();
+  MutexLock lock(&mu_);
+  DropExpiredClaims(now);
+  if (claims_.contains(ticket_digest)) {
+    ++metrics_.early_data_replays;
+    return absl::AlreadyExistsError("the ticket was already used for 0-RTT");
+  }
+  if (claims_.size() >= max_claims_) {
+    ++metrics_.early_data_full;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "all ", max_claims_, " early-data claims are live (none expired)"));
+  }
+  claims_.emplace(ticket_digest);
+  claim_order_.emplace_back(expiry, std::string(ticket_digest));
+  ++metrics_.early_data_claims;
+  return absl::OkStatus();
 }
 
 size_t MemoryServerSessionStore::entry_count() const {

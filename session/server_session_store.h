@@ -19,11 +19,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/coarse_clock.h"
@@ -62,6 +66,19 @@ class ServerSessionStore {
   // (a damaged entry is a miss) and wipes them.
   virtual bssl::UniquePtr<SSL_SESSION> GetSession(absl::string_view session_id,
                                                   const SSL_CTX* ctx);
+
+  // The single-use check behind 0-RTT (ContextOptions::early_data): records
+  // that the ticket whose digest is |ticket_digest| was offered with early
+  // data, until |expiry| (past which the ticket cannot resume anyway).
+  // Returns OK only when this call is provably the first to record it,
+  // atomically across every server sharing the store; AlreadyExists when it
+  // was recorded before (a replay); any other error when the check could not
+  // be made (the store is full, slow, down or answered nonsense). tls/
+  // accepts early data on OK only: every error is a rejection (fail closed),
+  // and the handshake still resumes. The default is Unimplemented: a store
+  // that cannot prove single use never lets early data in.
+  virtual absl::Status ClaimEarlyData(absl::string_view ticket_digest,
+                                      absl::Time expiry);
 };
 
 // A ServerSessionStore in this process's memory, bounded by a count of
@@ -77,6 +94,10 @@ class MemoryServerSessionStore : public ServerSessionStore {
     // The clock, injectable for tests (default: coarse_clock.h). Called
     // without the store's lock held.
     std::function<absl::Time()> clock = CoarseNow;
+    // The most ticket digests ClaimEarlyData remembers. A live digest is
+    // never evicted (that would let its replay in): when all are live,
+    // claims fail and early data is rejected until some expire.
+    size_t max_early_data_claims = 65536;
   };
 
   // Counters since construction, readable at any time.
@@ -86,6 +107,9 @@ class MemoryServerSessionStore : public ServerSessionStore {
     uint64_t insertions = 0;   // Puts that stored an entry (replacing too).
     uint64_t evictions = 0;    // Entries dropped for the max_entries bound.
     uint64_t expirations = 0;  // Entries dropped because they had expired.
+    uint64_t early_data_claims = 0;   // ClaimEarlyData calls that returned OK.
+    uint64_t early_data_replays = 0;  // ...that found the digest (replays).
+    uint64_t early_data_full = 0;     // ...refused: every slot held live.
   };
 
   MemoryServerSessionStore();
@@ -106,6 +130,11 @@ class MemoryServerSessionStore : public ServerSessionStore {
                   absl::Time expiry) override;
   bssl::UniquePtr<SSL_SESSION> GetSession(absl::string_view session_id,
                                           const SSL_CTX* ctx) override;
+  // An atomic insert into a set of digests under the store's lock, bounded
+  // by Config::max_early_data_claims; expired digests are dropped oldest
+  // first.
+  absl::Status ClaimEarlyData(absl::string_view ticket_digest,
+                              absl::Time expiry) override;
 
   // The number of entries held, expired ones not yet noticed included.
   size_t entry_count() const;
@@ -132,8 +161,18 @@ class MemoryServerSessionStore : public ServerSessionStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void Clear(Entry& entry);
 
+  // Drops the claims expired at |now|, oldest first.
+  void DropExpiredClaims(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::function<absl::Time()> clock_;
+  const size_t max_claims_;
   mutable Mutex mu_;
+  // ClaimEarlyData's digests, and the same in the order they were claimed
+  // with their expiry (expiries grow with the claims' times: the front
+  // expires first, give or take a clock step).
+  absl::flat_hash_set<std::string> claims_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<absl::Time, std::string>> claim_order_
+      ABSL_GUARDED_BY(mu_);
   LruMap<Entry> entries_ ABSL_GUARDED_BY(mu_);
   Metrics metrics_ ABSL_GUARDED_BY(mu_);
 };

@@ -39,8 +39,8 @@ std::vector<std::string> AllFieldNames() {
                           private_key_pem, require_client_certificate,
                           session_id_cache, session_cache_size, session_store,
                           session_timeout, session_tickets, tls13_tickets,
-                          ticket_keys, session_id_context, session_cache,
-                          keylog_file, io_timeout, clock] = o;
+                          ticket_keys, session_id_context, early_data,
+                          session_cache, keylog_file, io_timeout, clock] = o;
   return {"role",
           "min_version",
           "max_version",
@@ -64,6 +64,7 @@ std::vector<std::string> AllFieldNames() {
           "tls13_tickets",
           "ticket_keys",
           "session_id_context",
+          "early_data",
           "session_cache",
           "keylog_file",
           "io_timeout",
@@ -198,6 +199,8 @@ std::map<std::string, FieldChange> ExemptFieldChanges() {
           o.ticket_keys =
               std::make_shared<TicketKeyRing>(TicketKey::Generate());
         }}},
+      {"early_data",
+       {ServerBase, [](ContextOptions& o) { o.early_data = true; }}},
       {"session_cache",
        {ClientBase,
         [](ContextOptions& o) {

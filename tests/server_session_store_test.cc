@@ -405,5 +405,83 @@ TEST_F(ServerSessionObjectsTest, TheDefaultsGoThroughTheBytesInterface) {
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
+// A store without a single-use check never proves a ticket unused: early
+// data is rejected over it (fail closed).
+TEST(EarlyDataClaims, TheDefaultRefusesToClaim) {
+  BytesOnlyStore store;
+  absl::Status claim =
+      store.ClaimEarlyData("digest", absl::Now() + absl::Hours(1));
+  EXPECT_EQ(claim.code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST(EarlyDataClaims, OnlyTheFirstClaimOfADigestSucceeds) {
+  FakeClock clock;
+  MemoryServerSessionStore store(ConfigWith(clock, 16));
+  const absl::Time expiry = clock.Now() + absl::Hours(2);
+  EXPECT_TRUE(store.ClaimEarlyData("ticket-a", expiry).ok());
+  EXPECT_EQ(store.ClaimEarlyData("ticket-a", expiry).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(store.ClaimEarlyData("ticket-b", expiry).ok());
+  const MemoryServerSessionStore::Metrics m = store.metrics();
+  EXPECT_EQ(m.early_data_claims, 2u);
+  EXPECT_EQ(m.early_data_replays, 1u);
+  // Claims are not session entries.
+  EXPECT_EQ(store.entry_count(), 0u);
+}
+
+TEST(EarlyDataClaims, AClaimIsHeldUntilItsExpiryThenForgotten) {
+  FakeClock clock;
+  MemoryServerSessionStore store(ConfigWith(clock, 16));
+  ASSERT_TRUE(
+      store.ClaimEarlyData("ticket", clock.Now() + absl::Seconds(10)).ok());
+  clock.Advance(absl::Seconds(9));
+  EXPECT_EQ(store.ClaimEarlyData("ticket", clock.Now()).code(),
+            absl::StatusCode::kAlreadyExists);
+  clock.Advance(absl::Seconds(1));  // now == expiry: expired.
+  EXPECT_TRUE(
+      store.ClaimEarlyData("ticket", clock.Now() + absl::Seconds(10)).ok());
+}
+
+// A full set never evicts a live claim (its replay would get in): the claim
+// fails instead, until the oldest expire.
+TEST(EarlyDataClaims, AFullSetRefusesNewClaimsUntilSomeExpire) {
+  FakeClock clock;
+  MemoryServerSessionStore::Config config = ConfigWith(clock, 16);
+  config.max_early_data_claims = 2;
+  MemoryServerSessionStore store(config);
+  ASSERT_TRUE(store.ClaimEarlyData("a", clock.Now() + absl::Seconds(5)).ok());
+  ASSERT_TRUE(store.ClaimEarlyData("b", clock.Now() + absl::Seconds(50)).ok());
+  EXPECT_EQ(store.ClaimEarlyData("c", clock.Now() + absl::Seconds(50)).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(store.ClaimEarlyData("a", clock.Now()).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store.metrics().early_data_full, 1u);
+  clock.Advance(absl::Seconds(5));  // "a" expires; "b" stays.
+  EXPECT_TRUE(store.ClaimEarlyData("c", clock.Now() + absl::Seconds(50)).ok());
+  EXPECT_EQ(store.ClaimEarlyData("b", clock.Now()).code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+// Threads claiming one digest at once: exactly one wins.
+TEST(EarlyDataClaims, ConcurrentClaimsOfOneDigestHaveOneWinner) {
+  MemoryServerSessionStore store;
+  constexpr int kThreads = 8;
+  std::atomic<int> ready{0};
+  std::atomic<int> winners{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      ready.fetch_add(1);
+      while (ready.load() < kThreads) {
+      }
+      if (store.ClaimEarlyData("ticket", absl::Now() + absl::Hours(1)).ok()) {
+        winners.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(winners.load(), 1);
+}
+
 }  // namespace
 }  // namespace tlsession

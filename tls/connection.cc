@@ -293,6 +293,7 @@ absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
     if (ret > 0) return ret;
     const int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    if (err == SSL_ERROR_EARLY_DATA_REJECTED) return kEarlyDataRejected;
     if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
       return Failure(what, err, ret);
     }
@@ -308,6 +309,12 @@ absl::StatusOr<int> Connection::Drive(Op op, absl::string_view what,
                        absl::FormatDuration(timeout_)));
     }
   }
+}
+
+absl::StatusOr<int> Connection::DriveCall(absl::FunctionRef<int()> op,
+                                          absl::string_view what,
+                                          absl::Time deadline) {
+  return Drive([&] { return op(); }, what, deadline);
 }
 
 absl::Status Connection::StartHandshake() {
@@ -386,6 +393,9 @@ absl::StatusOr<size_t> Connection::Read(void* buf, size_t len) {
   if (*r == 0) {  // The peer's close_notify.
     if (absl::Status s = EndCleanly(); !s.ok()) return s;
   }
+  // A server reads early data until the client's Finished, which BoringSSL
+  // reads only when no early byte is left: these bytes were early.
+  if (*r > 0 && SSL_in_early_data(ssl_.get())) early_bytes_read_ += *r;
   return static_cast<size_t>(*r);
 }
 
@@ -457,6 +467,8 @@ absl::Status Connection::ProcessPendingMessages() {
   return absl::OkStatus();  // Data, if any, stays buffered for Read().
 }
 
+Connection* Connection::Driving() { return t_driving; }
+
 int Connection::NewSessionCallback(SSL* ssl, SSL_SESSION* session) {
   Connection* self = t_driving;
   if (self == nullptr || self->ssl_.get() != ssl || !self->sessions_) {
@@ -484,7 +496,9 @@ bool Connection::HasBufferedInput() {
 }
 
 bool Connection::session_reused() const {
-  return handshake_complete() && SSL_session_reused(ssl_.get());
+  // A server reading early data resumed, before its handshake completes.
+  return (handshake_complete() || SSL_in_early_data(ssl_.get())) &&
+         SSL_session_reused(ssl_.get());
 }
 
 bool Connection::handshake_complete() const {
@@ -492,11 +506,13 @@ bool Connection::handshake_complete() const {
 }
 
 uint16_t Connection::version() const {
-  return handshake_complete() ? SSL_version(ssl_.get()) : 0;
+  return handshake_complete() || SSL_in_early_data(ssl_.get())
+             ? SSL_version(ssl_.get())
+             : 0;
 }
 
 std::string Connection::version_name() const {
-  return handshake_complete() ? SSL_get_version(ssl_.get()) : "";
+  return version() != 0 ? SSL_get_version(ssl_.get()) : "";
 }
 
 std::string Connection::cipher_name() const {

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -62,6 +63,36 @@ absl::string_view ConnectionStateName(ConnectionState state);
 absl::Status CheckConnectionStateChange(ConnectionState from,
                                         ConnectionState to);
 
+// What became of the bytes a client gave HandshakeWithEarlyData.
+enum class EarlyDataOutcome {
+  kNone,        // No handshake with early data has run on this connection.
+  kNotOffered,  // Not sent as early data: early_data off, or no offered
+                // session allows it (see reason).
+  kAccepted,    // The server accepted them as early data.
+  kRejected,    // The server declined them (see reason); BoringSSL
+                // discarded them and the handshake went on in 1-RTT.
+};
+
+// Returns |outcome|'s enumerator name ("kNone", "kAccepted", ...).
+absl::string_view EarlyDataOutcomeName(EarlyDataOutcome outcome);
+
+// What HandshakeWithEarlyData does with bytes that did not go as early data
+// (kNotOffered, kRejected).
+enum class UnsentEarlyData {
+  kResend,  // Writes them once the handshake is done: sent exactly once.
+  kReport,  // Leaves them unsent: the caller reads early_data() and decides.
+};
+
+// A client's report of its early data (Connection::early_data()).
+struct EarlyDataResult {
+  EarlyDataOutcome outcome = EarlyDataOutcome::kNone;
+  // BoringSSL's reason (SSL_early_data_reason_string: "accepted",
+  // "peer_declined", "unsupported_for_session", ...).
+  std::string reason;
+  // True when the bytes were written after the handshake (kResend).
+  bool sent_after_handshake = false;
+};
+
 class Connection : public Stream {
  public:
   // Wraps the connected socket |fd| (ownership taken). For a client, |host|
@@ -85,6 +116,16 @@ class Connection : public Stream {
   static absl::StatusOr<std::unique_ptr<Connection>> Connect(
       std::shared_ptr<const Context> context, const std::string& host,
       uint16_t port, const Session& session = Session());
+
+  // Client convenience with 0-RTT: TCP connect to |host|:|port|, offer
+  // |session| (or the cache's), and HandshakeWithEarlyData(|early_data|,
+  // |unsent|), all within the Context's io_timeout. The outcome is in
+  // early_data().
+  static absl::StatusOr<std::unique_ptr<Connection>> ConnectWithEarlyData(
+      std::shared_ptr<const Context> context, const std::string& host,
+      uint16_t port, absl::string_view early_data,
+      UnsentEarlyData unsent = UnsentEarlyData::kResend,
+      const Session& session = Session());
 
   ~Connection();
   Connection(const Connection&) = delete;
@@ -113,6 +154,40 @@ class Connection : public Stream {
   // peer. Errors carry BoringSSL's reason, the verification result and the
   // peer's name.
   absl::Status Handshake();
+
+  // Clients, before the handshake: runs it, sending |data| as 0-RTT early
+  // data when ContextOptions::early_data is on and the offered session (set,
+  // leased or the cache's) allows it; the server may process it before the
+  // handshake completes, and an attacker may replay it to a server that
+  // keeps no single-use record (see README). Bytes that did not go as early
+  // data (not offered, or rejected by the server, whose reason early_data()
+  // reports) are written after the handshake under kResend, or left unsent
+  // under kReport; never lost without a report, never sent twice. A server
+  // that negotiates TLS 1.2 on a 0-RTT attempt fails the connection
+  // (BoringSSL's WRONG_VERSION_ON_EARLY_DATA): nothing was delivered;
+  // connect again. Errors as Handshake()'s and Write()'s.
+  absl::Status HandshakeWithEarlyData(
+      absl::string_view data,
+      UnsentEarlyData unsent = UnsentEarlyData::kResend);
+
+  // Clients: the outcome of HandshakeWithEarlyData (kNone before or without
+  // it).
+  const EarlyDataResult& early_data() const { return early_result_; }
+
+  // Servers: true when this connection accepted early data.
+  bool early_data_accepted() const;
+  // Servers: true while the client's handshake is unconfirmed (its
+  // Finished not read yet): bytes Read() returns now are early data.
+  bool in_early_data() const;
+  // Servers: how many of the bytes Read() has returned arrived as early data:
+  // always the first ones of the stream, before any 1-RTT byte. An
+  // application refuses to act on them when its request is not idempotent
+  // (RFC 8470's 425 Too Early) until in_early_data() turns false.
+  uint64_t early_bytes_read() const { return early_bytes_read_; }
+  // Either side: why early data was or was not used. The server's single-use
+  // check speaks first ("ticket already used for 0-RTT", "single-use check
+  // failed: ..."), then BoringSSL's reason string. Empty before a handshake.
+  std::string early_data_reason() const;
 
   // One non-blocking handshake step for event-driven use: true once the
   // handshake is complete, false while it waits for the peer.
@@ -242,6 +317,20 @@ class Connection : public Stream {
   // the epoch.
   static void CurrentTimeCallback(const SSL* ssl, timeval* out_clock);
 
+  // BoringSSL's select-certificate callback, installed on server contexts
+  // with early_data: when the ClientHello offers early data, runs the
+  // single-use check (ServerSessionStore::ClaimEarlyData) on the SHA-256 of
+  // the first PSK identity (the ticket), and turns early data off for this
+  // connection unless the check returns OK. Never fails the handshake.
+  static ssl_select_cert_result_t EarlyDataGate(const SSL_CLIENT_HELLO* hello);
+
+  // BoringSSL's DoS-protection callback, installed with EarlyDataGate: runs
+  // once the resumption and 0-RTT decisions are made, and turns early data
+  // back on so that the tickets this connection issues allow it (a
+  // connection whose early data the gate refused still issues good
+  // tickets). Always returns 1.
+  static int EarlyDataTicketsCallback(const SSL_CLIENT_HELLO* hello);
+
  private:
   Connection(std::shared_ptr<const Context> context, OwnedFd fd,
              bssl::UniquePtr<SSL> ssl, std::string host, std::string peer_name);
@@ -277,7 +366,24 @@ class Connection : public Stream {
   template <typename Op>
   absl::StatusOr<int> Drive(Op op, absl::string_view what, absl::Time deadline,
                             Wait wait = Wait::kUntilDeadline);
+  // Drive for callers outside connection.cc (the template lives there).
+  absl::StatusOr<int> DriveCall(absl::FunctionRef<int()> op,
+                                absl::string_view what, absl::Time deadline);
   absl::Status Failure(absl::string_view what, int ssl_error, int ret);
+  // Drive's result when the server rejected the client's early data
+  // (SSL_ERROR_EARLY_DATA_REJECTED); the connection is not broken.
+  static constexpr int kEarlyDataRejected = -2;
+  // The Connection whose SSL call runs on this thread, or null.
+  static Connection* Driving();
+  // HandshakeWithEarlyData's steps: the handshake up to where early data
+  // may be written (true when it may); writing |data| as early data and
+  // completing the handshake (true when the server accepted it).
+  absl::StatusOr<bool> StartEarlyHandshake(absl::Time deadline);
+  absl::StatusOr<bool> WriteEarlyAndFinish(absl::string_view data,
+                                           absl::Time deadline);
+  // Drives SSL_do_handshake to its end (kEarlyDataRejected passes through).
+  absl::StatusOr<int> DriveHandshake(absl::Time deadline);
+
   // Peeks one byte without waiting: processes post-handshake messages;
   // >0 when application data is buffered, 0 on close_notify, kWouldBlock.
   absl::StatusOr<int> PeekPending();
@@ -292,7 +398,11 @@ class Connection : public Stream {
   ConnectionState state_ = ConnectionState::kNew;
   // Clients: the sessions' owner. Empty for servers.
   std::optional<ConnectionSessions> sessions_;
-  std::string isolated_sid_ctx_;  // Servers: set by IsolateSessions().
+  std::string isolated_sid_ctx_;   // Servers: set by IsolateSessions().
+  EarlyDataResult early_result_;   // Clients: HandshakeWithEarlyData's.
+  uint64_t early_bytes_read_ = 0;  // Servers: see early_bytes_read().
+  // Servers: the single-use check's error, when it refused early data.
+  absl::Status early_data_check_;
 };
 
 }  // namespace tlsession

@@ -293,7 +293,7 @@ absl::Status ConfigureSessionIdContext(const ContextOptions& options,
 // Servers: the session-ID store, tickets and their keys, lifetimes. Fills in
 // the default store in |options|, on the options' clock.
 absl::Status ConfigureServerSessions(ContextOptions& options, SSL_CTX* ctx) {
-  if (options.session_id_cache) {
+  if (options.session_id_cache || options.early_data) {
     if (options.session_store == nullptr) {
       MemoryServerSessionStore::Config config;
       config.max_entries = options.session_cache_size;
@@ -301,13 +301,24 @@ absl::Status ConfigureServerSessions(ContextOptions& options, SSL_CTX* ctx) {
       options.session_store =
           std::make_shared<MemoryServerSessionStore>(config);
     }
+  }
+  if (options.session_id_cache) {
     SSL_CTX_set_session_cache_mode(
         ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
     SSL_CTX_sess_set_new_cb(ctx, StoreNewSession);
     SSL_CTX_sess_set_get_cb(ctx, LookUpStoredSession);
   } else {
-    options.session_store = nullptr;
+    // The store, when early data made one, serves the single-use check.
+    if (!options.early_data) options.session_store = nullptr;
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  }
+  if (options.early_data) {
+    // The single-use check runs before BoringSSL decides on 0-RTT
+    // (Connection::EarlyDataGate); early data is turned back on for the
+    // tickets once it has decided.
+    SSL_CTX_set_early_data_enabled(ctx, 1);
+    SSL_CTX_set_select_certificate_cb(ctx, Connection::EarlyDataGate);
+    SSL_CTX_set_dos_protection_cb(ctx, Connection::EarlyDataTicketsCallback);
   }
   if (options.ticket_keys != nullptr) {
     SSL_CTX_set_tlsext_ticket_key_cb(ctx, TicketKeyThunk);

@@ -66,7 +66,8 @@ class Context {
   // The Context that owns |ctx|, or null. For BoringSSL callbacks.
   static const Context* FromSslCtx(const SSL_CTX* ctx);
 
-  // Servers: the session-ID store in use (null when session_id_cache is off).
+  // Servers: the session-ID store in use, which also runs early data's
+  // single-use check (null when session_id_cache and early_data are off).
   ServerSessionStore* session_store() const {
     return options_.session_store.get();
   }

@@ -98,6 +98,7 @@ const std::vector<FieldOutsideIdentity>& FieldsOutsideIdentity() {
       {"session_tickets", "servers: whether tickets are issued"},
       {"tls13_tickets", "servers: how many TLS 1.3 tickets are sent"},
       {"ticket_keys", "servers: how tickets are sealed"},
+      {"early_data", "whether 0-RTT is sent or accepted, not whom"},
       {"session_cache", "clients: where sessions are kept"},
       {"keylog_file", "debugging output"},
       {"io_timeout", "how long to wait"},

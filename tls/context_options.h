@@ -31,6 +31,11 @@ inline constexpr absl::string_view kDefaultCipherList =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+// The most early data (0-RTT) bytes a server accepts on one connection:
+// BoringSSL's fixed limit (kMaxEarlyDataAccepted), advertised in every
+// ticket it issues with early data enabled and enforced when reading.
+inline constexpr size_t kMaxEarlyDataBytes = 14336;
+
 inline constexpr absl::string_view kSystemTrustStore =
     "/etc/ssl/certs/ca-certificates.crt";
 
@@ -97,6 +102,21 @@ struct ContextOptions {
   // Servers: the session-ID context. Empty means id(). Servers behind one
   // name that share ticket keys should set the same value.
   std::string session_id_context;
+
+  // 0-RTT early data (RFC 8446, 2.3), off by default on both sides.
+  // Clients: Connection::HandshakeWithEarlyData sends its bytes as early
+  // data when the offered session allows it (a TLS 1.3 ticket of a server
+  // that enables early data, for this Context's identity, peer and ALPN);
+  // plain Handshake() never sends early data. Servers: accept early data,
+  // up to kMaxEarlyDataBytes, only from a ticket that the single-use check
+  // (ServerSessionStore::ClaimEarlyData on |session_store|) proves unused;
+  // when the check fails or cannot be made, early data is rejected and the
+  // handshake resumes as usual. With session_id_cache off, the default
+  // MemoryServerSessionStore is still made, for that check alone. Early
+  // data can be replayed by anyone on the path to a server whose store
+  // does not see the first use; see README's "0-RTT" section. Not part of
+  // the identity.
+  bool early_data = false;
 
   // Clients: a cache that every connection made from this Context looks up
   // before its handshake and fills with the sessions it receives, so that
