@@ -51,8 +51,7 @@ UrlSecretRange FindUrlSecret(absl::string_view text) {
   const size_t at = text.rfind('@');
   const size_t scheme_end = text.find("://");
   size_t start = 0;
-  if (scheme_end != kNpos &&
-      text.substr(0, scheme_end).find(':') == kNpos &&
+  if (scheme_end != kNpos && text.substr(0, scheme_end).find(':') == kNpos &&
       (at == kNpos || scheme_end < at)) {
     start = scheme_end + 3;
   }

@@ -114,6 +114,7 @@ absl::Status StartTicketKeySync(const FleetServerConfig& config,
       MakeRedisClient(config.ticket_keys.redis_url, config.redis_password_file,
                       std::max(config.redis_timeout, absl::Milliseconds(200)));
   if (!redis.ok()) return redis.status();
+  out->ticket_redis = *redis;
   absl::StatusOr<std::unique_ptr<TicketKeySync>> sync =
       TicketKeySync::Start(*redis, std::move(key), config.ticket_sync);
   if (!sync.ok()) return sync.status();

@@ -122,6 +122,8 @@ struct FleetServerConfig {
 struct FleetServer {
   std::shared_ptr<RedisServerSessionStore> session_store;  // Null: memory.
   std::unique_ptr<TicketKeySync> ticket_sync;  // Null unless Redis keys.
+  // The Redis client of |ticket_sync| (for its metrics); null with it.
+  std::shared_ptr<RedisClient> ticket_redis;
 };
 
 // Sets |options|' session_store, ticket_keys, session_tickets and

@@ -49,9 +49,9 @@ TEST(RedactUrlTest, MaskKeepsTheLengthAndHidesTheSameRange) {
     MaskUrlSecret(&masked[0]);
     ASSERT_EQ(masked.size(), strlen(text));
     const UrlSecretRange r = FindUrlSecret(text);
-    EXPECT_EQ(masked, std::string(text).replace(
-                          r.begin, r.end - r.begin,
-                          std::string(r.end - r.begin, '*')));
+    EXPECT_EQ(masked,
+              std::string(text).replace(r.begin, r.end - r.begin,
+                                        std::string(r.end - r.begin, '*')));
     EXPECT_EQ(masked.find("pw"), std::string::npos) << masked;
     EXPECT_EQ(masked.find("hunter2"), std::string::npos) << masked;
   }

@@ -14,9 +14,12 @@
 //     redis: the fleet's keys, rotated through Redis (TicketKeySync).
 // --fleet-key FILE: required with Redis (0600, 32 bytes or more): every
 //     value written to Redis is sealed under it.
-// Prints "listening on ADDRESS:PORT" once it accepts connections, one line
-// per connection on stderr, and its counters on SIGUSR1 and at exit
-// (SIGTERM, SIGINT).
+// --metrics-address ADDRESS:PORT: serves the counters in Prometheus's text
+//     format on GET http://ADDRESS:PORT/metrics (PORT 0: any free port).
+// Prints "metrics on ADDRESS:PORT" (with --metrics-address), then
+// "listening on ADDRESS:PORT" once it accepts connections, one line per
+// connection on stderr, and its counters on SIGUSR1 and at exit (SIGTERM,
+// SIGINT).
 #include <signal.h>
 #include <stdio.h>
 
@@ -28,11 +31,15 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "base/flags.h"
 #include "fleet/echo_server.h"
 #include "fleet/fleet_setup.h"
+#include "fleet/metrics_endpoint.h"
+#include "fleet/metrics_text.h"
 #include "tls/context.h"
 #include "tls/socket.h"
 
@@ -47,6 +54,7 @@ struct Flags {
   uint16_t max_version = TLS1_3_VERSION;
   absl::Duration session_timeout = absl::Hours(2);
   std::string name;
+  std::string metrics_address;  // Empty: no metrics endpoint.
   // --session-store and --ticket-keys as typed; ParseModeFlags turns them
   // into fleet's enums.
   std::string session_store = "memory";
@@ -85,6 +93,9 @@ std::vector<CliFlag> FlagTable(Flags* f) {
       {"--ticket-sync", "Redis ticket keys: how often to read them (10s)",
        SetDuration(&t.sync_interval)},
       {"--name", "a name for this instance in its output", SetString(&f->name)},
+      {"--metrics-address",
+       "serve Prometheus metrics on http://ADDRESS:PORT/metrics",
+       SetString(&f->metrics_address)},
   };
   // Their Redis URLs may hold a password: masked in argv once read.
   for (CliFlag& f : table) {
@@ -149,6 +160,44 @@ std::string Stats(const std::string& name, const EchoServer& server,
   return out;
 }
 
+// Starts the metrics endpoint that --metrics-address asks for on |server|
+// and |fleet| (which must outlive it) and prints where it listens; null
+// without the flag.
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(
+    const Flags& flags, const EchoServer& server, const FleetServer& fleet) {
+  if (flags.metrics_address.empty()) return nullptr;
+  const absl::string_view text = flags.metrics_address;
+  const size_t colon = text.rfind(':');
+  int port = -1;
+  if (colon == absl::string_view::npos ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(
+        "--metrics-address must be ADDRESS:PORT (PORT 0 to 65535)");
+  }
+  absl::string_view host = text.substr(0, colon);
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  absl::StatusOr<TcpListener> listener =
+      TcpListener::Listen(host, static_cast<uint16_t>(port), 16);
+  if (!listener.ok()) {
+    return absl::Status(
+        listener.status().code(),
+        absl::StrCat("--metrics-address: ", listener.status().message()));
+  }
+  auto endpoint = MetricsEndpoint::Start(
+      *std::move(listener),
+      [&server, &fleet] {
+        return FleetMetricsText(SnapshotFleetMetrics(server, fleet));
+      },
+      MetricsEndpoint::Options());
+  if (endpoint.ok()) {
+    printf("%smetrics on %s:%u\n",
+           flags.name.empty() ? "" : absl::StrCat(flags.name, ": ").c_str(),
+           std::string(text.substr(0, colon)).c_str(), (*endpoint)->port());
+  }
+  return endpoint;
+}
+
 int Run(Flags& flags) {
   flags.fleet.ticket_sync.lease = 3 * flags.fleet.ticket_sync.sync_interval;
   absl::StatusOr<ContextOptions> options = BaseOptions(flags);
@@ -190,6 +239,13 @@ int Run(Flags& flags) {
             std::string(server.status().message()).c_str());
     return 1;
   }
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
+      StartMetrics(flags, **server, *fleet);
+  if (!metrics.ok()) {
+    fprintf(stderr, "tls_echo_server: %s\n",
+            std::string(metrics.status().message()).c_str());
+    return 1;
+  }
   printf("%slistening on %s:%u\n", name.c_str(), flags.address.c_str(),
          (*server)->port());
   fflush(stdout);
@@ -199,6 +255,7 @@ int Run(Flags& flags) {
     fprintf(stderr, "%s\n", Stats(name, **server, *fleet).c_str());
     if (sig != SIGUSR1) break;
   }
+  if (*metrics) (*metrics)->Stop();
   (*server)->Stop();
   return 0;
 }
