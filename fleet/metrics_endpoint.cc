@@ -34,8 +34,7 @@ std::string Refusal(absl::string_view status, absl::string_view extra = "") {
 
 // True when |head| ends a request head (the blank line after the headers).
 bool HeadComplete(absl::string_view head) {
-  return absl::StrContains(head, "\r\n\r\n") ||
-         absl::StrContains(head, "\n\n");
+  return absl::StrContains(head, "\r\n\r\n") || absl::StrContains(head, "\n\n");
 }
 
 }  // namespace

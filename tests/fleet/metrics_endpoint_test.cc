@@ -45,16 +45,15 @@ uint16_t MetricsPort(const std::string& log, const std::string& name) {
 absl::StatusOr<std::string> Curl(uint16_t port, const std::string& path,
                                  const std::string& log_path) {
   auto curl = ChildProcess::Spawn(
-      {"/usr/bin/curl", "-sS", "--max-time", "20", "-w", "\nstatus=%{http_code}",
-       absl::StrCat("http://127.0.0.1:", port, path)},
+      {"/usr/bin/curl", "-sS", "--max-time", "20", "-w",
+       "\nstatus=%{http_code}", absl::StrCat("http://127.0.0.1:", port, path)},
       log_path, /*stdin_pipe=*/false);
   if (!curl.ok()) return curl.status();
   absl::StatusOr<int> status = (*curl)->Wait(Scaled(absl::Seconds(30)));
   if (!status.ok()) return status.status();
   if (*status != 0) {
-    return absl::InternalError(
-        absl::StrCat("curl: ", DescribeWaitStatus(*status), "\n",
-                     (*curl)->log()));
+    return absl::InternalError(absl::StrCat(
+        "curl: ", DescribeWaitStatus(*status), "\n", (*curl)->log()));
   }
   return (*curl)->log();
 }
@@ -77,9 +76,9 @@ std::map<std::string, int64_t> Samples(const std::string& scrape) {
 TEST(MetricsEndpointTest, ScrapeShowsTheHandshakesStoreAndTicketKeys) {
   auto fleet = FleetHarness::Start();
   ASSERT_TRUE(fleet.ok()) << fleet.status();
-  auto index = (*fleet)->StartInstance({"--session-store", "redis",
-                                        "--ticket-keys", "redis",
-                                        "--metrics-address", "127.0.0.1:0"});
+  auto index =
+      (*fleet)->StartInstance({"--session-store", "redis", "--ticket-keys",
+                               "redis", "--metrics-address", "127.0.0.1:0"});
   ASSERT_TRUE(index.ok()) << index.status();
   const uint16_t metrics =
       MetricsPort((*fleet)->process(*index).log(), "instance1");
@@ -97,8 +96,8 @@ TEST(MetricsEndpointTest, ScrapeShowsTheHandshakesStoreAndTicketKeys) {
        {std::vector<std::string>{"-tls1_3"},
         std::vector<std::string>{"-tls1_2", "-no_ticket"}}) {
     const std::string sess = absl::StrCat(dir, "/", version[0], ".pem");
-    auto full = SClientHandshake(tls, version,
-                                 absl::StrCat(sess, ".full.log"), sess);
+    auto full =
+        SClientHandshake(tls, version, absl::StrCat(sess, ".full.log"), sess);
     ASSERT_TRUE(full.ok()) << full.status();
     ASSERT_TRUE(full->new_session()) << full->output;
     std::vector<std::string> offer = version;
@@ -128,8 +127,9 @@ TEST(MetricsEndpointTest, ScrapeShowsTheHandshakesStoreAndTicketKeys) {
   std::cout << "The scrape:\n" << scrape << "\n";
   EXPECT_TRUE(absl::StrContains(scrape, "status=200")) << scrape;
   EXPECT_TRUE(absl::StrContains(
-      scrape, "# HELP tlsession_handshakes_total TLS handshakes completed.\n"
-              "# TYPE tlsession_handshakes_total counter\n"))
+      scrape,
+      "# HELP tlsession_handshakes_total TLS handshakes completed.\n"
+      "# TYPE tlsession_handshakes_total counter\n"))
       << scrape;
   EXPECT_EQ(samples["tlsession_handshakes_total"], 4) << scrape;
   EXPECT_EQ(samples["tlsession_resumed_handshakes_total"], 2) << scrape;
@@ -143,8 +143,7 @@ TEST(MetricsEndpointTest, ScrapeShowsTheHandshakesStoreAndTicketKeys) {
   EXPECT_GT(samples["tlsession_ticket_key_epoch"], 0) << scrape;
   EXPECT_GE(samples["tlsession_ticket_key_published_total"], 1) << scrape;
   EXPECT_EQ(samples["tlsession_ticket_key_issuing_local"], 0) << scrape;
-  EXPECT_GE(samples["tlsession_redis_calls_total{client=\"session_store\"}"],
-            1)
+  EXPECT_GE(samples["tlsession_redis_calls_total{client=\"session_store\"}"], 1)
       << scrape;
   EXPECT_GE(samples["tlsession_redis_calls_total{client=\"ticket_keys\"}"], 1)
       << scrape;
