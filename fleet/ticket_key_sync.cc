@@ -70,6 +70,15 @@ absl::Status Validate(const TicketKeySync::Config& c) {
   return absl::OkStatus();
 }
 
+// KEYS[1] an epoch's key; ARGV: the corrupt value read, the new value, its
+// PX. Replaces the value only while it is still the corrupt one read (a
+// holder that raced us may have repaired it already): 1 when replaced.
+constexpr char kReplaceScript[] = R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+)lua";
+
 std::string RandomId() {
   uint8_t bytes[16];
   RAND_bytes(bytes, sizeof(bytes));
@@ -191,7 +200,8 @@ bool TicketKeySync::UpdateLease() {
 }
 
 absl::StatusOr<std::map<int64_t, std::optional<TicketKeySync::Record>>>
-TicketKeySync::FetchWindow(int64_t epoch) {
+TicketKeySync::FetchWindow(int64_t epoch,
+                           std::map<int64_t, std::string>* corrupt) {
   const int64_t back =
       static_cast<int64_t>(std::ceil((config_.grace + config_.publish_lead) /
                                      config_.rotation_period)) +
@@ -216,11 +226,12 @@ TicketKeySync::FetchWindow(int64_t epoch) {
     std::optional<Record> record;
     if (r.is_string()) {
       record = Decode(commands[i][1], r.str, epochs[i]);
-      if (!record) ++rejected;
+      if (!record) {
+        ++rejected;
+        (*corrupt)[epochs[i]] = r.str;  // Not present: the holder replaces it.
+      }
     }
-    // A present but refused value counts as present: it is not replaced
-    // (SET NX) but it is never loaded either.
-    if (record || r.is_string()) out[epochs[i]] = std::move(record);
+    if (record) out[epochs[i]] = std::move(record);
   }
   MutexLock lock(&mu_);
   metrics_.rejected += rejected;
@@ -244,7 +255,8 @@ void TicketKeySync::Merge(std::map<int64_t, std::optional<Record>>& fetched) {
   }
 }
 
-void TicketKeySync::Publish(int64_t epoch, absl::Time now) {
+void TicketKeySync::Publish(int64_t epoch, absl::Time now,
+                            const std::string* corrupt) {
   Record fresh;
   Record* existing = nullptr;
   for (auto& [name, r] : records_) {
@@ -255,20 +267,31 @@ void TicketKeySync::Publish(int64_t epoch, absl::Time now) {
   }
   fresh.epoch = epoch;
   fresh.key = existing != nullptr ? existing->key : TicketKey::Generate();
-  fresh.published = now;
+  // A key this process holds already keeps its publication time: it may be
+  // issuing here, and every instance that loads it again may issue it too.
+  fresh.published = existing != nullptr ? existing->published : now;
   const std::string name = NameOf(epoch);
   std::string plain = Encode(fresh);
   const std::string sealed = key_->Seal(name, plain);
   Secret::Wipe(plain);
   const absl::Duration ttl =
       DecryptUntil(fresh) - now + config_.rotation_period;
+  const std::string px = absl::StrCat(absl::ToInt64Milliseconds(ttl));
+  // Not idempotent (SET NX's reply says who won; the replacement compares):
+  // never retried.
   absl::StatusOr<RedisReply> set =
-      redis_->Command({"SET", name, sealed, "NX", "PX",
-                       absl::StrCat(absl::ToInt64Milliseconds(ttl))});
-  if (!set.ok() || set->type != RedisReply::Type::kStatus) return;  // Lost.
+      corrupt == nullptr
+          ? redis_->Command({"SET", name, sealed, "NX", "PX", px})
+          : redis_->Command(
+                {"EVAL", kReplaceScript, "1", name, *corrupt, sealed, px});
+  const bool written =
+      set.ok() && (corrupt == nullptr ? set->type == RedisReply::Type::kStatus
+                                      : set->integer == 1);
+  if (!written) return;  // Lost a race, or Redis failed.
   {
     MutexLock lock(&mu_);
     ++metrics_.published;
+    if (corrupt != nullptr) ++metrics_.replaced;
   }
   if (existing != nullptr) {
     existing->in_redis = true;
@@ -362,12 +385,15 @@ absl::Status TicketKeySync::Round() {
   const absl::Time now = config_.clock();
   const int64_t epoch = EpochAt(now);
   const bool holder = UpdateLease();
+  std::map<int64_t, std::string> corrupt;
   absl::StatusOr<std::map<int64_t, std::optional<Record>>> fetched =
-      FetchWindow(epoch);
+      FetchWindow(epoch, &corrupt);
   if (fetched.ok()) {
     Merge(*fetched);
     for (int64_t e : {epoch, epoch + 1}) {
-      if (holder && fetched->count(e) == 0) Publish(e, now);
+      if (!holder || fetched->count(e) != 0) continue;
+      auto bad = corrupt.find(e);
+      Publish(e, now, bad == corrupt.end() ? nullptr : &bad->second);
     }
   }
   EnsureSomeKey(now);

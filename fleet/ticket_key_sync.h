@@ -25,11 +25,16 @@
 // - Fail-safe: a process that cannot reach Redis keeps the keys it has (the
 //   issuing key goes on issuing past its epoch, and its grace is counted
 //   from when it stopped); one that starts while Redis is down issues under
-//   a local key until it can load the fleet's. After Redis lost its data (a
+//   a local key until it can load the fleet's.
+// - A value present in Redis that does not open (corrupt, tampered, moved)
+//   is not a key: the holder replaces it (compare-and-set on the value it
+//   read) within one sync, with the key it holds for that epoch, which keeps
+//   its publication time, or a new one; every instance loads it on its next
+//   sync (Metrics::rejected, Metrics::replaced). After Redis lost its data (a
 //   restart without persistence), the lease holder publishes keys for this
-//   epoch and the next again (those it holds, or new ones); a key published
-//   anew is decrypt-only for the lead like any other, so processes go on
-//   issuing the key they have until every one could load the new one.
+//   epoch and the next again (those it holds, with their publication time,
+//   or new ones); a new key is decrypt-only for the lead like any other, so
+//   processes go on issuing the key they have until every one could load it.
 //
 // Every process of a fleet must use the same rotation_period, publish_lead
 // and fleet key. Thread-safe.
@@ -90,6 +95,7 @@ class TicketKeySync {
     uint64_t sync_failures = 0;  // Rounds that could not.
     uint64_t published = 0;      // Keys this process wrote (as holder).
     uint64_t rejected = 0;       // Values in Redis that did not open.
+    uint64_t replaced = 0;       // Of those, replaced by this holder.
     uint64_t ring_changes = 0;   // Times the ring's keys changed.
     bool holder = false;         // Held the lease at the last round.
     int64_t issuing_epoch = 0;   // The epoch of the issuing key.
@@ -157,16 +163,17 @@ class TicketKeySync {
   // Takes or renews the lease; true when this process holds it.
   bool UpdateLease();
   // Reads the epochs from the oldest still in grace to the next one, in one
-  // pipeline: epoch -> its record, or nullopt for a refused value; absent
-  // epochs are missing from Redis.
+  // pipeline: epoch -> its record; epochs missing from Redis or whose value
+  // was refused are absent, the refused values put in |*corrupt| by epoch.
   absl::StatusOr<std::map<int64_t, std::optional<Record>>> FetchWindow(
-      int64_t epoch);
+      int64_t epoch, std::map<int64_t, std::string>* corrupt);
   // Adds the records read to records_ and marks which are in Redis.
   void Merge(std::map<int64_t, std::optional<Record>>& fetched)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
-  // Holder: writes |epoch|'s key (the one held for that epoch, or a new
-  // one) with SET NX, published at |now|.
-  void Publish(int64_t epoch, absl::Time now)
+  // Holder: writes |epoch|'s key (the one held for that epoch, keeping its
+  // publication time, or a new one published at |now|) with SET NX, or, when
+  // |corrupt| (the refused value read), in its place while it is still there.
+  void Publish(int64_t epoch, absl::Time now, const std::string* corrupt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);
   // Makes a local key when no key is known at all (Redis away at start).
   void EnsureSomeKey(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_);

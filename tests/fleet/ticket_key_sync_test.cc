@@ -16,7 +16,11 @@
 #include "fleet/fleet_key.h"
 #include "fleet/redis_client.h"
 #include "session/ticket_keys.h"
+#include "testbed/certs.h"
 #include "testbed/redis_server.h"
+#include "testbed/tls_server.h"
+#include "tls/connection.h"
+#include "tls/context.h"
 
 namespace tlsession::fleet {
 namespace {
@@ -290,6 +294,84 @@ TEST_F(TicketKeySyncTest, TamperedOrMovedKeysAreRefused) {
   EXPECT_TRUE(b->metrics().issuing_local);  // Loaded nothing; no crash.
   EXPECT_EQ(Holds(*b->ring(), Name(a->ring()->current())), Held::kNo);
 }
+
+// Whether a ticket that a server issuing under |x| gives a client resumes
+// on a server issuing under |y| (real handshakes on loopback).
+bool ResumesAcross(std::shared_ptr<TicketKeyRing> x,
+                   std::shared_ptr<TicketKeyRing> y) {
+  const testing::TestPki& pki = testing::GetTestPki();
+  auto server = [&](std::shared_ptr<TicketKeyRing> ring) {
+    ContextOptions o;
+    o.role = Role::kServer;
+    o.certificate_chain_pem = pki.server.cert_pem;
+    o.private_key_pem = pki.server.key_pem;
+    o.session_id_context = "ticket-key-sync-test";
+    o.ticket_keys = std::move(ring);
+    auto ctx = Context::Create(std::move(o));
+    EXPECT_TRUE(ctx.ok()) << ctx.status();
+    auto s = testing::TestTlsServer::Start(*ctx);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return *std::move(s);
+  };
+  auto sx = server(std::move(x));
+  auto sy = server(std::move(y));
+  ContextOptions o;
+  o.ca_pem = pki.ca.cert_pem;
+  auto client = *Context::Create(std::move(o));
+  auto first = Connection::Connect(client, "localhost", sx->port());
+  EXPECT_TRUE(first.ok()) << first.status();
+  if (!first.ok()) return false;
+  auto session = (*first)->WaitForSession(absl::Seconds(5));
+  EXPECT_TRUE(session.ok()) << session.status();
+  EXPECT_TRUE((*first)->Shutdown().ok());
+  if (!session.ok()) return false;
+  auto second = Connection::Connect(client, "localhost", sy->port(), *session);
+  EXPECT_TRUE(second.ok()) << second.status();
+  if (!second.ok()) return false;
+  const bool reused = (*second)->session_reused();
+  EXPECT_TRUE((*second)->Shutdown().ok());
+  return reused;
+}
+
+// Issue 20's third repro: a garbage value over an epoch's key (SET ...
+// KEEPTTL, as a corrupted write would leave it) is not a key. A process that
+// starts after it cannot load that epoch; within one sync interval (one
+// round each) the holder replaces it and both issue and accept under the
+// same key: X's tickets resume on Y.
+class CorruptKeyTest : public TicketKeySyncTest,
+                       public ::testing::WithParamInterface<int> {};
+
+TEST_P(CorruptKeyTest, IsReplacedAndTheFleetConverges) {
+  const int64_t offset = GetParam();  // 0: this epoch's key; 1: the next.
+  auto x = MustStart();
+  ASSERT_NE(x, nullptr);
+  ASSERT_TRUE(x->metrics().holder);
+  const int64_t epoch =
+      absl::ToUnixMillis(clock_.Now()) / absl::ToInt64Milliseconds(kPeriod);
+  const std::string name = key_->KeyName("tk", absl::StrCat(epoch + offset));
+  ASSERT_TRUE(redis_->Command({"SET", name, "garbage", "KEEPTTL"}).ok());
+  auto y = MustStart();
+  ASSERT_NE(y, nullptr);
+  EXPECT_EQ(y->metrics().rejected, 1u);
+  // The epoch whose key was corrupted starts issuing (for the next one).
+  clock_.Advance(offset * kPeriod);
+  const absl::Duration interval = SyncConfig(clock_).sync_interval;
+  clock_.Advance(interval);
+  ASSERT_TRUE(x->SyncNow().ok());
+  ASSERT_TRUE(y->SyncNow().ok());
+  EXPECT_EQ(x->metrics().replaced, 1u);
+  EXPECT_EQ(x->metrics().issuing_epoch, epoch + offset);
+  EXPECT_EQ(y->metrics().issuing_epoch, epoch + offset);
+  EXPECT_EQ(Name(x->ring()->current()), Name(y->ring()->current()));
+  auto value = redis_->Command({"GET", name});
+  ASSERT_TRUE(value.ok());
+  EXPECT_NE(value->str, "garbage");
+  EXPECT_TRUE(ResumesAcross(x->ring(), y->ring()));
+  EXPECT_TRUE(ResumesAcross(y->ring(), x->ring()));
+}
+
+INSTANTIATE_TEST_SUITE_P(ThisAndNextEpoch, CorruptKeyTest,
+                         ::testing::Values(0, 1));
 
 }  // namespace
 }  // namespace tlsession::fleet
