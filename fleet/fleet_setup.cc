@@ -13,9 +13,7 @@
 
 namespace tlsession::fleet {
 
-bool IsRedisUrl(absl::string_view value) {
-  return absl::StartsWith(value, "redis://");
-}
+bool IsRedisUrl(absl::string_view value) { return HasRedisScheme(value); }
 
 absl::StatusOr<Secret> ReadRedisPasswordFile(const std::string& path) {
   absl::StatusOr<Secret> file = ReadKeyFile(path, "Redis password file", 1);
@@ -30,9 +28,33 @@ absl::StatusOr<Secret> ReadRedisPasswordFile(const std::string& path) {
   return Secret(std::move(password));
 }
 
+absl::StatusOr<std::shared_ptr<const Context>> MakeRedisTlsContext(
+    const RedisTlsFiles& files) {
+  if (files.cert_file.empty() != files.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--redis-cert and --redis-key go together (a client certificate "
+        "and its key)");
+  }
+  ContextOptions options;
+  options.role = Role::kClient;
+  options.ca_file = files.ca_file;
+  options.certificate_chain_file = files.cert_file;
+  options.private_key_file = files.key_file;
+  options.session_cache =
+      std::make_shared<ClientSessionCache>(ClientSessionCache::Config());
+  absl::StatusOr<std::shared_ptr<const Context>> context =
+      Context::Create(std::move(options));
+  if (!context.ok()) {
+    return absl::Status(context.status().code(),
+                        absl::StrCat("TLS to Redis: ",
+                                     context.status().message()));
+  }
+  return context;
+}
+
 absl::StatusOr<std::shared_ptr<RedisClient>> MakeRedisClient(
     absl::string_view url, const std::string& password_file,
-    absl::Duration timeout) {
+    absl::Duration timeout, const RedisTlsFiles& tls) {
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(url);
   if (!endpoint.ok()) return endpoint.status();
   if (!password_file.empty()) {
@@ -41,6 +63,17 @@ absl::StatusOr<std::shared_ptr<RedisClient>> MakeRedisClient(
     endpoint->password = *std::move(password);
   }
   RedisClient::Config config;
+  if (endpoint->tls) {
+    absl::StatusOr<std::shared_ptr<const Context>> context =
+        MakeRedisTlsContext(tls);
+    if (!context.ok()) return context.status();
+    config.tls_context = *std::move(context);
+  } else if (!tls.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--redis-cacert, --redis-cert and --redis-key need a TLS URL "
+        "(rediss:// or rediss-sentinel://), got '",
+        RedactUrl(url), "'"));
+  }
   config.endpoint = *std::move(endpoint);
   config.timeout = timeout;
   return RedisClient::Create(std::move(config));
@@ -57,7 +90,8 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
       FleetKey::FromFile(options.fleet_key_file, options.namespace_prefix);
   if (!key.ok()) return key.status();
   absl::StatusOr<std::shared_ptr<RedisClient>> redis =
-      MakeRedisClient(options.url, options.password_file, options.timeout);
+      MakeRedisClient(options.url, options.password_file, options.timeout,
+                      options.redis_tls);
   if (!redis.ok()) return redis.status();
   RedisClientSessionStore::Config store_config;
   store_config.max_sessions_per_key = options.max_sessions_per_key;
@@ -89,9 +123,11 @@ absl::Status CheckRedisUrl(absl::string_view flag, absl::string_view value) {
 // scheme, "rediss://:PW@host", still holds a password).
 absl::Status NotAMode(absl::string_view flag, absl::string_view value,
                       std::initializer_list<absl::string_view> keywords) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      flag, " must be ", absl::StrJoin(keywords, ", "),
-      " or redis://[[USER]:PASSWORD@]HOST:PORT, got '", RedactUrl(value), "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, " must be ", absl::StrJoin(keywords, ", "),
+                   " or a Redis URL (redis[s]://[[USER]:PASSWORD@]HOST:PORT, "
+                   "redis[s]-sentinel://...), got '",
+                   RedactUrl(value), "'"));
 }
 
 // Sets |options|' ticket keys as |setting| says when it needs no Redis.
@@ -112,7 +148,8 @@ absl::Status StartTicketKeySync(const FleetServerConfig& config,
   // Off the handshake's path: a more patient timeout.
   absl::StatusOr<std::shared_ptr<RedisClient>> redis =
       MakeRedisClient(config.ticket_keys.redis_url, config.redis_password_file,
-                      std::max(config.redis_timeout, absl::Milliseconds(200)));
+                      std::max(config.redis_timeout, absl::Milliseconds(200)),
+                      config.redis_tls);
   if (!redis.ok()) return redis.status();
   out->ticket_redis = *redis;
   absl::StatusOr<std::unique_ptr<TicketKeySync>> sync =
@@ -163,7 +200,8 @@ absl::StatusOr<FleetServer> ApplyFleetServerConfig(
   if (redis_sessions) {
     absl::StatusOr<std::shared_ptr<RedisClient>> redis =
         MakeRedisClient(config.session_store.redis_url,
-                        config.redis_password_file, config.redis_timeout);
+                        config.redis_password_file, config.redis_timeout,
+                        config.redis_tls);
     if (!redis.ok()) return redis.status();
     RedisServerSessionStore::Config store_config;
     store_config.local_entries = config.local_entries;

@@ -30,12 +30,14 @@
 #include "fleet/redis_server_session_store.h"
 #include "fleet/ticket_key_sync.h"
 #include "session/client_session_cache.h"
+#include "tls/context.h"
 #include "tls/context_options.h"
 
 namespace tlsession::fleet {
 
-// Returns true for "redis://..." (what the --session-store and --ticket-keys
-// flags take besides their keywords).
+// Returns true for "redis://...", "rediss://...", "redis-sentinel://..." and
+// "rediss-sentinel://..." (what the --session-store and --ticket-keys flags
+// take besides their keywords).
 bool IsRedisUrl(absl::string_view value);
 
 // Where sessions are kept: a server's sessions by ID, or a client's.
@@ -79,16 +81,40 @@ absl::StatusOr<TicketKeySetting> ParseTicketKeySetting(absl::string_view value);
 // first line without the line break.
 absl::StatusOr<Secret> ReadRedisPasswordFile(const std::string& path);
 
-// A RedisClient for |url| (redis://[[USER]:PASSWORD@]HOST:PORT) with
+// TLS to Redis (rediss:// URLs): the tools' --redis-cacert, --redis-cert
+// and --redis-key.
+struct RedisTlsFiles {
+  // Trust roots (PEM) for Redis's certificate; empty: the system's.
+  std::string ca_file;
+  // A client certificate chain and its key (PEM), both or neither.
+  std::string cert_file;
+  std::string key_file;
+  bool empty() const {
+    return ca_file.empty() && cert_file.empty() && key_file.empty();
+  }
+};
+
+// A client Context for Redis links over TLS: |files|' trust roots and
+// client certificate, verification on, and a client session cache of its
+// own so that each new link resumes (RedisClient::Metrics::tls_resumed).
+// Errors name the file or flag at fault.
+absl::StatusOr<std::shared_ptr<const Context>> MakeRedisTlsContext(
+    const RedisTlsFiles& files);
+
+// A RedisClient for |url| (redis[s]://[[USER]:PASSWORD@]HOST:PORT or
+// redis[s]-sentinel://[[USER]:PASSWORD@]HOST:PORT[,...]/MASTER_NAME) with
 // |timeout| per call. A non-empty |password_file| gives the password (it
-// overrides one in the URL, which other users can see in `ps`).
+// overrides one in the URL, which other users can see in `ps`). A TLS URL
+// gets a Context from |tls| (MakeRedisTlsContext); |tls| set with a
+// plaintext URL is an error.
 absl::StatusOr<std::shared_ptr<RedisClient>> MakeRedisClient(
     absl::string_view url, const std::string& password_file,
-    absl::Duration timeout);
+    absl::Duration timeout, const RedisTlsFiles& tls = RedisTlsFiles());
 
 struct SharedClientCacheOptions {
   std::string url;             // redis://[[USER]:PASSWORD@]HOST:PORT
   std::string password_file;   // Optional; see MakeRedisClient.
+  RedisTlsFiles redis_tls;     // For rediss:// URLs; see MakeRedisClient.
   std::string fleet_key_file;  // Required: the same file on every client.
   // Clients are less pressed than servers: a slower Redis still helps.
   absl::Duration timeout = absl::Milliseconds(50);
@@ -111,6 +137,7 @@ struct FleetServerConfig {
   TicketKeySetting ticket_keys;       // Default: local.
   std::string fleet_key_file;         // Required with any Redis mode.
   std::string redis_password_file;    // Optional; see MakeRedisClient.
+  RedisTlsFiles redis_tls;            // For rediss:// URLs; ditto.
   // The bound of a session lookup on the handshake's path.
   absl::Duration redis_timeout = absl::Milliseconds(5);
   // The in-process LRU in front of the Redis session store.

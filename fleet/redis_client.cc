@@ -1,11 +1,7 @@
 #include "fleet/redis_client.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <hiredis/hiredis.h>
 #include <netdb.h>
-#include <poll.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -14,142 +10,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/secret.h"
+#include "fleet/redis_sentinel.h"
 
 namespace tlsession::fleet {
 
-// One pooled connection to Redis (named Link so as not to be taken for
-// tls::Connection): hiredis's context, that is the socket (made non-blocking
-// by redisConnectNonBlock) and our reply reader (redis_reply.h). We write
-// with send(MSG_NOSIGNAL) ourselves, since hiredis's write() would raise
-// SIGPIPE on a connection that Redis closed.
-class RedisClient::Link {
- public:
-  // Takes ownership of |context| (freed with redisFree).
-  explicit Link(redisContext* context) : context_(context) {}
-  // The context, owned by the link.
-  redisContext* get() const { return context_.get(); }
-  // The context's socket.
-  int fd() const { return context_->fd; }
-
- private:
-  struct Free {
-    void operator()(redisContext* c) const { redisFree(c); }
-  };
-  std::unique_ptr<redisContext, Free> context_;
+struct RedisClient::Link {
+  std::unique_ptr<RedisLink> conn;
+  // With Sentinels, the primary's generation it was made to (else 0).
+  uint64_t generation = 0;
 };
 
 namespace {
-
-// A transport failure that broke the connection: connect refused, reset,
-// closed by Redis.
-absl::Status Broken(absl::string_view what, absl::string_view address,
-                    absl::string_view why) {
-  return absl::AbortedError(
-      absl::StrCat("redis ", address, ": ", what, ": ", why));
-}
-
-absl::Status TimedOut(absl::string_view what, absl::string_view address) {
-  return absl::DeadlineExceededError(
-      absl::StrCat("redis ", address, ": timed out ", what));
-}
-
-// Waits until |fd| is ready for |events| or |deadline| passes.
-absl::Status WaitFd(int fd, short events, absl::Time deadline,
-                    absl::string_view what, absl::string_view address) {
-  for (;;) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return TimedOut(what, address);
-    // Round up so that a sub-millisecond remainder still waits.
-    const int ms = static_cast<int>(
-        std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 60000));
-    pollfd p{fd, events, 0};
-    const int n = poll(&p, 1, ms);
-    if (n > 0) return absl::OkStatus();  // Ready, or an error to discover.
-    if (n < 0 && errno != EINTR) {
-      return Broken(what, address, strerror(errno));
-    }
-  }
-}
-
-// Sends all of |data| before |deadline|.
-absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline,
-                     absl::string_view address) {
-  while (!data.empty()) {
-    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      data.remove_prefix(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      absl::Status s = WaitFd(fd, POLLOUT, deadline, "sending", address);
-      if (!s.ok()) return s;
-      continue;
-    }
-    return Broken("sending", address, n < 0 ? strerror(errno) : "closed");
-  }
-  return absl::OkStatus();
-}
-
-// Appends one command in Redis's protocol (RESP) to |out|.
-void AppendCommand(const std::vector<std::string>& args, std::string* out) {
-  absl::StrAppend(out, "*", args.size(), "\r\n");
-  for (const std::string& a : args) {
-    absl::StrAppend(out, "$", a.size(), "\r\n");
-    out->append(a);
-    out->append("\r\n");
-  }
-}
-
-// Reads replies until |count| are parsed (into |replies|) or |deadline|.
-// |*received| counts the bytes read, bounded by |max_bytes|; the reply
-// objects are bounded by |max_bytes| too, each by the reader's budget
-// (redis_reply.h) and all of them together here.
-absl::Status ReadReplies(redisContext* c, size_t count, absl::Time deadline,
-                         size_t max_bytes, absl::string_view address,
-                         std::vector<RedisReply>* replies, size_t* received) {
-  char buf[16384];
-  size_t charged = 0;
-  while (replies->size() < count) {
-    RedisReply reply;
-    absl::StatusOr<bool> got_reply =
-        NextRedisReply(c->reader, &reply, &charged);
-    if (!got_reply.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("redis ", address, ": ", got_reply.status().message()));
-    }
-    if (charged > max_bytes) {
-      return absl::DataLossError(absl::StrCat(
-          "redis ", address, ": replies exceed the reader's bound of ",
-          max_bytes, " bytes (max_reply_bytes)"));
-    }
-    if (*got_reply) {
-      replies->push_back(std::move(reply));
-      continue;
-    }
-    absl::Status s =
-        WaitFd(c->fd, POLLIN, deadline, "waiting for a reply", address);
-    if (!s.ok()) return s;
-    const ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      continue;
-    }
-    if (n <= 0) {
-      return Broken("reading", address,
-                    n == 0 ? "connection closed" : strerror(errno));
-    }
-    *received += static_cast<size_t>(n);
-    if (*received > max_bytes) {
-      return absl::DataLossError(absl::StrCat(
-          "redis ", address, ": reply larger than ", max_bytes, " bytes"));
-    }
-    if (redisReaderFeed(c->reader, buf, static_cast<size_t>(n)) != REDIS_OK) {
-      return absl::DataLossError(
-          absl::StrCat("redis ", address, ": reader out of memory"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // Resolves |host| to a numeric address, once.
 absl::StatusOr<std::string> Resolve(const std::string& host) {
@@ -194,7 +65,8 @@ RedisOutcome RedisOutcomeOf(const absl::Status& status) {
 
 absl::StatusOr<std::shared_ptr<RedisClient>> RedisClient::Create(
     Config config) {
-  if (config.endpoint.host.empty() || config.endpoint.port == 0) {
+  const RedisEndpoint& ep = config.endpoint;
+  if (ep.sentinels.empty() && (ep.host.empty() || ep.port == 0)) {
     return absl::InvalidArgumentError("Redis host and port must be set");
   }
   if (config.timeout <= absl::ZeroDuration() || config.max_connections == 0 ||
@@ -203,14 +75,27 @@ absl::StatusOr<std::shared_ptr<RedisClient>> RedisClient::Create(
         "Redis timeout, max_connections and failures_before_backoff must be "
         "positive");
   }
-  absl::StatusOr<std::string> ip = Resolve(config.endpoint.host);
-  if (!ip.ok()) return ip.status();
+  if (ep.tls != (config.tls_context != nullptr)) {
+    return absl::InvalidArgumentError(
+        ep.tls ? "a rediss:// URL needs a TLS client context"
+               : "a TLS client context needs a rediss:// URL");
+  }
+  std::vector<RedisLink::Options> nodes;
+  std::vector<RedisNode> hosts = ep.sentinels;
+  if (hosts.empty()) hosts.push_back(RedisNode{ep.host, ep.port});
+  for (const RedisNode& node : hosts) {
+    absl::StatusOr<std::string> ip = Resolve(node.host);
+    if (!ip.ok()) return ip.status();
+    nodes.push_back(RedisLink::Options{node.host, *std::move(ip), node.port,
+                                       config.tls_context,
+                                       config.max_reply_bytes});
+  }
   return std::shared_ptr<RedisClient>(
-      new RedisClient(std::move(config), *std::move(ip)));
+      new RedisClient(std::move(config), std::move(nodes)));
 }
 
-RedisClient::RedisClient(Config config, std::string ip)
-    : config_(std::move(config)), ip_(std::move(ip)) {
+RedisClient::RedisClient(Config config, std::vector<RedisLink::Options> nodes)
+    : config_(std::move(config)), nodes_(std::move(nodes)) {
   MutexLock lock(&mu_);
   current_backoff_ = config_.backoff;
 }
@@ -218,57 +103,118 @@ RedisClient::RedisClient(Config config, std::string ip)
 RedisClient::~RedisClient() = default;
 
 std::string RedisClient::address() const {
+  if (sentinel()) {
+    return absl::StrCat(config_.endpoint.master_name, " via Sentinel");
+  }
   return absl::StrCat(config_.endpoint.host, ":", config_.endpoint.port);
+}
+
+absl::StatusOr<RedisLink::Options> RedisClient::Primary(absl::Time deadline,
+                                                         uint64_t* generation) {
+  {
+    MutexLock lock(&mu_);
+    if (primary_known_) {
+      *generation = generation_;
+      const size_t colon = primary_.rfind(':');
+      uint16_t port = static_cast<uint16_t>(
+          std::stoi(primary_.substr(colon + 1)));
+      return RedisLink::Options{primary_.substr(0, colon), "", port,
+                                config_.tls_context, config_.max_reply_bytes};
+    }
+  }
+  absl::StatusOr<RedisNode> node =
+      AskSentinels(nodes_, config_.endpoint.master_name, deadline);
+  if (!node.ok()) return node.status();
+  const std::string address = absl::StrCat(node->host, ":", node->port);
+  MutexLock lock(&mu_);
+  ++metrics_.discoveries;
+  if (address != primary_) {
+    if (!primary_.empty()) ++metrics_.failovers;
+    primary_ = address;
+    ++generation_;
+  }
+  primary_known_ = true;
+  *generation = generation_;
+  return RedisLink::Options{node->host, "", node->port, config_.tls_context,
+                            config_.max_reply_bytes};
+}
+
+void RedisClient::ForgetPrimary(uint64_t generation) {
+  if (!sentinel()) return;
+  MutexLock lock(&mu_);
+  if (generation == generation_) primary_known_ = false;
 }
 
 absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::Connect(
     absl::Time deadline) {
-  const std::string where = address();
-  redisContext* raw = redisConnectNonBlock(ip_.c_str(), config_.endpoint.port);
-  if (raw == nullptr) return Broken("connecting", where, "out of memory");
-  auto conn = std::make_unique<Link>(raw);
-  if (raw->err) return Broken("connecting", where, raw->errstr);
-  // Our reader: bounded arrays, RedisReply objects.
-  redisReaderFree(raw->reader);
-  raw->reader = NewRedisReplyReader(config_.max_reply_bytes);
-  if (raw->reader == nullptr)
-    return Broken("connecting", where, "out of memory");
-  absl::Status s = WaitFd(raw->fd, POLLOUT, deadline, "connecting", where);
-  if (!s.ok()) return s;
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (getsockopt(raw->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) return Broken("connecting", where, strerror(err));
+  if (!sentinel()) return ConnectNode(nodes_[0], 0, deadline);
+  absl::Status last;
+  // A known primary that fails is forgotten and asked for again, once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    uint64_t generation = 0;
+    absl::StatusOr<RedisLink::Options> primary = Primary(deadline, &generation);
+    if (!primary.ok()) return primary.status();
+    absl::StatusOr<std::unique_ptr<Link>> link =
+        ConnectNode(*primary, generation, deadline);
+    if (link.ok()) return link;
+    ForgetPrimary(generation);
+    last = link.status();
+    if (absl::Now() >= deadline) break;
+  }
+  return last;
+}
+
+absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::ConnectNode(
+    const RedisLink::Options& options, uint64_t generation,
+    absl::Time deadline) {
+  absl::StatusOr<std::unique_ptr<RedisLink>> conn =
+      RedisLink::Open(options, deadline);
+  if (!conn.ok()) return conn.status();
   const RedisEndpoint& ep = config_.endpoint;
+  std::vector<std::vector<std::string>> hello;
   if (!ep.password.empty()) {
-    std::vector<std::string> auth = {"AUTH"};
-    if (!ep.user.empty()) auth.push_back(ep.user);
-    auth.emplace_back(ep.password.view());
-    std::string request;
-    AppendCommand(auth, &request);
-    for (std::string& a : auth) Secret::Wipe(a);
-    s = SendAll(raw->fd, request, deadline, where);
-    Secret::Wipe(request);
-    if (!s.ok()) return s;
-    std::vector<RedisReply> replies;
+    hello.push_back({"AUTH"});
+    if (!ep.user.empty()) hello.back().push_back(ep.user);
+    hello.back().emplace_back(ep.password.view());
+  }
+  if (sentinel()) hello.push_back({"ROLE"});
+  if (!hello.empty()) {
     size_t received = 0;
-    s = ReadReplies(raw, 1, deadline, config_.max_reply_bytes, where, &replies,
-                    &received);
-    if (!s.ok()) return s;
-    if (replies[0].type != RedisReply::Type::kStatus) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("redis ", where, ": AUTH refused: ", replies[0].str));
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        (*conn)->RoundTrip(hello, deadline, &received);
+    if (!ep.password.empty()) {
+      for (std::string& a : hello.front()) Secret::Wipe(a);
+    }
+    if (!replies.ok()) return replies.status();
+    if (!ep.password.empty() &&
+        replies->front().type != RedisReply::Type::kStatus) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "redis ", (*conn)->address(), ": AUTH refused: ",
+          replies->front().str));
+    }
+    if (sentinel()) {
+      absl::Status s = CheckIsPrimary(replies->back(), (*conn)->address());
+      if (!s.ok()) return s;
     }
   }
   MutexLock lock(&mu_);
   ++metrics_.connects;
-  return conn;
+  if ((*conn)->tls()) {
+    ++metrics_.tls_handshakes;
+    if ((*conn)->tls_resumed()) ++metrics_.tls_resumed;
+  }
+  return std::make_unique<Link>(Link{*std::move(conn), generation});
 }
 
 absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::Acquire(
     absl::Time deadline, bool* reused) {
   {
     MutexLock lock(&mu_);
+    // Links to a former primary are closed, not used.
+    while (!idle_.empty() && idle_.back()->generation != generation_) {
+      idle_.pop_back();
+      --open_;
+    }
     if (!idle_.empty()) {
       std::unique_ptr<Link> c = std::move(idle_.back());
       idle_.pop_back();
@@ -303,34 +249,41 @@ void RedisClient::Release(std::unique_ptr<Link> link) {
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Exchange(
     const std::vector<std::vector<std::string>>& commands, absl::Time deadline,
     Idempotent idempotent) {
-  std::string request;
-  for (const auto& c : commands) AppendCommand(c, &request);
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     absl::StatusOr<std::unique_ptr<Link>> conn = Acquire(deadline, &reused);
     if (!conn.ok()) return conn.status();
-    std::vector<RedisReply> replies;
     size_t received = 0;
-    absl::Status s = SendAll((*conn)->fd(), request, deadline, address());
-    if (s.ok()) {
-      s = ReadReplies((*conn)->get(), commands.size(), deadline,
-                      config_.max_reply_bytes, address(), &replies, &received);
-    }
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        (*conn)->conn->RoundTrip(commands, deadline, &received);
     {
       MutexLock lock(&mu_);
       ++metrics_.round_trips;
     }
-    if (s.ok()) {
+    const uint64_t generation = (*conn)->generation;
+    if (replies.ok() && sentinel() &&
+        std::any_of(replies->begin(), replies->end(), IsReadOnlyReply)) {
+      // A failover made this node a replica: nothing was written.
+      replies = absl::AbortedError(absl::StrCat(
+          "redis ", (*conn)->conn->address(),
+          ": is a replica now (READONLY); asking the Sentinels again"));
+    }
+    if (replies.ok()) {
       Release(*std::move(conn));
       return replies;
     }
     Release(nullptr);  // Closes it: a late reply would desynchronize it.
+    if (replies.status().code() != absl::StatusCode::kDataLoss) {
+      ForgetPrimary(generation);
+    }
     // A pooled connection that ended with no reply: Redis closed it while
     // idle (a restart) and the request never ran, or the request ran and its
     // reply was lost. Only an idempotent call may run again.
-    const bool stale =
-        reused && received == 0 && s.code() == absl::StatusCode::kAborted;
-    if (!stale || attempt > 0 || idempotent != Idempotent::kYes) return s;
+    const bool stale = reused && received == 0 &&
+                       replies.status().code() == absl::StatusCode::kAborted;
+    if (!stale || attempt > 0 || idempotent != Idempotent::kYes) {
+      return replies.status();
+    }
   }
 }
 

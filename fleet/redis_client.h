@@ -1,13 +1,22 @@
-// RedisClient: a small, bounded, fail-open Redis client over hiredis 0.14,
-// for the fleet stores (server sessions, ticket keys, client sessions).
+// RedisClient: a small, bounded, fail-open Redis client for the fleet stores
+// (server sessions, ticket keys, client sessions), over plain TCP or this
+// library's own TLS (redis_link.h; hiredis only parses replies), to one
+// server or to the primary that Sentinels name (redis_sentinel.h).
 //
 // What it promises:
-// - Every call is bounded by a deadline: connecting, AUTH and the command's
-//   round trip together never take longer than the call's timeout. hiredis
-//   runs in non-blocking mode and each wait is a poll() up to the deadline.
-//   (redisSetTimeout would bound each read or write system call, not the
-//   command: a Redis that trickles its reply could stretch a call to many
-//   timeouts. A connect timeout alone would not bound the reply either.)
+// - Every call is bounded by a deadline: discovering the primary, connecting,
+//   the TLS handshake, AUTH and the command's round trip together never take
+//   longer than the call's timeout. Each wait is bounded by what is left.
+//   (A per-system-call timeout would not bound the command: a Redis that
+//   trickles its reply could stretch a call to many timeouts.)
+// - TLS (rediss://, Config::tls_context): verification as the Context says
+//   (on by default, host name or IP checked against the certificate); the
+//   links resume their TLS sessions from the Context's client session cache
+//   (Metrics::tls_handshakes, tls_resumed).
+// - Sentinel (redis-sentinel://): the primary is asked of the Sentinels in
+//   turn, checked with ROLE on every new connection, and asked again when a
+//   connection to it fails or a node answers READONLY; links to a former
+//   primary are closed. A changed address counts as a failover.
 // - Connections are pooled (up to Config::max_connections, each used by one
 //   call at a time) and re-made as needed: a connection that failed or timed
 //   out is closed (a late reply would desynchronize it), and the next call
@@ -48,8 +57,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/mutex.h"
+#include "fleet/redis_link.h"
 #include "fleet/redis_reply.h"
 #include "fleet/redis_url.h"
+#include "tls/context.h"
 
 namespace tlsession::fleet {
 
@@ -75,6 +86,9 @@ class RedisClient {
  public:
   struct Config {
     RedisEndpoint endpoint;
+    // A client Context for TLS: required when endpoint.tls, refused
+    // otherwise. Its session cache (if any) resumes the links' handshakes.
+    std::shared_ptr<const Context> tls_context;
     // The default bound of one call: connecting and AUTH (when no pooled
     // connection is free) plus the command's round trip.
     absl::Duration timeout = absl::Milliseconds(5);
@@ -101,6 +115,10 @@ class RedisClient {
     uint64_t connects = 0;     // Connections opened (and logged in).
     uint64_t backoffs = 0;     // Back-off periods started.
     uint64_t round_trips = 0;  // Request/reply exchanges (a pipeline is one).
+    uint64_t tls_handshakes = 0;  // TLS links opened (data nodes).
+    uint64_t tls_resumed = 0;     // Of which resumed a session.
+    uint64_t discoveries = 0;     // Primaries learnt from a Sentinel.
+    uint64_t failovers = 0;       // Of which at another address than before.
   };
 
   // Validates |config| and resolves the host once, now (a handshake never
@@ -151,14 +169,15 @@ class RedisClient {
   // A copy of the counters.
   Metrics metrics() const;
   const Config& config() const { return config_; }
-  // "host:port", for messages.
+  // "host:port", or "MASTER_NAME via Sentinel", for messages.
   std::string address() const;
 
  private:
-  // One pooled connection (defined in the .cc).
-  class Link;
-  // |ip| is config.endpoint.host resolved.
-  explicit RedisClient(Config config, std::string ip);
+  // One pooled connection: a RedisLink and the primary it was made to.
+  struct Link;
+  // |nodes[0]| is the server (its host resolved), or the Sentinels' links'
+  // options (their hosts resolved), made by Create.
+  RedisClient(Config config, std::vector<RedisLink::Options> nodes);
 
   // Pool: an idle connection (|*reused| set), or a fresh one made within
   // |deadline|; Unavailable when the pool is full.
@@ -166,8 +185,21 @@ class RedisClient {
                                                 bool* reused);
   // Returns |link| to the pool; null closes the one that was taken.
   void Release(std::unique_ptr<Link> link);
-  // Connects (non-blocking, resolved address) and logs in, by |deadline|.
+  // Connects to the server, or to the primary (discovering it as needed),
+  // and logs in, by |deadline|.
   absl::StatusOr<std::unique_ptr<Link>> Connect(absl::Time deadline);
+  // Opens a link to |options|' node, logs in and, with Sentinels, checks
+  // that the node is a primary, by |deadline|; counts it.
+  absl::StatusOr<std::unique_ptr<Link>> ConnectNode(
+      const RedisLink::Options& options, uint64_t generation,
+      absl::Time deadline);
+  // With Sentinels: the known primary, or one asked of the Sentinels now;
+  // |*generation| tells which.
+  absl::StatusOr<RedisLink::Options> Primary(absl::Time deadline,
+                                             uint64_t* generation);
+  // With Sentinels: forgets the primary of |generation| (a connection to it
+  // failed, or it is a replica now), so that the next connection asks.
+  void ForgetPrimary(uint64_t generation);
   // One exchange on a connection of the pool; when |idempotent|, retried
   // once on a fresh connection when a reused one ends with no reply.
   absl::StatusOr<std::vector<RedisReply>> Exchange(
@@ -178,9 +210,11 @@ class RedisClient {
   // Counts a call's outcome; |transport_failure| ones start a back-off
   // after failures_before_backoff in a row, and a success ends the series.
   void RecordResult(const absl::Status& status, bool transport_failure);
+  bool sentinel() const { return !config_.endpoint.sentinels.empty(); }
 
   const Config config_;
-  const std::string ip_;  // Resolved once by Create.
+  // The server, or the Sentinels (hosts resolved once by Create).
+  const std::vector<RedisLink::Options> nodes_;
   mutable Mutex mu_;
   std::vector<std::unique_ptr<Link>> idle_ ABSL_GUARDED_BY(mu_);
   size_t open_ ABSL_GUARDED_BY(mu_) = 0;  // Idle and in use.
@@ -188,6 +222,12 @@ class RedisClient {
   absl::Duration current_backoff_ ABSL_GUARDED_BY(mu_);
   absl::Time backoff_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   Metrics metrics_ ABSL_GUARDED_BY(mu_);
+  // With Sentinels: the primary as last discovered ("host:port", empty
+  // before any), whether it is still trusted, and a generation that grows
+  // with every change of address (links of older ones are closed).
+  std::string primary_ ABSL_GUARDED_BY(mu_);
+  bool primary_known_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tlsession::fleet

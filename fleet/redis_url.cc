@@ -74,29 +74,87 @@ absl::Status ParseHostPort(absl::string_view hostport, RedisEndpoint* ep) {
   return absl::OkStatus();
 }
 
+// The schemes ParseRedisUrl reads: name, TLS, Sentinel.
+struct Scheme {
+  absl::string_view prefix;
+  bool tls;
+  bool sentinel;
+};
+constexpr Scheme kSchemes[] = {
+    {"redis://", false, false},
+    {"rediss://", true, false},
+    {"redis-sentinel://", false, true},
+    {"rediss-sentinel://", true, true},
+};
+
+// Takes "[USER]:PASSWORD@" off the front of |*rest| into |ep|, if present.
+absl::Status ParseCredentials(absl::string_view* rest, RedisEndpoint* ep) {
+  const size_t at = rest->rfind('@');
+  if (at == absl::string_view::npos) return absl::OkStatus();
+  const absl::string_view userinfo = rest->substr(0, at);
+  rest->remove_prefix(at + 1);
+  const size_t colon = userinfo.find(':');
+  std::string password;
+  if (colon == absl::string_view::npos ||
+      !PercentDecode(userinfo.substr(0, colon), &ep->user) ||
+      !PercentDecode(userinfo.substr(colon + 1), &password)) {
+    Secret::Wipe(password);
+    // Never quote the credentials.
+    return absl::InvalidArgumentError(
+        "credentials must be [USER]:PASSWORD@ (percent-encoded)");
+  }
+  ep->password = Secret(std::move(password));
+  return absl::OkStatus();
+}
+
+// Reads "HOST:PORT[,HOST:PORT...]/MASTER_NAME" into |ep|'s Sentinels.
+absl::Status ParseSentinels(absl::string_view rest, RedisEndpoint* ep) {
+  const size_t slash = rest.find('/');
+  if (slash == absl::string_view::npos) {
+    return absl::InvalidArgumentError("no /MASTER_NAME after the Sentinels");
+  }
+  ep->master_name = std::string(rest.substr(slash + 1));
+  if (ep->master_name.empty() ||
+      ep->master_name.find_first_of("/?#@, ") != std::string::npos) {
+    return absl::InvalidArgumentError("bad MASTER_NAME");
+  }
+  absl::string_view list = rest.substr(0, slash);
+  for (;;) {
+    const size_t comma = list.find(',');
+    RedisEndpoint node;
+    node.port = 26379;
+    if (absl::Status s = ParseHostPort(list.substr(0, comma), &node); !s.ok()) {
+      return s;
+    }
+    ep->sentinels.push_back(RedisNode{node.host, node.port});
+    if (comma == absl::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return absl::OkStatus();
+}
+
 // ParseRedisUrl without the URL in its errors.
 absl::StatusOr<RedisEndpoint> ParseUnquoted(absl::string_view url) {
   absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "redis://")) {
+  const Scheme* scheme = nullptr;
+  for (const Scheme& s : kSchemes) {
+    if (absl::ConsumePrefix(&rest, s.prefix)) {
+      scheme = &s;
+      break;
+    }
+  }
+  if (scheme == nullptr) {
     return absl::InvalidArgumentError(
-        "not of the form redis://[[USER]:PASSWORD@]HOST:PORT");
+        "not of the form redis[s]://[[USER]:PASSWORD@]HOST:PORT or "
+        "redis[s]-sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/"
+        "MASTER_NAME");
   }
   RedisEndpoint ep;
-  const size_t at = rest.rfind('@');
-  if (at != absl::string_view::npos) {
-    const absl::string_view userinfo = rest.substr(0, at);
-    rest.remove_prefix(at + 1);
-    const size_t colon = userinfo.find(':');
-    std::string password;
-    if (colon == absl::string_view::npos ||
-        !PercentDecode(userinfo.substr(0, colon), &ep.user) ||
-        !PercentDecode(userinfo.substr(colon + 1), &password)) {
-      Secret::Wipe(password);
-      // Never quote the credentials.
-      return absl::InvalidArgumentError(
-          "credentials must be [USER]:PASSWORD@ (percent-encoded)");
-    }
-    ep.password = Secret(std::move(password));
+  ep.tls = scheme->tls;
+  if (absl::Status s = ParseCredentials(&rest, &ep); !s.ok()) return s;
+  if (scheme->sentinel) {
+    if (absl::Status s = ParseSentinels(rest, &ep); !s.ok()) return s;
+    return ep;
   }
   if (rest.find_first_of("/?#@") != absl::string_view::npos) {
     return absl::InvalidArgumentError(
@@ -107,6 +165,13 @@ absl::StatusOr<RedisEndpoint> ParseUnquoted(absl::string_view url) {
 }
 
 }  // namespace
+
+bool HasRedisScheme(absl::string_view url) {
+  for (const Scheme& s : kSchemes) {
+    if (absl::StartsWith(url, s.prefix)) return true;
+  }
+  return false;
+}
 
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   absl::StatusOr<RedisEndpoint> ep = ParseUnquoted(url);

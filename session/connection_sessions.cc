@@ -49,6 +49,14 @@ SessionLease ConnectionSessions::Lease(bool resumed) {
   return SessionLease(std::move(newest));
 }
 
+void ConnectionSessions::GiveBackHeld() {
+  if (end_ != SessionsEnd::kOpen) return;
+  for (const Session& s : held_) {
+    if (cache_ != nullptr) (void)cache_->Insert(key_, s);
+  }
+  held_.clear();
+}
+
 void ConnectionSessions::EndCleanly() {
   if (end_ != SessionsEnd::kOpen) return;
   end_ = SessionsEnd::kGivenBack;

@@ -78,6 +78,12 @@ class ConnectionSessions {
   // single-use. A lease on nothing when none is held.
   SessionLease Lease(bool resumed);
 
+  // The application protocol vouched for everything received so far while
+  // the connection goes on (a long-lived connection, such as a pooled Redis
+  // one, read a complete reply after the sessions): gives the sessions held
+  // so far to the cache now; later ones are held until the end as before.
+  // Does nothing once the connection ended.
+  void GiveBackHeld();
   // The connection ended cleanly: gives held sessions to the cache, once.
   void EndCleanly();
   // The connection ended otherwise: drops held sessions, once.

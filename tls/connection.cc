@@ -244,6 +244,10 @@ void Connection::ConfirmEndByProtocol() {
   (void)ended;
 }
 
+void Connection::ConfirmSessionsSoFar() {
+  if (state_ == ConnectionState::kOpen && sessions_) sessions_->GiveBackHeld();
+}
+
 absl::Status Connection::Failure(absl::string_view what, int ssl_error,
                                  int ret) {
   const int saved_errno = errno;

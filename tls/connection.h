@@ -268,6 +268,15 @@ class Connection : public Stream {
   // sessions go to the cache.
   void ConfirmEndByProtocol();
 
+  // Clients, on an open connection: says that the application protocol
+  // vouched for everything read so far (a complete, expected reply read
+  // after the tickets), so the sessions received so far go to the cache
+  // now while the connection stays open: for long-lived connections (a
+  // pool's, such as fleet/'s Redis links) whose end may never be clean.
+  // Later sessions are held until the end as before. Does nothing in any
+  // other state.
+  void ConfirmSessionsSoFar();
+
   ConnectionState state() const { return state_; }
   // True once the connection ended cleanly (kClosed).
   bool closed_cleanly() const { return state_ == ConnectionState::kClosed; }
