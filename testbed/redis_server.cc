@@ -33,10 +33,18 @@ std::string RandomHex(size_t bytes) {
 
 absl::StatusOr<std::unique_ptr<TestRedisServer>> TestRedisServer::Start(
     const std::vector<std::string>& extra_config) {
+  Options options;
+  options.extra_config = extra_config;
+  return StartWith(std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<TestRedisServer>> TestRedisServer::StartWith(
+    Options options) {
   std::unique_ptr<TestRedisServer> server(new TestRedisServer());
   server->dir_ = MakeTempDir();
-  server->password_ = RandomHex(16);
-  server->extra_config_ = extra_config;
+  server->password_ =
+      options.password.empty() ? RandomHex(16) : options.password;
+  server->options_ = std::move(options);
   WriteFileOrDie(server->password_file(), server->password_ + "\n");
   chmod(server->password_file().c_str(), 0600);
   // ServerProcess retries on another port when the one picked free was
@@ -49,6 +57,13 @@ absl::StatusOr<std::unique_ptr<TestRedisServer>> TestRedisServer::Start(
 
   fleet::RedisClient::Config client;
   client.endpoint.port = server->port_;
+  if (server->options_.tls) {
+    absl::StatusOr<std::shared_ptr<const Context>> tls =
+        fleet::MakeRedisTlsContext(server->tls_files());
+    if (!tls.ok()) return tls.status();
+    client.endpoint.tls = true;
+    client.tls_context = *std::move(tls);
+  }
   client.endpoint.password = Secret(std::string(server->password_));
   client.timeout = absl::Seconds(1);
   client.failures_before_backoff = std::numeric_limits<int>::max();
@@ -67,13 +82,32 @@ ServerSpec TestRedisServer::Spec() {
   spec.ready_line = "Ready to accept connections";
   spec.timeout = absl::Seconds(10);
   spec.command =
-      [dir = dir_, password = password_, extra = extra_config_](
+      [dir = dir_, password = password_, options = options_](
           uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
     std::string config = absl::StrCat(
-        "port ", port, "\nbind 127.0.0.1\nprotected-mode yes\n",
+        "bind 127.0.0.1\nprotected-mode yes\n",
         "save \"\"\nappendonly no\ndaemonize no\nloglevel notice\n",
-        "logfile \"\"\ndir ", dir, "\nrequirepass ", password, "\n");
-    for (const std::string& line : extra) absl::StrAppend(&config, line, "\n");
+        "logfile \"\"\ndir ", dir, "\nrequirepass ", password,
+        "\nmasterauth ", password, "\n");
+    if (options.tls) {
+      const TestPki& pki = GetTestPki();
+      absl::StrAppend(&config, "port 0\ntls-port ", port,
+                      "\ntls-cert-file ", pki.server_cert_file(),
+                      "\ntls-key-file ", pki.server_key_file(),
+                      "\ntls-ca-cert-file ", pki.ca_file(),
+                      "\ntls-auth-clients ",
+                      options.require_client_cert ? "yes" : "no",
+                      "\ntls-replication yes\n");
+    } else {
+      absl::StrAppend(&config, "port ", port, "\n");
+    }
+    if (options.replica_of != 0) {
+      absl::StrAppend(&config, "replicaof 127.0.0.1 ", options.replica_of,
+                      "\n");
+    }
+    for (const std::string& line : options.extra_config) {
+      absl::StrAppend(&config, line, "\n");
+    }
     WriteFileOrDie(dir + "/redis.conf", config);
     chmod((dir + "/redis.conf").c_str(), 0600);
     return std::vector<std::string>{kRedisServer, dir + "/redis.conf"};
@@ -92,11 +126,20 @@ TestRedisServer::~TestRedisServer() {
 }
 
 std::string TestRedisServer::url() const {
-  return absl::StrCat("redis://:", password_, "@127.0.0.1:", port_);
+  return absl::StrCat(options_.tls ? "rediss" : "redis", "://:", password_,
+                      "@127.0.0.1:", port_);
 }
 
 std::string TestRedisServer::url_without_password() const {
-  return absl::StrCat("redis://127.0.0.1:", port_);
+  return absl::StrCat(options_.tls ? "rediss" : "redis", "://127.0.0.1:",
+                      port_);
+}
+
+fleet::RedisTlsFiles TestRedisServer::tls_files() const {
+  if (!options_.tls) return fleet::RedisTlsFiles();
+  const TestPki& pki = GetTestPki();
+  return fleet::RedisTlsFiles{pki.ca_file(), pki.client_cert_file(),
+                              pki.client_key_file()};
 }
 
 void TestRedisServer::Kill() {

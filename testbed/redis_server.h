@@ -3,7 +3,9 @@
 // AOF), a random password (requirepass, from a 0600 config file, never on
 // the command line), killed at the end (and its folder removed, outside
 // 'bazel test'). It can be killed (SIGKILL), hung (SIGSTOP) and resumed
-// (SIGCONT), and started again on the same port.
+// (SIGCONT), and started again on the same port. It may serve TLS only
+// (the test PKI's server certificate, optionally requiring a client
+// certificate) and replicate another (replicaof).
 #ifndef TLSESSION_TESTBED_REDIS_SERVER_H_
 #define TLSESSION_TESTBED_REDIS_SERVER_H_
 
@@ -15,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "fleet/fleet_setup.h"
 #include "fleet/redis_client.h"
 #include "testbed/server_process.h"
 
@@ -22,19 +25,39 @@ namespace tlsession::testing {
 
 class TestRedisServer {
  public:
+  struct Options {
+    // Lines appended to its config file.
+    std::vector<std::string> extra_config;
+    // TLS only (tls-port, port 0), with GetTestPki()'s server certificate;
+    // clients must present one of its client certificates when
+    // |require_client_cert| (tls-auth-clients yes).
+    bool tls = false;
+    bool require_client_cert = false;
+    // The password (requirepass and masterauth); empty picks a random one.
+    std::string password;
+    // A replica of the server on this loopback port (replicaof), when set.
+    uint16_t replica_of = 0;
+  };
+
   // Starts /usr/bin/redis-server on a free loopback port (ServerProcess)
   // and waits until it logs "Ready to accept connections". |extra_config|
   // lines are appended to its config file. Errors quote its log.
   static absl::StatusOr<std::unique_ptr<TestRedisServer>> Start(
       const std::vector<std::string>& extra_config = {});
+  // Start() with all of |options|.
+  static absl::StatusOr<std::unique_ptr<TestRedisServer>> StartWith(
+      Options options);
   ~TestRedisServer();
 
   uint16_t port() const { return port_; }
   const std::string& password() const { return password_; }
-  // redis://:PASSWORD@127.0.0.1:PORT
+  // redis://:PASSWORD@127.0.0.1:PORT (rediss:// for a TLS server).
   std::string url() const;
   // redis://127.0.0.1:PORT (the password is in password_file()).
   std::string url_without_password() const;
+  // A TLS server's: trust roots and the client certificate that
+  // MakeRedisTlsContext takes (fleet_setup.h); all empty otherwise.
+  fleet::RedisTlsFiles tls_files() const;
   // A file (mode 0600) holding the password.
   std::string password_file() const { return dir_ + "/redis.password"; }
   const std::string& dir() const { return dir_; }
@@ -72,7 +95,7 @@ class TestRedisServer {
 
   std::string dir_;
   std::string password_;
-  std::vector<std::string> extra_config_;
+  Options options_;
   uint16_t port_ = 0;
   std::unique_ptr<ServerProcess> process_;
   std::shared_ptr<fleet::RedisClient> client_;
