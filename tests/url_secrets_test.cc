@@ -98,12 +98,20 @@ TEST(UrlSecretsTest, RedisUrlErrorsNeverQuoteThePassword) {
     ExpectNoSecret(fleet::ParseSessionStoreSetting(url).status(), url);
     ExpectNoSecret(fleet::ParseTicketKeySetting(url).status(), url);
   }
-  // The mistyped scheme of the issue is refused, naming the flag.
+  // A mistyped scheme is refused, naming the flag (the issue's "rediss://"
+  // is TLS now; its port-less host is still refused without the password).
   const absl::Status typo =
-      fleet::ParseSessionStoreSetting("rediss://:S3CRET@host").status();
+      fleet::ParseSessionStoreSetting("redis+tls://:S3CRET@host").status();
   EXPECT_EQ(typo.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(typo.message(), "--session-store")) << typo;
-  EXPECT_TRUE(absl::StrContains(typo.message(), "rediss://:***@host")) << typo;
+  EXPECT_TRUE(absl::StrContains(typo.message(), "redis+tls://:***@host"))
+      << typo;
+  for (const std::string& url : BadUrls("rediss")) {
+    ExpectNoSecret(fleet::ParseSessionStoreSetting(url).status(), url);
+  }
+  for (const std::string& url : BadUrls("redis-sentinel")) {
+    ExpectNoSecret(fleet::ParseSessionStoreSetting(url).status(), url);
+  }
 }
 
 TEST(UrlSecretsTest, FtpUrlErrorsNeverQuoteThePassword) {

@@ -120,6 +120,8 @@ void AddConnectionFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
   CliFlag store = Valued("--session-store", "redis://[:PASSWORD@]HOST:PORT",
                          "share TLS sessions with other clients through\n"
                          "Redis (each TLS 1.3 ticket used once fleet-wide);\n"
+                         "rediss:// for TLS, redis[s]-sentinel://HOST:PORT\n"
+                         "[,HOST:PORT...]/MASTER_NAME through Sentinel;\n"
                          "needs --fleet-key; not with --session-cache",
                          SetString(&o->session_store));
   store.url_secret = true;  // Its password is masked in argv once read.
@@ -127,6 +129,15 @@ void AddConnectionFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
   flags->push_back(Valued("--session-store-password-file", "FILE",
                           "the Redis password (mode 0600), instead of the URL",
                           SetString(&o->session_store_password_file)));
+  flags->push_back(Valued("--redis-cacert", "FILE",
+                          "rediss://: CA certificates (PEM) for Redis",
+                          SetString(&o->redis_cacert)));
+  flags->push_back(Valued("--redis-cert", "FILE",
+                          "rediss://: client certificate (PEM) for Redis",
+                          SetString(&o->redis_cert)));
+  flags->push_back(Valued("--redis-key", "FILE",
+                          "rediss://: the client certificate's key (PEM)",
+                          SetString(&o->redis_key)));
   flags->push_back(Valued("--fleet-key", "FILE",
                           "seals what goes to Redis (32+ secret bytes, 0600)",
                           SetString(&o->fleet_key)));

@@ -28,6 +28,8 @@ struct FtpsOptions {
   std::string session_cache_key;
   std::string session_store;  // redis://...
   std::string session_store_password_file;
+  // TLS to Redis (rediss:// session stores): trust roots, client cert, key.
+  std::string redis_cacert, redis_cert, redis_key;
   std::string fleet_key;
   std::optional<std::string> password;
   std::string password_file;

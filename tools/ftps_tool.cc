@@ -259,13 +259,15 @@ class Tool {
         o_.fleet_key.empty()) {
       return WithCategory(
           absl::InvalidArgumentError(
-              "--session-store takes a redis:// URL and needs --fleet-key, "
+              "--session-store takes a Redis URL (redis://, rediss://, "
+              "redis[s]-sentinel://) and needs --fleet-key, "
               "and cannot be combined with --session-cache"),
           ErrorCategory::kUsage);
     }
     fleet::SharedClientCacheOptions options;
     options.url = o_.session_store;
     options.password_file = o_.session_store_password_file;
+    options.redis_tls = {o_.redis_cacert, o_.redis_cert, o_.redis_key};
     options.fleet_key_file = o_.fleet_key;
     auto shared = fleet::MakeSharedClientSessionCache(options);
     if (!shared.ok()) {

@@ -9,6 +9,10 @@
 //
 // --session-store memory|redis://[[USER]:PASSWORD@]HOST:PORT
 //     where TLS 1.2 session IDs are kept (default memory: this process).
+//     Any Redis URL may be rediss:// (TLS), redis-sentinel://HOST:PORT[,...]
+//     /MASTER_NAME or rediss-sentinel://... (the primary found through
+//     Sentinel); --redis-cacert FILE, --redis-cert FILE, --redis-key FILE
+//     configure TLS to Redis.
 // --ticket-keys local|off|redis://...
 //     local: a random ticket key of this process's own; off: no tickets;
 //     redis: the fleet's keys, rotated through Redis (TicketKeySync).
@@ -80,6 +84,12 @@ std::vector<CliFlag> FlagTable(Flags* f) {
        SetString(&f->fleet.fleet_key_file)},
       {"--redis-password-file", "the Redis password (overrides the URL's)",
        SetString(&f->fleet.redis_password_file)},
+      {"--redis-cacert", "rediss://: CA certificates (PEM) for Redis",
+       SetString(&f->fleet.redis_tls.ca_file)},
+      {"--redis-cert", "rediss://: client certificate (PEM) for Redis",
+       SetString(&f->fleet.redis_tls.cert_file)},
+      {"--redis-key", "rediss://: the client certificate's key (PEM)",
+       SetString(&f->fleet.redis_tls.key_file)},
       {"--redis-timeout", "bound of a session lookup in Redis (5ms)",
        SetDuration(&f->fleet.redis_timeout)},
       {"--session-timeout", "how long sessions and tickets resume (2h)",
@@ -148,6 +158,12 @@ std::string Stats(const std::string& name, const EchoServer& server,
                     " skipped=", m.skipped, " redis_gets=", m.redis_gets,
                     " writes=", m.writes, " write_failures=", m.write_failures,
                     " dropped_writes=", m.dropped_writes);
+    const RedisClient::Metrics r = fleet.session_store->redis().metrics();
+    absl::StrAppend(&out, " redis: redis_connects=", r.connects,
+                    " redis_tls_handshakes=", r.tls_handshakes,
+                    " redis_tls_resumed=", r.tls_resumed,
+                    " redis_discoveries=", r.discoveries,
+                    " redis_failovers=", r.failovers);
   }
   if (fleet.ticket_sync) {
     const TicketKeySync::Metrics t = fleet.ticket_sync->metrics();

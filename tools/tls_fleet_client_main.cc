@@ -39,6 +39,7 @@ struct Flags {
   std::string session_store = "memory";
   std::string fleet_key;
   std::string redis_password_file;
+  RedisTlsFiles redis_tls;
   absl::Duration redis_timeout = absl::Milliseconds(50);
   std::string message = "ping";
 };
@@ -59,6 +60,12 @@ std::vector<CliFlag> FlagTable(Flags* f) {
        SetString(&f->fleet_key)},
       {"--redis-password-file", "the Redis password (overrides the URL's)",
        SetString(&f->redis_password_file)},
+      {"--redis-cacert", "rediss://: CA certificates (PEM) for Redis",
+       SetString(&f->redis_tls.ca_file)},
+      {"--redis-cert", "rediss://: client certificate (PEM) for Redis",
+       SetString(&f->redis_tls.cert_file)},
+      {"--redis-key", "rediss://: the client certificate's key (PEM)",
+       SetString(&f->redis_tls.key_file)},
       {"--redis-timeout", "bound of each Redis call (50ms)",
        SetDuration(&f->redis_timeout)},
       {"--message", "the line to send (ping)", SetString(&f->message)},
@@ -85,6 +92,7 @@ absl::StatusOr<ContextOptions> Options(const Flags& f) {
   SharedClientCacheOptions shared;
   shared.url = store->redis_url;
   shared.password_file = f.redis_password_file;
+  shared.redis_tls = f.redis_tls;
   shared.fleet_key_file = f.fleet_key;
   shared.timeout = f.redis_timeout;
   absl::StatusOr<SharedClientCache> cache =

@@ -2,6 +2,7 @@
 // values parse into enums (keywords, well-formed Redis URLs), anything else
 // is refused naming the flag and never repeating a URL's password, and
 // ApplyFleetServerConfig's local modes set a server's ticket keys.
+#include "base/redact_url.h"
 #include "fleet/fleet_setup.h"
 
 #include <gtest/gtest.h>
@@ -61,7 +62,8 @@ TEST(FleetSetupTest, OtherValuesAreRefused) {
 // refused quoting the URL redacted, never its password.
 TEST(FleetSetupTest, UrlErrorsAreRedacted) {
   for (const char* bad :
-       {"rediss://:hunter2@127.0.0.1:6379", "redis://:hunter2:6379",
+       {"redis+tls://:hunter2@127.0.0.1:6379", "redis://:hunter2:6379",
+        "redis-sentinel://:hunter2@h:1", "rediss-sentinel://:hunter2@h:1,/m",
         "redis://:hunter2@127.0.0.1:70000", "redis:/:hunter2@h:1",
         "redis://u:hunter2@h:port"}) {
     absl::StatusOr<SessionStoreSetting> s = ParseSessionStoreSetting(bad);
@@ -79,6 +81,48 @@ TEST(FleetSetupTest, UrlErrorsAreRedacted) {
   EXPECT_TRUE(absl::StrContains(port.status().message(),
                                 "'redis://user:***@h:70000': bad port"))
       << port.status();
+}
+
+// Issue 20: TLS and Sentinel URL forms.
+TEST(FleetSetupTest, ParsesTlsAndSentinelUrls) {
+  absl::StatusOr<RedisEndpoint> tls =
+      ParseRedisUrl("rediss://u:p%40w@cache.example:6380");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_TRUE(tls->tls);
+  EXPECT_EQ(tls->host, "cache.example");
+  EXPECT_EQ(tls->port, 6380);
+  EXPECT_EQ(tls->user, "u");
+  EXPECT_EQ(tls->password.view(), "p@w");
+  EXPECT_TRUE(tls->sentinels.empty());
+  absl::StatusOr<RedisEndpoint> s = ParseRedisUrl(
+      "redis-sentinel://:pw@10.0.0.1:26379,[::1]:26380,sentinel.example/"
+      "mymaster");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->tls);
+  EXPECT_EQ(s->master_name, "mymaster");
+  ASSERT_EQ(s->sentinels.size(), 3u);
+  EXPECT_EQ(s->sentinels[0].host, "10.0.0.1");
+  EXPECT_EQ(s->sentinels[1].host, "::1");
+  EXPECT_EQ(s->sentinels[1].port, 26380);
+  EXPECT_EQ(s->sentinels[2].port, 26379);  // Sentinel's default port.
+  EXPECT_EQ(s->password.view(), "pw");
+  absl::StatusOr<RedisEndpoint> st =
+      ParseRedisUrl("rediss-sentinel://h:1/m");
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_TRUE(st->tls);
+  for (const char* bad :
+       {"redis-sentinel://h:1", "redis-sentinel://h:1/", "redis-sentinel:///m",
+        "redis-sentinel://h:1,,h:2/m", "redis-sentinel://h:0/m",
+        "rediss://h:1/0"}) {
+    EXPECT_FALSE(ParseRedisUrl(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(IsRedisUrl("rediss-sentinel://h:1/m"));
+  EXPECT_TRUE(ParseSessionStoreSetting("rediss://h:1").ok());
+  EXPECT_TRUE(ParseTicketKeySetting("redis-sentinel://h:1,h:2/m").ok());
+  EXPECT_EQ(RedactUrl("redis-sentinel://u:pw@h:1,h:2/m"),
+            "redis-sentinel://u:***@h:1,h:2/m");
+  EXPECT_EQ(RedactUrl("redis-sentinel://h:1,h:2/m"),
+            "redis-sentinel://h:1,h:2/m");
 }
 
 // Without Redis: kLocal gives the server a ticket key ring of its own, kOff
