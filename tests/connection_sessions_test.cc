@@ -74,6 +74,27 @@ TEST_F(ConnectionSessionsTest, HeldUntilEndCleanly) {
   EXPECT_EQ(cache_->Lookup(KeyFor()), t1);
 }
 
+// A long-lived connection's protocol vouches for what it received so far
+// (GiveBackHeld, as fleet/'s Redis links do after a reply): those sessions
+// go to the cache now; later ones are held until the end as before, and an
+// unclean end drops only them.
+TEST_F(ConnectionSessionsTest, GiveBackHeldCachesWhatWasReceivedSoFar) {
+  ConnectionSessions conn(cache_, KeyFor());
+  (void)conn.ChooseOffer();
+  const Session t1 = Tls13Ticket(kCtx), t2 = Tls13Ticket(kCtx);
+  conn.Received(t1);
+  conn.GiveBackHeld();
+  EXPECT_EQ(cache_->session_count(), 1u);
+  EXPECT_EQ(conn.end(), SessionsEnd::kOpen);
+  conn.GiveBackHeld();  // Nothing new: nothing more.
+  EXPECT_EQ(cache_->session_count(), 1u);
+  conn.Received(t2);
+  conn.EndUncleanly();
+  EXPECT_EQ(cache_->session_count(), 1u);  // t2 was dropped.
+  conn.GiveBackHeld();  // After the end: nothing.
+  EXPECT_EQ(cache_->session_count(), 1u);
+}
+
 // Any other end drops what was held: EndUncleanly, then a later EndCleanly
 // gives nothing; the destructor of an open connection's sessions too.
 TEST_F(ConnectionSessionsTest, UncleanEndAndDestructorDrop) {
