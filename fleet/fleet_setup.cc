@@ -45,9 +45,9 @@ absl::StatusOr<std::shared_ptr<const Context>> MakeRedisTlsContext(
   absl::StatusOr<std::shared_ptr<const Context>> context =
       Context::Create(std::move(options));
   if (!context.ok()) {
-    return absl::Status(context.status().code(),
-                        absl::StrCat("TLS to Redis: ",
-                                     context.status().message()));
+    return absl::Status(
+        context.status().code(),
+        absl::StrCat("TLS to Redis: ", context.status().message()));
   }
   return context;
 }
@@ -89,9 +89,8 @@ absl::StatusOr<SharedClientCache> MakeSharedClientSessionCache(
   absl::StatusOr<std::shared_ptr<const FleetKey>> key =
       FleetKey::FromFile(options.fleet_key_file, options.namespace_prefix);
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::shared_ptr<RedisClient>> redis =
-      MakeRedisClient(options.url, options.password_file, options.timeout,
-                      options.redis_tls);
+  absl::StatusOr<std::shared_ptr<RedisClient>> redis = MakeRedisClient(
+      options.url, options.password_file, options.timeout, options.redis_tls);
   if (!redis.ok()) return redis.status();
   RedisClientSessionStore::Config store_config;
   store_config.max_sessions_per_key = options.max_sessions_per_key;
@@ -198,10 +197,9 @@ absl::StatusOr<FleetServer> ApplyFleetServerConfig(
   if (!key.ok()) return key.status();
   options->session_id_context = (*key)->SessionIdContext();
   if (redis_sessions) {
-    absl::StatusOr<std::shared_ptr<RedisClient>> redis =
-        MakeRedisClient(config.session_store.redis_url,
-                        config.redis_password_file, config.redis_timeout,
-                        config.redis_tls);
+    absl::StatusOr<std::shared_ptr<RedisClient>> redis = MakeRedisClient(
+        config.session_store.redis_url, config.redis_password_file,
+        config.redis_timeout, config.redis_tls);
     if (!redis.ok()) return redis.status();
     RedisServerSessionStore::Config store_config;
     store_config.local_entries = config.local_entries;

@@ -110,14 +110,14 @@ std::string RedisClient::address() const {
 }
 
 absl::StatusOr<RedisLink::Options> RedisClient::Primary(absl::Time deadline,
-                                                         uint64_t* generation) {
+                                                        uint64_t* generation) {
   {
     MutexLock lock(&mu_);
     if (primary_known_) {
       *generation = generation_;
       const size_t colon = primary_.rfind(':');
-      uint16_t port = static_cast<uint16_t>(
-          std::stoi(primary_.substr(colon + 1)));
+      uint16_t port =
+          static_cast<uint16_t>(std::stoi(primary_.substr(colon + 1)));
       return RedisLink::Options{primary_.substr(0, colon), "", port,
                                 config_.tls_context, config_.max_reply_bytes};
     }
@@ -188,9 +188,9 @@ absl::StatusOr<std::unique_ptr<RedisClient::Link>> RedisClient::ConnectNode(
     if (!replies.ok()) return replies.status();
     if (!ep.password.empty() &&
         replies->front().type != RedisReply::Type::kStatus) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "redis ", (*conn)->address(), ": AUTH refused: ",
-          replies->front().str));
+      return absl::PermissionDeniedError(
+          absl::StrCat("redis ", (*conn)->address(),
+                       ": AUTH refused: ", replies->front().str));
     }
     if (sentinel()) {
       absl::Status s = CheckIsPrimary(replies->back(), (*conn)->address());

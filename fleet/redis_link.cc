@@ -46,11 +46,12 @@ absl::StatusOr<std::unique_ptr<RedisLink>> RedisLink::Open(
   const std::string& target = options.ip.empty() ? options.host : options.ip;
   absl::StatusOr<OwnedFd> fd = ConnectTcp(target, options.port, left);
   if (!fd.ok()) {
-    return absl::Status(fd.status().code() == absl::StatusCode::kDeadlineExceeded
-                            ? absl::StatusCode::kDeadlineExceeded
-                            : absl::StatusCode::kAborted,
-                        absl::StrCat("redis ", address, ": connecting: ",
-                                     fd.status().message()));
+    return absl::Status(
+        fd.status().code() == absl::StatusCode::kDeadlineExceeded
+            ? absl::StatusCode::kDeadlineExceeded
+            : absl::StatusCode::kAborted,
+        absl::StrCat("redis ", address,
+                     ": connecting: ", fd.status().message()));
   }
   std::unique_ptr<Stream> stream;
   Connection* tls = nullptr;
@@ -66,8 +67,8 @@ absl::StatusOr<std::unique_ptr<RedisLink>> RedisLink::Open(
     if (!tcp.ok()) return tcp.status();
     stream = *std::move(tcp);
   }
-  std::unique_ptr<RedisLink> link(new RedisLink(
-      std::move(stream), tls, address, options.max_reply_bytes));
+  std::unique_ptr<RedisLink> link(
+      new RedisLink(std::move(stream), tls, address, options.max_reply_bytes));
   if (link->reader_ == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("redis ", address, ": out of memory"));
@@ -141,9 +142,9 @@ absl::Status RedisLink::ReadReplies(size_t count, absl::Time deadline,
     }
     *received += *n;
     if (*received > max_reply_bytes_) {
-      return absl::DataLossError(absl::StrCat(
-          "redis ", address_, ": reply larger than ", max_reply_bytes_,
-          " bytes"));
+      return absl::DataLossError(absl::StrCat("redis ", address_,
+                                              ": reply larger than ",
+                                              max_reply_bytes_, " bytes"));
     }
     if (redisReaderFeed(reader_.get(), buf, *n) != REDIS_OK) {
       return absl::DataLossError(
@@ -154,8 +155,8 @@ absl::Status RedisLink::ReadReplies(size_t count, absl::Time deadline,
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisLink::RoundTrip(
-    const std::vector<std::vector<std::string>>& commands,
-    absl::Time deadline, size_t* received) {
+    const std::vector<std::vector<std::string>>& commands, absl::Time deadline,
+    size_t* received) {
   *received = 0;
   std::string request;
   for (const auto& c : commands) AppendRedisCommand(c, &request);

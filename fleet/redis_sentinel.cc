@@ -18,9 +18,9 @@ absl::StatusOr<RedisNode> AskOne(const RedisLink::Options& sentinel,
       RedisLink::Open(sentinel, deadline);
   if (!link.ok()) return link.status();
   size_t received = 0;
-  absl::StatusOr<std::vector<RedisReply>> replies = (*link)->RoundTrip(
-      {{"SENTINEL", "get-master-addr-by-name", master_name}}, deadline,
-      &received);
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      (*link)->RoundTrip({{"SENTINEL", "get-master-addr-by-name", master_name}},
+                         deadline, &received);
   if (!replies.ok()) return replies.status();
   const RedisReply& r = replies->front();
   const std::string where = absl::StrCat("sentinel ", (*link)->address());
@@ -31,8 +31,7 @@ absl::StatusOr<RedisNode> AskOne(const RedisLink::Options& sentinel,
   int port = 0;
   if (r.type != RedisReply::Type::kArray || r.elements.size() != 2 ||
       !r.elements[0].is_string() || r.elements[0].str.empty() ||
-      !absl::SimpleAtoi(r.elements[1].str, &port) || port < 1 ||
-      port > 65535) {
+      !absl::SimpleAtoi(r.elements[1].str, &port) || port < 1 || port > 65535) {
     return absl::DataLossError(absl::StrCat(
         where, ": unexpected reply to SENTINEL get-master-addr-by-name",
         r.type == RedisReply::Type::kError ? absl::StrCat(": ", r.str) : ""));
@@ -50,9 +49,9 @@ absl::StatusOr<RedisNode> AskSentinels(
   for (size_t i = 0; i < sentinels.size(); ++i) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "timed out asking the Sentinels for '", master_name,
-          "' (last: ", last.message(), ")"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("timed out asking the Sentinels for '", master_name,
+                       "' (last: ", last.message(), ")"));
     }
     const absl::Time share =
         absl::Now() + left / static_cast<int64_t>(sentinels.size() - i);
@@ -64,8 +63,7 @@ absl::StatusOr<RedisNode> AskSentinels(
   return last;
 }
 
-absl::Status CheckIsPrimary(const RedisReply& role,
-                            absl::string_view address) {
+absl::Status CheckIsPrimary(const RedisReply& role, absl::string_view address) {
   if (role.type == RedisReply::Type::kArray && !role.elements.empty() &&
       role.elements[0].str == "master") {
     return absl::OkStatus();

@@ -32,8 +32,9 @@ absl::StatusOr<std::unique_ptr<TestRedisSentinel>> TestRedisSentinel::Start(
   spec.log_path = s->dir_ + "/sentinel.log";
   spec.ready_line = "+monitor master";
   spec.timeout = absl::Seconds(10);
-  spec.command = [dir = s->dir_, o = options](
-                     uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
+  spec.command =
+      [dir = s->dir_,
+       o = options](uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
     const std::string config = absl::StrCat(
         "port ", port, "\nbind 127.0.0.1\ndaemonize no\nlogfile \"\"\ndir ",
         dir, "\nsentinel monitor ", o.master_name, " 127.0.0.1 ",
@@ -102,8 +103,8 @@ std::string SentinelUrl(
     const std::string& master_name) {
   std::string url = "redis-sentinel://";
   for (size_t i = 0; i < sentinels.size(); ++i) {
-    absl::StrAppend(&url, i == 0 ? "" : ",", "127.0.0.1:",
-                    sentinels[i]->port());
+    absl::StrAppend(&url, i == 0 ? "" : ",",
+                    "127.0.0.1:", sentinels[i]->port());
   }
   return absl::StrCat(url, "/", master_name);
 }

@@ -23,8 +23,8 @@ class TestRedisSentinel {
  public:
   struct Options {
     std::string master_name = "mymaster";
-    uint16_t primary_port = 0;   // The primary on 127.0.0.1.
-    std::string password;        // The data nodes' (auth-pass).
+    uint16_t primary_port = 0;  // The primary on 127.0.0.1.
+    std::string password;       // The data nodes' (auth-pass).
     int quorum = 2;
     absl::Duration down_after = absl::Seconds(1);
     absl::Duration failover_timeout = absl::Seconds(3);

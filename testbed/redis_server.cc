@@ -87,15 +87,14 @@ ServerSpec TestRedisServer::Spec() {
     std::string config = absl::StrCat(
         "bind 127.0.0.1\nprotected-mode yes\n",
         "save \"\"\nappendonly no\ndaemonize no\nloglevel notice\n",
-        "logfile \"\"\ndir ", dir, "\nrequirepass ", password,
-        "\nmasterauth ", password, "\n");
+        "logfile \"\"\ndir ", dir, "\nrequirepass ", password, "\nmasterauth ",
+        password, "\n");
     if (options.tls) {
       const TestPki& pki = GetTestPki();
-      absl::StrAppend(&config, "port 0\ntls-port ", port,
-                      "\ntls-cert-file ", pki.server_cert_file(),
-                      "\ntls-key-file ", pki.server_key_file(),
-                      "\ntls-ca-cert-file ", pki.ca_file(),
-                      "\ntls-auth-clients ",
+      absl::StrAppend(&config, "port 0\ntls-port ", port, "\ntls-cert-file ",
+                      pki.server_cert_file(), "\ntls-key-file ",
+                      pki.server_key_file(), "\ntls-ca-cert-file ",
+                      pki.ca_file(), "\ntls-auth-clients ",
                       options.require_client_cert ? "yes" : "no",
                       "\ntls-replication yes\n");
     } else {
@@ -131,8 +130,8 @@ std::string TestRedisServer::url() const {
 }
 
 std::string TestRedisServer::url_without_password() const {
-  return absl::StrCat(options_.tls ? "rediss" : "redis", "://127.0.0.1:",
-                      port_);
+  return absl::StrCat(options_.tls ? "rediss" : "redis",
+                      "://127.0.0.1:", port_);
 }
 
 fleet::RedisTlsFiles TestRedisServer::tls_files() const {

@@ -91,7 +91,7 @@ TEST_F(ConnectionSessionsTest, GiveBackHeldCachesWhatWasReceivedSoFar) {
   conn.Received(t2);
   conn.EndUncleanly();
   EXPECT_EQ(cache_->session_count(), 1u);  // t2 was dropped.
-  conn.GiveBackHeld();  // After the end: nothing.
+  conn.GiveBackHeld();                     // After the end: nothing.
   EXPECT_EQ(cache_->session_count(), 1u);
 }
 

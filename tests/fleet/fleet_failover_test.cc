@@ -103,8 +103,8 @@ class FleetFailoverTest : public ::testing::Test {
     // A few offers: the write to Redis is asynchronous.
     for (int i = 0; i < 5 && !resumed; ++i) {
       const absl::Time start = absl::Now();
-      auto again = Connection::Connect(client_, "localhost", fleet_->port(1),
-                                       session);
+      auto again =
+          Connection::Connect(client_, "localhost", fleet_->port(1), session);
       EXPECT_TRUE(again.ok()) << again.status();
       EXPECT_LT(absl::Now() - start, Bound()) << "resumption attempt";
       if (!again.ok()) return false;
@@ -122,7 +122,8 @@ class FleetFailoverTest : public ::testing::Test {
   int rounds_ = 0;
 };
 
-TEST_F(FleetFailoverTest, HandshakesNeverFailAndResumptionReturnsAfterPromotion) {
+TEST_F(FleetFailoverTest,
+       HandshakesNeverFailAndResumptionReturnsAfterPromotion) {
   ASSERT_TRUE(PollUntil([&] { return Round(); },
                         absl::Now() + Scaled(absl::Seconds(20)),
                         absl::ZeroDuration()))

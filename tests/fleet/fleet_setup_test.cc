@@ -2,8 +2,8 @@
 // values parse into enums (keywords, well-formed Redis URLs), anything else
 // is refused naming the flag and never repeating a URL's password, and
 // ApplyFleetServerConfig's local modes set a server's ticket keys.
-#include "base/redact_url.h"
 #include "fleet/fleet_setup.h"
+#include "base/redact_url.h"
 
 #include <gtest/gtest.h>
 
@@ -106,14 +106,12 @@ TEST(FleetSetupTest, ParsesTlsAndSentinelUrls) {
   EXPECT_EQ(s->sentinels[1].port, 26380);
   EXPECT_EQ(s->sentinels[2].port, 26379);  // Sentinel's default port.
   EXPECT_EQ(s->password.view(), "pw");
-  absl::StatusOr<RedisEndpoint> st =
-      ParseRedisUrl("rediss-sentinel://h:1/m");
+  absl::StatusOr<RedisEndpoint> st = ParseRedisUrl("rediss-sentinel://h:1/m");
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_TRUE(st->tls);
-  for (const char* bad :
-       {"redis-sentinel://h:1", "redis-sentinel://h:1/", "redis-sentinel:///m",
-        "redis-sentinel://h:1,,h:2/m", "redis-sentinel://h:0/m",
-        "rediss://h:1/0"}) {
+  for (const char* bad : {"redis-sentinel://h:1", "redis-sentinel://h:1/",
+                          "redis-sentinel:///m", "redis-sentinel://h:1,,h:2/m",
+                          "redis-sentinel://h:0/m", "rediss://h:1/0"}) {
     EXPECT_FALSE(ParseRedisUrl(bad).ok()) << bad;
   }
   EXPECT_TRUE(IsRedisUrl("rediss-sentinel://h:1/m"));

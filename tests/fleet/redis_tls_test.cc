@@ -180,8 +180,8 @@ TEST_F(RedisTlsTest, WrongCaIsAClearErrorAndHandshakesGoOn) {
   ASSERT_NE(a.server, nullptr);
   auto client_context = ClientContext();
   for (int i = 0; i < 3; ++i) {
-    auto conn = Connection::Connect(client_context, "localhost",
-                                    a.server->port());
+    auto conn =
+        Connection::Connect(client_context, "localhost", a.server->port());
     ASSERT_TRUE(conn.ok()) << conn.status();
     EXPECT_TRUE((*conn)->Shutdown().ok());
   }
@@ -210,8 +210,8 @@ TEST_F(RedisTlsTest, ServerRequiringClientCertificatesAcceptsOurs) {
 TEST(RedisTlsSetupTest, TlsFilesNeedATlsUrlAndCertGoesWithKey) {
   RedisTlsFiles tls;
   tls.ca_file = GetTestPki().ca_file();
-  auto plain = MakeRedisClient("redis://:pw@127.0.0.1:6379", "",
-                               absl::Seconds(1), tls);
+  auto plain =
+      MakeRedisClient("redis://:pw@127.0.0.1:6379", "", absl::Seconds(1), tls);
   ASSERT_FALSE(plain.ok());
   EXPECT_TRUE(absl::StrContains(plain.status().message(), "--redis-cacert"));
   EXPECT_FALSE(absl::StrContains(plain.status().message(), "pw"));
