@@ -330,7 +330,8 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
                      part->part_path(), "' kept, '", local, "' not written")));
   }
   return part->Commit(options_.sync_downloads ? PartFile::Sync::kToDisk
-                                              : PartFile::Sync::kPageCache);
+                                              : PartFile::Sync::kPageCache,
+                      options_.download_mode);
 }
 
 absl::Status FtpsClient::UploadFile(const std::string& local,

@@ -41,6 +41,8 @@
 #ifndef TLSESSION_FTP_ADAPTER_FTPS_CLIENT_H_
 #define TLSESSION_FTP_ADAPTER_FTPS_CLIENT_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -91,6 +93,10 @@ struct ClientOptions {
   // power loss the file is whole or absent. Off: faster on slow disks (about
   // a third of a large download's time here), as curl and wget.
   bool sync_downloads = true;
+  // The mode of a finished download (DownloadFile); its part file is 0600
+  // until complete. A tool passes 0666 & ~umask, as other programs'
+  // files get.
+  mode_t download_mode = 0600;
   // Every wait: connect, reply, handshake, read, write, close.
   absl::Duration timeout = absl::Seconds(30);
   // How long to wait for a TLS 1.3 ticket on the control connection.

@@ -157,7 +157,7 @@ absl::Status PartFile::Restart() {
   return absl::OkStatus();
 }
 
-absl::Status PartFile::Commit(Sync sync) {
+absl::Status PartFile::Commit(Sync sync, mode_t mode) {
   if (!fd_.valid()) {
     if (absl::Status s = Create(); !s.ok()) return s;
   }
@@ -175,6 +175,9 @@ absl::Status PartFile::Commit(Sync sync) {
     return FileError(
         absl::StatusCode::kFailedPrecondition, "not replacing", path_,
         S_ISLNK(st.st_mode) ? "it is a symlink" : "it is not a regular file");
+  }
+  if (mode != 0600 && fchmod(fd.get(), mode) != 0) {
+    return ErrnoError("cannot set the mode of", part_path_, errno);
   }
   if (rename(part_path_.c_str(), path_.c_str()) != 0) {
     return ErrnoError(absl::StrCat("cannot rename '", part_path_, "' to"),

@@ -10,6 +10,8 @@
 #ifndef TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_
 #define TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -76,9 +78,10 @@ class PartFile {
 
   // Makes the download |path|: creates the part file if nothing arrived,
   // fsyncs it (kToDisk), checks that "<path>.part" is still this very file and
-  // that |path| is not a symlink or anything but a regular file, and renames.
-  // The file keeps mode 0600. The PartFile is finished afterwards.
-  absl::Status Commit(Sync sync = Sync::kToDisk);
+  // that |path| is not a symlink or anything but a regular file, gives it
+  // |mode| (fchmod, before the rename: the part file stays 0600 until then)
+  // and renames. The PartFile is finished afterwards.
+  absl::Status Commit(Sync sync = Sync::kToDisk, mode_t mode = 0600);
 
  private:
   PartFile(std::string path, OwnedFd fd, uint64_t size);

@@ -135,9 +135,12 @@ TEST_F(SharedFolderTest, APlantedSymlinkAsPartFileIsNeverFollowed) {
   ToolRun r = Ftps({"--cacert", ca_, "get", Url("report.txt"), dest});
   EXPECT_EQ(r.exit_code, kExitOk) << r;
   ExpectVictimIntact();
-  // The download is a regular file of its own, readable by its owner only.
+  // The download is a regular file of its own, with the umask's mode (its
+  // part file was 0600 until complete).
+  const mode_t mask = umask(022);
+  umask(mask);
   EXPECT_TRUE(S_ISREG(LinkMode(dest))) << std::oct << LinkMode(dest);
-  EXPECT_EQ(LinkMode(dest) & 0077, 0u) << std::oct << LinkMode(dest);
+  EXPECT_EQ(LinkMode(dest) & 0777, 0666 & ~mask) << std::oct << LinkMode(dest);
   EXPECT_EQ(ReadFileOrEmpty(dest), Payload());
   EXPECT_FALSE(PathExists(dest + ".part"));
 

@@ -2,6 +2,7 @@
 // process against real vsftpd and ProFTPD on loopback: its progress and
 // summary, where downloads land, resuming that skips, and the basics
 // (--version, usage hints, config file, --json).
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,14 +56,32 @@ class FtpsToolUxTest : public ::testing::TestWithParam<FtpServerCase> {
     return GetParam().max_version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2";
   }
 
-  // Runs `ftps --cacert CA ARGS...`, stderr apart.
-  ToolRun Ftps(std::vector<std::string> args,
-               std::vector<std::string> env = {}) {
+  // Runs `ftps --cacert CA ARGS...` in the folder |cwd| (default: ours),
+  // stderr apart.
+  ToolRun Ftps(std::vector<std::string> args, std::vector<std::string> env = {},
+               std::string cwd = "") {
     args.insert(args.begin(), {"--cacert", ca_});
     RunOptions options;
     options.split_stderr = true;
     options.env = std::move(env);
+    options.cwd = std::move(cwd);
     return tool_->Run(args, options, kChildTimeout);
+  }
+  ToolRun FtpsIn(const std::string& cwd, std::vector<std::string> args) {
+    return Ftps(std::move(args), {}, cwd);
+  }
+
+  // Makes the folder |name| under ours; returns its path.
+  std::string MakeDir(const std::string& name) {
+    const std::string path = Local(name);
+    EXPECT_EQ(mkdir(path.c_str(), 0755), 0) << path;
+    return path;
+  }
+
+  // The mode bits of |path| (lstat).
+  static mode_t ModeOf(const std::string& path) {
+    struct stat st;
+    return lstat(path.c_str(), &st) == 0 ? st.st_mode : 0;
   }
 
   // The last non-empty line of |text|, and the one before it.
@@ -127,6 +146,141 @@ TEST_P(FtpsToolUxTest, QuietPrintsNothingAndNarrowLinesNeverWrap) {
   const std::string drawn = bar.substr(bar.rfind('\r') + 1);
   EXPECT_LE(drawn.size(), 23u) << drawn;
   EXPECT_THAT(drawn, HasSubstr("100%")) << drawn;
+}
+
+// ------------------------------------------------------------ destinations
+
+TEST_P(FtpsToolUxTest, DestinationsLikeTheOtherTools) {
+  server_->PutFile("a.txt", "alpha\n");
+  const std::string cwd = MakeDir("cwd");
+  // No local name: the remote base name, here.
+  ToolRun none = FtpsIn(cwd, {"get", Url("a.txt")});
+  ASSERT_EQ(none.exit_code, kExitOk) << none << none.err;
+  EXPECT_EQ(ReadFileOrEmpty(cwd + "/a.txt"), "alpha\n");
+  // A folder (".", "sub/", "sub") takes the remote name; never a "..part".
+  ASSERT_EQ(unlink((cwd + "/a.txt").c_str()), 0);
+  ToolRun dot = FtpsIn(cwd, {"get", Url("a.txt"), "."});
+  ASSERT_EQ(dot.exit_code, kExitOk) << dot << dot.err;
+  EXPECT_EQ(ReadFileOrEmpty(cwd + "/a.txt"), "alpha\n");
+  const std::string sub = MakeDir("cwd/sub");
+  ToolRun slash = FtpsIn(cwd, {"get", Url("a.txt"), "sub/"});
+  ASSERT_EQ(slash.exit_code, kExitOk) << slash << slash.err;
+  EXPECT_EQ(ReadFileOrEmpty(sub + "/a.txt"), "alpha\n");
+  ToolRun bare = Ftps({"get", Url("a.txt"), sub});
+  ASSERT_EQ(bare.exit_code, kExitOk) << bare << bare.err;
+  EXPECT_THAT(ListDir(cwd), ::testing::UnorderedElementsAre("a.txt", "sub"));
+  EXPECT_EQ(ListDir(sub), std::vector<std::string>{"a.txt"});
+  // "-" and /dev/stdout: the bytes on stdout, nothing else there.
+  ToolRun dash = Ftps({"get", Url("a.txt"), "-"});
+  ASSERT_EQ(dash.exit_code, kExitOk) << dash << dash.err;
+  EXPECT_EQ(dash.output, "alpha\n");
+  ToolRun dev = Ftps({"get", Url("a.txt"), "/dev/stdout"});
+  ASSERT_EQ(dev.exit_code, kExitOk) << dev << dev.err;
+  EXPECT_EQ(dev.output, "alpha\n");
+}
+
+TEST_P(FtpsToolUxTest, BadDestinationsFailBeforeTransferring) {
+  server_->PutFile("a.txt", "alpha\n");
+  WriteFileOrDie(Local("target"), "kept\n");
+  ASSERT_EQ(symlink(Local("target").c_str(), Local("link.txt").c_str()), 0);
+  ToolRun link = Ftps({"get", Url("a.txt"), Local("link.txt")});
+  EXPECT_EQ(link.exit_code, kExitLocalFile) << link << link.err;
+  EXPECT_THAT(link.err, HasSubstr("symlink")) << link.err;
+  EXPECT_THAT(link.err, Not(HasSubstr("alpha"))) << link.err;
+  EXPECT_EQ(ReadFileOrEmpty(Local("target")), "kept\n");
+  EXPECT_FALSE(PathExists(Local("link.txt.part")));
+  ToolRun nodir = Ftps({"get", Url("a.txt"), Local("nodir/a.txt")});
+  EXPECT_EQ(nodir.exit_code, kExitLocalFile) << nodir << nodir.err;
+  EXPECT_THAT(nodir.err, HasSubstr("nodir")) << nodir.err;
+  // Neither connected: no summary.
+  EXPECT_THAT(link.err + nodir.err, Not(HasSubstr(" in "))) << link.err;
+  ToolRun folder_url = Ftps({"get", Url("")});
+  EXPECT_EQ(folder_url.exit_code, kExitUsage) << folder_url << folder_url.err;
+}
+
+TEST_P(FtpsToolUxTest, FilesHonourTheUmaskNoClobberAndRemoteTime) {
+  server_->PutFile("a.txt", "alpha\n");
+  const absl::Time remote = absl::FromUnixSeconds(981173106);  // 2001-02-03.
+  const struct timespec times[2] = {absl::ToTimespec(remote),
+                                    absl::ToTimespec(remote)};
+  ASSERT_EQ(utimensat(AT_FDCWD, (server_->root() + "/a.txt").c_str(), times, 0),
+            0);
+  const mode_t old_mask = umask(022);
+  ToolRun get = Ftps({"--remote-time", "get", Url("a.txt"), Local("a")});
+  umask(077);
+  ToolRun strict = Ftps({"get", Url("a.txt"), Local("b")});
+  umask(old_mask);
+  ASSERT_EQ(get.exit_code, kExitOk) << get << get.err;
+  ASSERT_EQ(strict.exit_code, kExitOk) << strict << strict.err;
+  EXPECT_EQ(ModeOf(Local("a")) & 0777, 0644u);
+  EXPECT_EQ(ModeOf(Local("b")) & 0777, 0600u);
+  struct stat st;
+  ASSERT_EQ(stat(Local("a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtime, absl::ToTimeT(remote));
+
+  WriteFileOrDie(Local("c"), "mine\n");
+  ToolRun keep = Ftps({"--no-clobber", "get", Url("a.txt"), Local("c")});
+  EXPECT_EQ(keep.exit_code, kExitOk) << keep << keep.err;
+  EXPECT_THAT(keep.err, HasSubstr("--no-clobber")) << keep.err;
+  EXPECT_EQ(ReadFileOrEmpty(Local("c")), "mine\n");
+}
+
+TEST_P(FtpsToolUxTest, PutToAFolderUrlAppendsTheName) {
+  WriteFileOrDie(Local("up.txt"), "upload\n");
+  ASSERT_EQ(Ftps({"mkdir", Url("dir")}).exit_code, kExitOk);
+  ToolRun put = Ftps({"put", Local("up.txt"), Url("dir/")});
+  ASSERT_EQ(put.exit_code, kExitOk) << put << put.err;
+  EXPECT_EQ(server_->GetFile("dir/up.txt"), "upload\n");
+  ToolRun top = Ftps({"put", Local("up.txt"), Url("")});
+  ASSERT_EQ(top.exit_code, kExitOk) << top << top.err;
+  EXPECT_EQ(server_->GetFile("up.txt"), "upload\n");
+}
+
+// ------------------------------------------------------------------ resume
+
+TEST_P(FtpsToolUxTest, ContinueSkipsACompleteFileAndHintsOtherwise) {
+  const std::string payload = PseudoRandomBytes(300 * 1024, 9);
+  server_->PutFile("big.bin", payload);
+  ASSERT_EQ(Ftps({"get", Url("big.bin"), Local("big")}).exit_code, kExitOk);
+  ToolRun again = Ftps({"--continue", "get", Url("big.bin"), Local("big")});
+  ASSERT_EQ(again.exit_code, kExitOk) << again << again.err;
+  EXPECT_THAT(again.err, HasSubstr("0 B in ")) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("1 already complete")) << again.err;
+  EXPECT_THAT(again.err, Not(HasSubstr("data connection"))) << again.err;
+  EXPECT_EQ(ReadFileOrEmpty(Local("big")), payload);
+
+  // Same size but older than the server's file: downloaded again.
+  const struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, Local("big").c_str(), old, 0), 0);
+  ToolRun older = Ftps({"--continue", "get", Url("big.bin"), Local("big")});
+  ASSERT_EQ(older.exit_code, kExitOk) << older << older.err;
+  EXPECT_THAT(older.err, HasSubstr(", 1 file, ")) << older.err;
+
+  // A part file that a plain get replaces: the hint names --continue.
+  WriteFileOrDie(Local("other.part"), payload.substr(0, 1000));
+  ToolRun hint = Ftps({"get", Url("big.bin"), Local("other")});
+  ASSERT_EQ(hint.exit_code, kExitOk) << hint << hint.err;
+  EXPECT_THAT(hint.err, HasSubstr("--continue would resume it")) << hint.err;
+  // --continue resumes it: the summary counts the kept bytes.
+  WriteFileOrDie(Local("third.part"), payload.substr(0, 1024));
+  ToolRun resumed = Ftps({"--continue", "get", Url("big.bin"), Local("third")});
+  ASSERT_EQ(resumed.exit_code, kExitOk) << resumed << resumed.err;
+  EXPECT_THAT(resumed.err, HasSubstr("299.0 KiB in ")) << resumed.err;
+  EXPECT_THAT(resumed.err, HasSubstr("1.0 KiB resumed")) << resumed.err;
+  EXPECT_EQ(ReadFileOrEmpty(Local("third")), payload);
+}
+
+TEST_P(FtpsToolUxTest, RetryBacksOffAfterAConnectionError) {
+  // Port 1 on loopback: nothing listens there; the connection is refused.
+  ToolRun r = Ftps({"--retry", "2", "get", "ftp://u:pw@127.0.0.1:1/f", "-"});
+  EXPECT_EQ(r.exit_code, kExitConnection) << r << r.err;
+  EXPECT_THAT(r.err, HasSubstr("retrying in 1s (1 of 2)")) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("retrying in 2s (2 of 2)")) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr("pw@"))) << r.err;
+  // A refusal is not retried.
+  ToolRun missing = Ftps({"--retry", "2", "get", Url("missing"), Local("m")});
+  EXPECT_EQ(missing.exit_code, kExitRefused) << missing << missing.err;
+  EXPECT_THAT(missing.err, Not(HasSubstr("retrying"))) << missing.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, FtpsToolUxTest,

@@ -43,9 +43,9 @@ constexpr ExitCode kExitCodes[] = {
 
 constexpr char kSynopsis[] = R"(usage:
   ftps [OPTIONS] ls URL
-  ftps [OPTIONS] get URL LOCALFILE
+  ftps [OPTIONS] get URL [LOCAL|DIR|-]
   ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
-  ftps [OPTIONS] put LOCALFILE URL
+  ftps [OPTIONS] put LOCALFILE URL|URL/DIR/
   ftps [OPTIONS] rm|mkdir|rmdir|size URL
   ftps [OPTIONS] mv URL NEWPATH|URL
 
@@ -63,9 +63,15 @@ options (--name VALUE or --name=VALUE):
 )";
 
 constexpr char kDownloads[] = R"(
+get without LOCAL saves to the remote file's name here; a folder as LOCAL
+(get URL .) saves into it; - writes to stdout, as does a device or FIFO
+(/dev/stdout). put to a URL ending in / appends the local file's name.
 Downloads go to FILE.part (mode 0600, never through a symlink) and become
-FILE when complete, fsynced first (see --no-fsync). Everything the server
-sends is printed with control characters escaped (\xNN).
+FILE when complete, fsynced first (see --no-fsync), with the umask's mode;
+a destination that is a symlink is refused before transferring.
+--continue skips a file already complete (same size, and not older than the
+server's MDTM time). Everything the server sends is printed with control
+characters escaped (\xNN).
 )";
 
 // A flag that takes a value: |name| |value_name|, then |help|.
@@ -186,6 +192,21 @@ void AddTransferFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
                 "do not fsync downloads before naming them (faster\n"
                 "on slow disks; a crash may leave a file short)",
                 &o->no_fsync));
+  flags->push_back(CliSwitch("--no-clobber", {"-n"},
+                             "get: leave an existing local file alone (the\n"
+                             "download is skipped, exit 0)",
+                             &o->no_clobber));
+  flags->push_back(CliSwitch("--remote-time", {},
+                             "get: give the file the server's modification\n"
+                             "time (MDTM)",
+                             &o->remote_time));
+  flags->push_back(
+      Checked("--retry", "N",
+              "try N more times, backing off 1, 2, 4... s (at most\n"
+              "30 s), after a connection error, a timeout or a\n"
+              "421 reply; a download continues its part file",
+              SetIntInRange(&o->retry, 0, 100),
+              "--retry takes a number from 0 to 100"));
   flags->push_back(
       Checked("--timeout", "SECONDS", "timeout of every wait (default 30)",
               SetSeconds(&o->timeout), "--timeout takes a number of seconds"));

@@ -39,6 +39,9 @@ struct FtpsOptions {
   bool resume = false;
   bool no_reuse = false;
   bool no_fsync = false;
+  bool no_clobber = false;   // get: never replace an existing file.
+  bool remote_time = false;  // get: the file gets the remote MDTM time.
+  int retry = 0;             // Attempts after the first on a transient error.
   absl::Duration timeout = absl::Seconds(30);
   bool verbose = false;
   bool quiet = false;    // No progress, no summary: errors and warnings only.

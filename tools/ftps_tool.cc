@@ -1,7 +1,10 @@
 #include "tools/ftps_tool.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/cleanse.h"
+#include "base/owned_fd.h"
 #include "fleet/fleet_setup.h"
 #include "ftp_adapter/credentials.h"
 #include "ftp_adapter/error_category.h"
@@ -32,6 +36,7 @@
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
 #include "tls/context.h"
+#include "tools/ftps_destination.h"
 #include "tools/ftps_flags.h"
 #include "tools/ftps_transfer_view.h"
 
@@ -132,12 +137,34 @@ class Tool {
     });
   }
 
+  // get URL [LOCAL|DIR|-]: the destination is decided (and checked)
+  // before connecting (tools/ftps_destination.h).
   int Get(const std::vector<std::string>& rest) {
-    if (rest.size() != 2) {
-      return UsageError("get takes URL LOCALFILE, or --output-dir DIR URL...");
+    if (rest.empty() || rest.size() > 2) {
+      return UsageError("get takes URL [LOCAL], or --output-dir DIR URL...");
+    }
+    absl::StatusOr<FtpUrl> url = ParseFtpUrl(rest[0]);
+    if (!url.ok()) return UsageError(url.status().message());
+    if (url->password) CleanseString(&*url->password);  // Parsed again.
+    absl::StatusOr<Destination> dest = ResolveDownload(
+        url->path, rest.size() == 2 ? rest[1] : "", o_.no_clobber);
+    if (!dest.ok()) {
+      if (CategoryOf(dest.status()) == ErrorCategory::kUsage) {
+        return UsageError(dest.status().message());
+      }
+      return Finish(dest.status());
+    }
+    if (dest->kind == Destination::Kind::kExists) {
+      if (!o_.quiet)
+        Note(absl::StrCat("'", dest->path,
+                          "' exists: not downloaded (--no-clobber)"));
+      return Finish(absl::OkStatus());
     }
     return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
-      return Download(c, u.path, rest[1]);
+      if (dest->kind == Destination::Kind::kStream) {
+        return Stream(c, u.path, dest->path);
+      }
+      return Download(c, u.path, dest->path);
     });
   }
 
@@ -148,7 +175,7 @@ class Tool {
       return Finish(f.status());
     }
     return WithClient(rest[1], [&](FtpsClient& c, const FtpUrl& u) {
-      return Upload(c, rest[0], u.path);
+      return Upload(c, rest[0], ResolveUploadPath(rest[0], u.path));
     });
   }
 
@@ -202,31 +229,126 @@ class Tool {
     view_ = view;
   }
 
-  // The bytes of |local|'s part file that a resumed download keeps (0 when
-  // not resuming or there is none).
-  uint64_t PartFileSize(const std::string& local) const {
+  // Says |line| on stderr (escaped), as "ftps: |line|".
+  void Note(absl::string_view line) {
+    PrintErr(absl::StrCat("ftps: ", Printable(line)));
+  }
+
+  // The size of |local|'s part file (a regular file), 0 when there is none.
+  static uint64_t PartFileSize(const std::string& local) {
     struct stat st;
-    if (!o_.resume || lstat((local + ".part").c_str(), &st) != 0 ||
-        !S_ISREG(st.st_mode)) {
+    if (lstat((local + ".part").c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       return 0;
     }
     return static_cast<uint64_t>(st.st_size);
   }
 
-  // One transfer, with its progress and summary (TransferView).
+  // True when |local| is a regular file of |size| bytes, not older than
+  // |mtime| when the server told it: a complete earlier download.
+  static bool AlreadyComplete(const std::string& local, uint64_t size,
+                              std::optional<absl::Time> mtime) {
+    struct stat st;
+    if (lstat(local.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<uint64_t>(st.st_size) != size) {
+      return false;
+    }
+    return !mtime || st.st_mtime >= absl::ToTimeT(*mtime);
+  }
+
+  // One download to a file, with its progress and summary (TransferView);
+  // with --continue, skipped when the file is already complete.
   absl::Status Download(FtpsClient& c, const std::string& remote,
                         const std::string& local) {
     std::optional<uint64_t> total;
     if (auto s = c.Size(remote); s.ok()) total = *s;
+    std::optional<absl::Time> mtime;
+    if (o_.resume || o_.remote_time) {
+      if (auto t = c.ModificationTime(remote); t.ok()) mtime = *t;
+    }
+    const bool resume = o_.resume || retrying_;
     TransferView view(ChooseProgressMode(o_.progress, o_.quiet, 2), o_.quiet,
                       2);
-    view.meter().StartFile(BaseName(remote), total, PartFileSize(local));
+    if (o_.resume && total && AlreadyComplete(local, *total, mtime)) {
+      view.meter().SkipFile(BaseName(remote), *total);
+      view.Finish({&c}, true);
+      return absl::OkStatus();
+    }
+    const uint64_t part = PartFileSize(local);
+    if (!resume && part > 0 && !o_.quiet) {
+      Note(absl::StrCat("'", local, ".part' (", part,
+                        " bytes from an earlier download) is replaced; "
+                        "--continue would resume it"));
+    }
+    view.meter().StartFile(BaseName(remote), total, resume ? part : 0);
     SetView(&view);
-    absl::Status s = c.DownloadFile(remote, local, o_.resume);
+    absl::Status s = c.DownloadFile(remote, local, resume);
+    view.meter().FinishFile(s.ok());
+    SetView(nullptr);
+    view.Finish({&c}, s.ok());
+    if (s.ok() && o_.remote_time && mtime) s = SetFileTime(local, *mtime);
+    return s;
+  }
+
+  // --remote-time: gives |local| the modification time |mtime|.
+  static absl::Status SetFileTime(const std::string& local, absl::Time mtime) {
+    struct timespec times[2];
+    times[0] = absl::ToTimespec(mtime);
+    times[1] = times[0];
+    if (utimensat(AT_FDCWD, local.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      return WithCategory(
+          absl::InternalError(absl::StrCat("cannot set the time of '", local,
+                                           "': ", strerror(errno))),
+          ErrorCategory::kLocalFile);
+    }
+    return absl::OkStatus();
+  }
+
+  // A download written as it arrives to |path| ("-": stdout; else a device
+  // or FIFO, opened without truncating), with its progress and summary.
+  absl::Status Stream(FtpsClient& c, const std::string& remote,
+                      const std::string& path) {
+    OwnedFd opened;
+    int fd = 1;
+    if (path != "-") {
+      opened.reset(open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
+      if (!opened.valid()) {
+        return WithCategory(absl::InternalError(absl::StrCat(
+                                "cannot open '", path, "': ", strerror(errno))),
+                            ErrorCategory::kLocalFile);
+      }
+      fd = opened.get();
+    }
+    std::optional<uint64_t> total;
+    if (auto s = c.Size(remote); s.ok()) total = *s;
+    TransferView view(ChooseProgressMode(o_.progress, o_.quiet, 2), o_.quiet,
+                      2);
+    view.meter().StartFile(BaseName(remote), total, 0);
+    SetView(&view);
+    absl::Status s = c.Retrieve(remote, [&](absl::string_view chunk) {
+      return WriteChunk(fd, path, chunk);
+    });
     view.meter().FinishFile(s.ok());
     SetView(nullptr);
     view.Finish({&c}, s.ok());
     return s;
+  }
+
+  // Writes all of |chunk| to |fd| (the destination |path|, for errors).
+  static absl::Status WriteChunk(int fd, const std::string& path,
+                                 absl::string_view chunk) {
+    while (!chunk.empty()) {
+      const ssize_t n = write(fd, chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        return WithCategory(
+            absl::InternalError(absl::StrCat("cannot write to '",
+                                             path == "-" ? "stdout" : path,
+                                             "': ", strerror(errno))),
+            ErrorCategory::kLocalFile);
+      }
+      chunk.remove_prefix(static_cast<size_t>(n));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status Upload(FtpsClient& c, const std::string& local,
@@ -352,6 +474,7 @@ class Tool {
     co.timeout = o_.timeout;
     co.reuse_session = !o_.no_reuse;
     co.sync_downloads = !o_.no_fsync;
+    co.download_mode = download_mode_;
     // Single transfers show their progress (TransferView).
     co.progress = [this](uint64_t n) {
       if (view_ != nullptr) view_->meter().Add(n);
@@ -384,7 +507,9 @@ class Tool {
     return ExitCodeFor(s);
   }
 
-  // Parses |url_text|, logs in and runs |work|.
+  // Parses |url_text|, logs in and runs |work|; with --retry, again after
+  // a transient failure (Retryable), backing off. A failed QUIT after
+  // |work| succeeded is a warning.
   int WithClient(const std::string& url_text, const Work& work) {
     absl::StatusOr<FtpUrl> url = ParseFtpUrl(url_text);
     if (!url.ok()) return UsageError(url.status().message());
@@ -392,12 +517,40 @@ class Tool {
     absl::StatusOr<Credentials> creds = CredentialsFor(*url);
     if (url->password) CleanseString(&*url->password);  // In |creds| now.
     if (!creds.ok()) return Finish(creds.status());
-    absl::StatusOr<std::unique_ptr<FtpsClient>> client = Open(*url, *creds);
-    if (!client.ok()) return Finish(client.status());
-    absl::Status s = work(**client, *url);
+    for (int attempt = 0;; ++attempt) {
+      absl::Status s = AttemptWith(*url, *creds, work);
+      if (s.ok() || attempt >= o_.retry || !Retryable(s)) return Finish(s);
+      const absl::Duration wait =
+          std::min(absl::Seconds(1) * (int64_t{1} << std::min(attempt, 5)),
+                   absl::Seconds(30));
+      Warn(absl::StrCat(s.message(), "; retrying in ",
+                        absl::FormatDuration(wait), " (", attempt + 1, " of ",
+                        o_.retry, ")"));
+      absl::SleepFor(wait);
+      retrying_ = true;  // A download continues its part file.
+    }
+  }
+
+  // One connection: logs in, runs |work|, says QUIT.
+  absl::Status AttemptWith(const FtpUrl& url, const Credentials& creds,
+                           const Work& work) {
+    absl::StatusOr<std::unique_ptr<FtpsClient>> client = Open(url, creds);
+    if (!client.ok()) return client.status();
+    absl::Status s = work(**client, url);
     absl::Status quit = (*client)->Quit();
-    if (s.ok() && !quit.ok()) s = quit;
-    return Finish(s);
+    if (s.ok() && !quit.ok()) {
+      Warn(absl::StrCat("QUIT failed after the work was done: ",
+                        quit.message()));
+    }
+    return s;
+  }
+
+  // True for what may pass if tried again: a connection that could not be
+  // made or broke, a timeout, a 421 (the server is busy or closing).
+  static bool Retryable(const absl::Status& s) {
+    int code = 0;
+    if (IsServerRefusal(s, &code)) return code == 421;
+    return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
   }
 
   // get --output-dir DIR [--parallel N] URL...: N control connections, each
@@ -458,6 +611,13 @@ class Tool {
   }
 
   FtpsOptions o_;
+  // Finished downloads get 0666 less the umask, as other programs' files.
+  const mode_t download_mode_ = [] {
+    const mode_t mask = umask(077);
+    umask(mask);
+    return static_cast<mode_t>(0666 & ~mask);
+  }();
+  bool retrying_ = false;  // A --retry attempt is under way.
   std::shared_ptr<const Context> context_;
   std::shared_ptr<ClientSessionCache> cache_;
   std::optional<SessionCacheFile> cache_file_;

@@ -52,10 +52,15 @@ ToolRun FtpsTool::Run(const std::vector<std::string>& args,
   const std::string err_path = NextStderrPath();
   const std::string out_path = absl::StrCat(dir_, "/ftps-", ++runs_, ".out");
   std::vector<std::string> argv;
-  if (options.split_stderr) {
-    // ChildProcess sends both streams to one file: let a shell part them.
-    argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$FTPS_TEST_STDERR\"",
-            FtpsBinary()};
+  if (options.split_stderr || !options.cwd.empty()) {
+    // ChildProcess sends both streams to one file: let a shell part them
+    // (and change folders).
+    argv = {
+        "/bin/sh", "-c",
+        absl::StrCat(options.cwd.empty() ? "" : "cd \"$FTPS_TEST_CWD\" && ",
+                     "exec \"$0\" \"$@\"",
+                     options.split_stderr ? " 2>\"$FTPS_TEST_STDERR\"" : ""),
+        FtpsBinary()};
   } else {
     argv = {FtpsBinary()};
   }
@@ -65,6 +70,7 @@ ToolRun FtpsTool::Run(const std::vector<std::string>& args,
   if (options.split_stderr) {
     env.push_back(absl::StrCat("FTPS_TEST_STDERR=", err_path));
   }
+  if (!options.cwd.empty()) env.push_back("FTPS_TEST_CWD=" + options.cwd);
   // ChildProcess::Spawn appends |env| after the inherited environment, and
   // getenv() returns the first match: an inherited HOME (Bazel passes it,
   // see .bazelrc) would win over "HOME=..." in |env|. So HOME is set in

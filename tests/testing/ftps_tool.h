@@ -39,6 +39,7 @@ struct RunOptions {
   std::string home;              // $HOME for the child; default: the
                                  // FtpsTool's default home.
   bool split_stderr = false;     // stderr to ToolRun::err instead of output.
+  std::string cwd;               // The child's working folder; default: ours.
 };
 
 // The tool's path in the test's runfiles.
