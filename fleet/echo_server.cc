@@ -100,12 +100,14 @@ void EchoServer::Serve(size_t worker, OwnedFd fd) {
       ++(handshake.ok() ? metrics_.handshakes : metrics_.handshake_failures);
     }
     if (handshake.ok() && (*conn)->session_reused()) ++metrics_.resumed;
+    if (handshake.ok() && (*conn)->early_data_accepted()) ++metrics_.early_data;
   }
   if (options_.log && !probe) {
     options_.log(
         handshake.ok()
             ? absl::StrCat((*conn)->peer_name(), " ", (*conn)->version_name(),
-                           " ", (*conn)->session_reused() ? "resumed" : "full")
+                           " ", (*conn)->session_reused() ? "resumed" : "full",
+                           (*conn)->early_data_accepted() ? " 0-RTT" : "")
             : absl::StrCat("handshake failed: ", handshake.message()));
   }
   if (handshake.ok()) {

@@ -44,6 +44,7 @@ class EchoServer {
     uint64_t accepted = 0;
     uint64_t handshakes = 0;  // Completed handshakes...
     uint64_t resumed = 0;     // ...of which resumed.
+    uint64_t early_data = 0;  // ...of which accepted 0-RTT early data.
     uint64_t handshake_failures = 0;
     // Connections closed before sending a byte (TCP health checks, port
     // probes): not handshake failures.

@@ -77,6 +77,41 @@ std::string RedisServerSessionStore::KeyNameFor(
   return key_->KeyName("s", session_id);
 }
 
+std::string RedisServerSessionStore::ClaimNameFor(
+    absl::string_view ticket_digest) const {
+  return key_->KeyName("ed", ticket_digest);
+}
+
+absl::Status RedisServerSessionStore::ClaimEarlyData(
+    absl::string_view ticket_digest, absl::Time expiry) {
+  const int64_t ms = absl::ToInt64Milliseconds(expiry - config_.clock());
+  if (ms <= 0) {
+    Count(&Metrics::early_data_failures);
+    return absl::InvalidArgumentError("the claim would expire at once");
+  }
+  // Not idempotent: sent once, never again on a fresh connection.
+  absl::StatusOr<RedisReply> reply = redis_->Command(
+      {"SET", ClaimNameFor(ticket_digest), "1", "NX", "PX", absl::StrCat(ms)},
+      absl::ZeroDuration(), Idempotent::kNo);
+  if (!reply.ok()) {
+    Count(&Metrics::early_data_failures);
+    return absl::UnavailableError(absl::StrCat("Redis at ", redis_->address(),
+                                               ": ", reply.status().message()));
+  }
+  if (reply->is_nil()) {
+    Count(&Metrics::early_data_replays);
+    return absl::AlreadyExistsError("the ticket was already used for 0-RTT");
+  }
+  if (reply->type != RedisReply::Type::kStatus || reply->str != "OK") {
+    Count(&Metrics::early_data_failures);
+    return absl::DataLossError(absl::StrCat("Redis at ", redis_->address(),
+                                            " answered SET NX with neither OK "
+                                            "nor nil"));
+  }
+  Count(&Metrics::early_data_claims);
+  return absl::OkStatus();
+}
+
 void RedisServerSessionStore::Count(uint64_t Metrics::*counter) {
   MutexLock lock(&mu_);
   ++(metrics_.*counter);

@@ -16,8 +16,15 @@
 //   the timeout. After repeated failures the RedisClient skips Redis for a
 //   back-off period.
 // - Remove: the LRU entry, and a DEL by the background writer.
-// - Names: FleetKey::KeyName("s", session_id), a keyed digest; every command
-//   names one key (a Redis Cluster proxy can route each).
+// - ClaimEarlyData (0-RTT's single-use check): one SET name 1 NX PX
+//   <ticket lifetime> on the handshake's path, never retried (Idempotent::
+//   kNo: a lost reply cannot tell "claimed" from "claimed before"); "OK"
+//   alone accepts. nil is a replay; a timeout, an error, back-off or any
+//   other reply rejects early data (fail closed), and the handshake still
+//   resumes.
+// - Names: FleetKey::KeyName("s", session_id) and ("ed", ticket digest),
+//   keyed digests; every command names one key (a Redis Cluster proxy can
+//   route each).
 //
 // Redis's own eviction must be allowed to drop these keys when full: set
 // maxmemory and maxmemory-policy volatile-ttl (or allkeys-lru); see README.
@@ -76,7 +83,10 @@ class RedisServerSessionStore : public ServerSessionStore {
     uint64_t redis_gets = 0;  // GETs sent, on the handshake's path.
     uint64_t writes = 0;      // SETs and DELs done by the writer.
     uint64_t write_failures = 0;
-    uint64_t dropped_writes = 0;  // Writes dropped: queue full or expired.
+    uint64_t dropped_writes = 0;       // Writes dropped: queue full or expired.
+    uint64_t early_data_claims = 0;    // ClaimEarlyData: OK (first use).
+    uint64_t early_data_replays = 0;   // ...AlreadyExists (Redis said nil).
+    uint64_t early_data_failures = 0;  // ...no answer or a wrong one.
   };
 
   RedisServerSessionStore(std::shared_ptr<RedisClient> redis,
@@ -93,6 +103,9 @@ class RedisServerSessionStore : public ServerSessionStore {
            absl::Time expiry) override;
   std::optional<std::string> Get(absl::string_view session_id) override;
   void Remove(absl::string_view session_id) override;
+  // SET NX PX of the digest's name, within the RedisClient's timeout.
+  absl::Status ClaimEarlyData(absl::string_view ticket_digest,
+                              absl::Time expiry) override;
 
   // Waits up to |timeout| until every queued write is done; false if some
   // are still pending. For tests and benchmarks.
@@ -100,6 +113,8 @@ class RedisServerSessionStore : public ServerSessionStore {
 
   // The Redis key name of |session_id| (for tests that tamper with it).
   std::string KeyNameFor(absl::string_view session_id) const;
+  // The Redis key name of an early-data claim of |ticket_digest|.
+  std::string ClaimNameFor(absl::string_view ticket_digest) const;
 
   // A copy of the counters.
   Metrics metrics() const;

@@ -118,8 +118,7 @@ TEST_F(SClientAgainstLibraryServer, AcceptedOnceThenTheReplayIsRejected) {
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_TRUE(absl::StrContains(replay->output, "Early data was rejected"))
       << replay->output;
-  EXPECT_TRUE(replay->reused()) << "resumption fails open:\n"
-                                << replay->output;
+  EXPECT_TRUE(replay->reused()) << "resumption fails open:\n" << replay->output;
 
   ASSERT_TRUE(server_->WaitForServed(3));
   std::vector<Seen> seen = this->seen();
@@ -169,7 +168,8 @@ TEST(LibraryClientAgainstSServer, EarlyDataIsAccepted) {
   {
     absl::StatusOr<std::unique_ptr<Connection>> conn = ConnectLocal(ctx, port);
     ASSERT_TRUE(conn.ok()) << conn.status() << "\n" << (*server)->log();
-    absl::StatusOr<Session> session = (*conn)->WaitForSession(Scaled(absl::Seconds(10)));
+    absl::StatusOr<Session> session =
+        (*conn)->WaitForSession(Scaled(absl::Seconds(10)));
     ASSERT_TRUE(session.ok()) << session.status();
     ticket = *session;
     (void)(*conn)->Shutdown();

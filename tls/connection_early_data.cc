@@ -23,8 +23,8 @@ namespace {
 std::optional<std::string> FirstPskIdentity(const SSL_CLIENT_HELLO* hello) {
   const uint8_t* data = nullptr;
   size_t len = 0;
-  if (!SSL_early_callback_ctx_extension_get(
-          hello, TLSEXT_TYPE_pre_shared_key, &data, &len)) {
+  if (!SSL_early_callback_ctx_extension_get(hello, TLSEXT_TYPE_pre_shared_key,
+                                            &data, &len)) {
     return std::nullopt;
   }
   CBS ext, identities, identity;
@@ -47,7 +47,8 @@ std::string Sha256(absl::string_view bytes) {
 }
 
 // The single-use check for |hello|, which offers early data to |context|.
-absl::Status ClaimTicket(const Context& context, const SSL_CLIENT_HELLO* hello) {
+absl::Status ClaimTicket(const Context& context,
+                         const SSL_CLIENT_HELLO* hello) {
   std::optional<std::string> ticket = FirstPskIdentity(hello);
   if (!ticket) {
     return absl::InvalidArgumentError("early data offered without a ticket");
@@ -131,8 +132,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::ConnectWithEarlyData(
 }
 
 absl::StatusOr<int> Connection::DriveHandshake(absl::Time deadline) {
-  absl::StatusOr<int> r = DriveCall([&] { return SSL_do_handshake(ssl_.get()); },
-                                    "TLS handshake", deadline);
+  absl::StatusOr<int> r = DriveCall(
+      [&] { return SSL_do_handshake(ssl_.get()); }, "TLS handshake", deadline);
   if (r.ok() && *r == 0) {
     (void)Enter(ConnectionState::kBroken);
     return absl::UnavailableError(absl::StrCat(

@@ -18,6 +18,9 @@
 //     redis: the fleet's keys, rotated through Redis (TicketKeySync).
 // --fleet-key FILE: required with Redis (0600, 32 bytes or more): every
 //     value written to Redis is sealed under it.
+// --early-data: accept TLS 1.3 0-RTT early data (echoed like any data),
+//     each ticket's at most once: the single-use check runs in the session
+//     store (this process's memory, or Redis with --session-store redis://).
 // --metrics-address ADDRESS:PORT: serves the counters in Prometheus's text
 //     format on GET http://ADDRESS:PORT/metrics (PORT 0: any free port).
 // Prints "metrics on ADDRESS:PORT" (with --metrics-address), then
@@ -59,6 +62,7 @@ struct Flags {
   absl::Duration session_timeout = absl::Hours(2);
   std::string name;
   std::string metrics_address;  // Empty: no metrics endpoint.
+  bool early_data = false;
   // --session-store and --ticket-keys as typed; ParseModeFlags turns them
   // into fleet's enums.
   std::string session_store = "memory";
@@ -106,6 +110,10 @@ std::vector<CliFlag> FlagTable(Flags* f) {
       {"--metrics-address",
        "serve Prometheus metrics on http://ADDRESS:PORT/metrics",
        SetString(&f->metrics_address)},
+      CliSwitch("--early-data", {},
+                "accept 0-RTT early data, each ticket's once (single-use "
+                "check in the session store)",
+                &f->early_data),
   };
   // Their Redis URLs may hold a password: masked in argv once read.
   for (CliFlag& f : table) {
@@ -125,6 +133,14 @@ absl::Status ParseModeFlags(Flags& f) {
   if (!keys.ok()) return keys.status();
   f.fleet.session_store = *std::move(store);
   f.fleet.ticket_keys = *std::move(keys);
+  if (f.early_data && f.fleet.ticket_keys.mode == TicketKeyMode::kRedis &&
+      f.fleet.session_store.mode == SessionStoreMode::kMemory) {
+    fprintf(stderr,
+            "tls_echo_server: warning: --early-data with fleet ticket keys "
+            "but --session-store memory: a ticket's early data replayed to "
+            "another instance is accepted there too (use --session-store "
+            "redis://...)\n");
+  }
   return absl::OkStatus();
 }
 
@@ -138,6 +154,7 @@ absl::StatusOr<ContextOptions> BaseOptions(const Flags& f) {
   }
   o.max_version = f.max_version;
   o.session_timeout = f.session_timeout;
+  o.early_data = f.early_data;
   if (f.port < 0 || f.port > 65535) {
     return absl::InvalidArgumentError("--port must be 0 to 65535");
   }
@@ -147,9 +164,10 @@ absl::StatusOr<ContextOptions> BaseOptions(const Flags& f) {
 std::string Stats(const std::string& name, const EchoServer& server,
                   const FleetServer& fleet) {
   const EchoServer::Metrics e = server.metrics();
-  std::string out = absl::StrCat(
-      name, "stats: handshakes=", e.handshakes, " resumed=", e.resumed,
-      " failed=", e.handshake_failures, " probes=", e.probes);
+  std::string out =
+      absl::StrCat(name, "stats: handshakes=", e.handshakes,
+                   " resumed=", e.resumed, " failed=", e.handshake_failures,
+                   " probes=", e.probes, " early_data=", e.early_data);
   if (fleet.session_store) {
     const RedisServerSessionStore::Metrics m = fleet.session_store->metrics();
     absl::StrAppend(&out, " store: hits=", m.hits, " local_hits=", m.local_hits,
@@ -157,7 +175,10 @@ std::string Stats(const std::string& name, const EchoServer& server,
                     " rejected=", m.rejected, " timeouts=", m.timeouts,
                     " skipped=", m.skipped, " redis_gets=", m.redis_gets,
                     " writes=", m.writes, " write_failures=", m.write_failures,
-                    " dropped_writes=", m.dropped_writes);
+                    " dropped_writes=", m.dropped_writes,
+                    " early_data_claims=", m.early_data_claims,
+                    " early_data_replays=", m.early_data_replays,
+                    " early_data_failures=", m.early_data_failures);
     const RedisClient::Metrics r = fleet.session_store->redis().metrics();
     absl::StrAppend(&out, " redis: redis_connects=", r.connects,
                     " redis_tls_handshakes=", r.tls_handshakes,

@@ -6,9 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -17,6 +21,7 @@
 #include "fleet/redis_client.h"
 #include "testbed/poll.h"
 #include "testbed/redis_server.h"
+#include "tls/socket.h"
 
 namespace tlsession::fleet {
 namespace {
@@ -226,6 +231,99 @@ TEST_F(RedisServerSessionStoreTest, KilledRedisIsAMissAndARestartRecovers) {
       },
       absl::Now() + Scaled(absl::Seconds(5)), absl::Milliseconds(50));
   EXPECT_EQ(got, "s2");
+}
+
+// 0-RTT's single-use check: SET NX PX of the digest's name. One instance's
+// claim is seen by every other; the claim expires with the ticket.
+TEST_F(RedisServerSessionStoreTest,
+       AnEarlyDataClaimSucceedsOnceAcrossInstances) {
+  auto a = Instance();
+  auto b = Instance();
+  const std::string digest(32, 'd');
+  const absl::Time expiry = absl::Now() + absl::Seconds(90);
+  EXPECT_TRUE(a->ClaimEarlyData(digest, expiry).ok());
+  EXPECT_EQ(a->ClaimEarlyData(digest, expiry).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(b->ClaimEarlyData(digest, expiry).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(b->ClaimEarlyData(std::string(32, 'e'), expiry).ok());
+  EXPECT_EQ(a->metrics().early_data_claims, 1u);
+  EXPECT_EQ(a->metrics().early_data_replays, 1u);
+  EXPECT_EQ(b->metrics().early_data_replays, 1u);
+  auto pttl = redis_->Command({"PTTL", a->ClaimNameFor(digest)});
+  ASSERT_TRUE(pttl.ok());
+  EXPECT_GT(pttl->integer, 80000);
+  EXPECT_LE(pttl->integer, 90000);
+  EXPECT_FALSE(absl::StrContains(a->ClaimNameFor(digest), digest));
+}
+
+TEST_F(RedisServerSessionStoreTest, AnEarlyDataClaimFailsClosedWhenRedisDoes) {
+  auto a = Instance(absl::Milliseconds(100));
+  const absl::Time expiry = absl::Now() + absl::Seconds(90);
+  redis_->Pause();
+  const absl::Time start = absl::Now();
+  absl::Status hung = a->ClaimEarlyData("hung digest", expiry);
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(100) + Margin());
+  redis_->Resume();
+  EXPECT_FALSE(hung.ok());
+  EXPECT_NE(hung.code(), absl::StatusCode::kAlreadyExists);
+  redis_->Kill();
+  absl::Status down = a->ClaimEarlyData("down digest", expiry);
+  EXPECT_FALSE(down.ok());
+  EXPECT_NE(down.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(a->metrics().early_data_failures, 2u);
+  EXPECT_EQ(a->metrics().early_data_claims, 0u);
+}
+
+// A peer on Redis's port that answers every request with |reply|: what a
+// confused proxy or another service would say.
+class WrongAnswerServer {
+ public:
+  explicit WrongAnswerServer(std::string reply)
+      : listener_(*TcpListener::Listen("127.0.0.1", 0)),
+        reply_(std::move(reply)),
+        thread_([this] { Run(); }) {}
+  ~WrongAnswerServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  uint16_t port() const { return listener_.port(); }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      absl::StatusOr<OwnedFd> fd = listener_.Accept(absl::Milliseconds(20));
+      if (!fd.ok()) continue;
+      char buf[4096];
+      while (!stop_ && read(fd->get(), buf, sizeof(buf)) > 0) {
+        if (write(fd->get(), reply_.data(), reply_.size()) < 0) break;
+      }
+    }
+  }
+  TcpListener listener_;
+  const std::string reply_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(RedisEarlyDataClaimTest, AnyAnswerButOkOrNilRejects) {
+  auto key = *FleetKey::FromSecret(Secret(std::string(40, 'f')));
+  for (const std::string reply :
+       {"+QUEUED\r\n", ":1\r\n", "$2\r\nOK\r\n", "-ERR no\r\n", "*1\r\n+OK\r\n",
+        "?garbage\r\n"}) {
+    WrongAnswerServer peer(reply);
+    RedisClient::Config config;
+    config.endpoint.port = peer.port();
+    config.timeout = Scaled(absl::Seconds(1));
+    auto redis = RedisClient::Create(std::move(config));
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    RedisServerSessionStore store(*redis, key);
+    absl::Status claim =
+        store.ClaimEarlyData("digest", absl::Now() + absl::Minutes(1));
+    EXPECT_FALSE(claim.ok()) << absl::CEscape(reply);
+    EXPECT_NE(claim.code(), absl::StatusCode::kAlreadyExists)
+        << absl::CEscape(reply);
+  }
 }
 
 }  // namespace
