@@ -16,9 +16,9 @@ namespace {
 // A local-file error: "|what| '|path|': |why|".
 absl::Status LocalError(absl::string_view what, const std::string& path,
                         absl::string_view why) {
-  return WithCategory(absl::FailedPreconditionError(
-                          absl::StrCat(what, " '", path, "': ", why)),
-                      ErrorCategory::kLocalFile);
+  return WithCategory(
+      absl::FailedPreconditionError(absl::StrCat(what, " '", path, "': ", why)),
+      ErrorCategory::kLocalFile);
 }
 
 // The folder |path| is in ("." for a bare name).
@@ -52,8 +52,7 @@ absl::Status CheckFolder(const std::string& path) {
 
 absl::StatusOr<std::string> RemoteBaseName(const std::string& path) {
   const size_t slash = path.rfind('/');
-  std::string base =
-      slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   if (base.empty() || base == "." || base == "..") {
     return WithCategory(
         absl::InvalidArgumentError(absl::StrCat(
@@ -70,15 +69,17 @@ absl::StatusOr<Destination> ResolveDownload(const std::string& remote,
   if (local == "-") return Destination{Destination::Kind::kStream, "-"};
   std::string path = local;
   struct stat st;
-  const bool is_folder = !local.empty() && (absl::EndsWith(local, "/") ||
-                                            (stat(local.c_str(), &st) == 0 &&
-                                             S_ISDIR(st.st_mode)));
+  const bool is_folder =
+      !local.empty() &&
+      (absl::EndsWith(local, "/") ||
+       (stat(local.c_str(), &st) == 0 && S_ISDIR(st.st_mode)));
   if (local.empty() || is_folder) {
     absl::StatusOr<std::string> base = RemoteBaseName(remote);
     if (!base.ok()) return base.status();
-    path = local.empty() ? *base
-                         : absl::StrCat(local, absl::EndsWith(local, "/") ? "" : "/",
-                                        *base);
+    path =
+        local.empty()
+            ? *base
+            : absl::StrCat(local, absl::EndsWith(local, "/") ? "" : "/", *base);
   }
   // /dev/stdout, /dev/fd/3 and the like are written as they are, even when
   // they stand for a regular file (stdout redirected to one).
@@ -109,9 +110,8 @@ std::string ResolveUploadPath(const std::string& local,
                               const std::string& url_path) {
   if (!url_path.empty() && !absl::EndsWith(url_path, "/")) return url_path;
   const size_t slash = local.rfind('/');
-  return absl::StrCat(url_path, slash == std::string::npos
-                                    ? local
-                                    : local.substr(slash + 1));
+  return absl::StrCat(
+      url_path, slash == std::string::npos ? local : local.substr(slash + 1));
 }
 
 }  // namespace tlsession::ftp

@@ -5,15 +5,20 @@
 // handshake still resumes); a fresh ticket's early data is accepted on any
 // instance; with Redis down or hung, early data is rejected and the
 // handshake resumes.
+#include <sys/wait.h>
+
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "testbed/certs.h"
+#include "testbed/poll.h"
+#include "testbed/subprocess.h"
 #include "tests/fleet/fleet_harness.h"
 
 namespace tlsession::testing {
@@ -122,6 +127,34 @@ TEST_F(FleetEarlyDataTest, RedisDownOrHungRejectsEarlyDataButResumes) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_GE((*stats)["early_data_failures"], 1u);
   EXPECT_EQ((*stats)["early_data"], 0u);
+}
+
+// examples/resume_client HOST PORT CA_FILE --early-data against instance
+// |i|: its exit status and output.
+std::pair<int, std::string> ResumeClient(FleetHarness& fleet, size_t i,
+                                         const std::string& log) {
+  auto child = ChildProcess::Spawn(
+      {RunfilesBinary("examples/resume_client"), "localhost",
+       absl::StrCat(fleet.port(i)), GetTestPki().ca_file(), "--early-data"},
+      log, /*stdin_pipe=*/false);
+  if (!child.ok()) return {-1, std::string(child.status().message())};
+  absl::StatusOr<int> status = (*child)->Wait(Scaled(absl::Seconds(20)));
+  if (!status.ok()) return {-1, std::string(status.status().message())};
+  return {*status, (*child)->log()};
+}
+
+TEST_F(FleetEarlyDataTest, ResumeClientSendsItsSecondRequestAsEarlyData) {
+  const std::string request = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  auto [status, output] =
+      ResumeClient(*fleet_, 0, fleet_->dir() + "/resume_client.1.log");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_EQ(output, "early data: accepted\n" + request);
+
+  fleet_->redis().Kill();  // No single-use check: rejected, sent once.
+  auto [status2, output2] =
+      ResumeClient(*fleet_, 1, fleet_->dir() + "/resume_client.2.log");
+  EXPECT_TRUE(WIFEXITED(status2) && WEXITSTATUS(status2) == 0) << output2;
+  EXPECT_EQ(output2, "early data: rejected (peer_declined)\n" + request);
 }
 
 }  // namespace
