@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -281,6 +282,94 @@ TEST_P(FtpsToolUxTest, RetryBacksOffAfterAConnectionError) {
   ToolRun missing = Ftps({"--retry", "2", "get", Url("missing"), Local("m")});
   EXPECT_EQ(missing.exit_code, kExitRefused) << missing << missing.err;
   EXPECT_THAT(missing.err, Not(HasSubstr("retrying"))) << missing.err;
+}
+
+// ------------------------------------------------------------------ basics
+
+TEST_P(FtpsToolUxTest, VersionHelpAndAShortUsageHint) {
+  ToolRun version = tool_->Run({"--version"});
+  EXPECT_EQ(version.exit_code, kExitOk) << version;
+  EXPECT_THAT(version.output, ContainsRegex("^ftps [0-9.]+ \\(tlsession, "))
+      << version;
+  ToolRun help = tool_->Run({"--help"});
+  EXPECT_EQ(help.exit_code, kExitOk) << help;
+  EXPECT_THAT(help.output, HasSubstr("--limit-rate")) << help;
+  EXPECT_THAT(help.output, HasSubstr("exit codes:")) << help;
+  ToolRun bad = Ftps({"--frobnicate", "ls", Url("")});
+  EXPECT_EQ(bad.exit_code, kExitUsage) << bad << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("unknown option --frobnicate")) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("ftps --help")) << bad.err;
+  EXPECT_LE(std::count(bad.err.begin(), bad.err.end(), '\n'), 12) << bad.err;
+}
+
+TEST_P(FtpsToolUxTest, JsonForListingsAndTransfers) {
+  server_->PutFile("a.txt", "alpha\n");
+  ToolRun ls = Ftps({"--json", "ls", Url("")});
+  ASSERT_EQ(ls.exit_code, kExitOk) << ls << ls.err;
+  EXPECT_THAT(ls.output, ContainsRegex("^\\[\n  \\{\"name\": ")) << ls.output;
+  EXPECT_THAT(ls.output, HasSubstr("{\"name\": \"a.txt\"")) << ls.output;
+  if (GetParam().kind == FtpServerKind::kProftpd) {  // MLSD's facts.
+    EXPECT_THAT(ls.output, HasSubstr("\"size\": \"6\"")) << ls.output;
+    EXPECT_THAT(ls.output, HasSubstr("\"type\": \"file\"")) << ls.output;
+  }
+  ToolRun get = Ftps({"--json", "get", Url("a.txt"), Local("a")});
+  ASSERT_EQ(get.exit_code, kExitOk) << get << get.err;
+  EXPECT_THAT(get.output,
+              ContainsRegex("^\\{\"command\": \"get\", \"remote\": "
+                            "\"a.txt\", .*\"bytes\": 6, .*\"data_resumed\": "
+                            "1\\}\n$"))
+      << get.output;
+  EXPECT_EQ(get.err, "");  // The JSON replaces the summary.
+}
+
+TEST_P(FtpsToolUxTest, ConfigFileGivesPerHostDefaults) {
+  server_->PutFile("a.txt", "alpha\n");
+  const std::string folder = home_ + "/.config/ftps";
+  ASSERT_EQ(mkdir((home_ + "/.config").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir(folder.c_str(), 0700), 0);
+  const std::string config = folder + "/config";
+  WriteFileOrDie(config, absl::StrCat("# test\n[localhost:", server_->port(),
+                                      "]\ncacert = ", ca_, "\n"));
+  ASSERT_EQ(chmod(config.c_str(), 0600), 0);
+  RunOptions split;
+  split.split_stderr = true;
+  // No --cacert: the server is trusted through the config's CA file.
+  ToolRun get = tool_->Run({"get", Url("a.txt"), Local("a")}, split);
+  ASSERT_EQ(get.exit_code, kExitOk) << get << get.err;
+  EXPECT_EQ(ReadFileOrEmpty(Local("a")), "alpha\n");
+  // Others may read it: refused, as a key would be.
+  ASSERT_EQ(chmod(config.c_str(), 0644), 0);
+  ToolRun open = tool_->Run({"get", Url("a.txt"), Local("b")}, split);
+  EXPECT_EQ(open.exit_code, kExitUsage) << open << open.err;
+  EXPECT_THAT(open.err, HasSubstr("config file")) << open.err;
+  ToolRun missing = Ftps({"--config", Local("none"), "ls", Url("")});
+  EXPECT_EQ(missing.exit_code, kExitUsage) << missing << missing.err;
+}
+
+TEST_P(FtpsToolUxTest, ClientKeyIsASecretFileAndGoesWithACertificate) {
+  WriteFileOrDie(Local("client.pem"), "not used\n");
+  WriteFileOrDie(Local("client.key"), "not used\n");
+  ASSERT_EQ(chmod(Local("client.key").c_str(), 0644), 0);
+  ToolRun open = Ftps({"--cert", Local("client.pem"), "--key",
+                       Local("client.key"), "ls", Url("")});
+  EXPECT_EQ(open.exit_code, kExitUsage) << open << open.err;
+  EXPECT_THAT(open.err, HasSubstr("client key file")) << open.err;
+  ToolRun alone = Ftps({"--cert", Local("client.pem"), "ls", Url("")});
+  EXPECT_EQ(alone.exit_code, kExitUsage) << alone << alone.err;
+  EXPECT_THAT(alone.err, HasSubstr("--cert and --key")) << alone.err;
+}
+
+TEST_P(FtpsToolUxTest, LimitRateStillDeliversWholeFiles) {
+  const std::string payload = PseudoRandomBytes(256 * 1024, 3);
+  server_->PutFile("f.bin", payload);
+  ToolRun get = Ftps({"--limit-rate", "2M", "get", Url("f.bin"), Local("f")});
+  ASSERT_EQ(get.exit_code, kExitOk) << get << get.err;
+  EXPECT_EQ(ReadFileOrEmpty(Local("f")), payload);
+  ToolRun put = Ftps({"--limit-rate", "2M", "put", Local("f"), Url("g.bin")});
+  ASSERT_EQ(put.exit_code, kExitOk) << put << put.err;
+  EXPECT_EQ(server_->GetFile("g.bin"), payload);
+  ToolRun bad = Ftps({"--limit-rate", "fast", "ls", Url("")});
+  EXPECT_EQ(bad.exit_code, kExitUsage) << bad << bad.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, FtpsToolUxTest,

@@ -1,5 +1,6 @@
 #include "tools/ftps_flags.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 
 #include "absl/strings/numbers.h"
@@ -7,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "ftp_adapter/error_category.h"
 #include "ftp_adapter/printable.h"
+#include "tools/ftps_rate_limit.h"
 
 namespace tlsession::ftp {
 namespace {
@@ -41,14 +43,19 @@ constexpr ExitCode kExitCodes[] = {
      "the server requires TLS session reuse and refused a data connection"},
 };
 
-constexpr char kSynopsis[] = R"(usage:
+// Kept in step with project(VERSION) in CMakeLists.txt.
+constexpr char kVersion[] = "0.1.0";
+
+constexpr char kCommands[] = R"(usage:
   ftps [OPTIONS] ls URL
   ftps [OPTIONS] get URL [LOCAL|DIR|-]
   ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
   ftps [OPTIONS] put LOCALFILE URL|URL/DIR/
   ftps [OPTIONS] rm|mkdir|rmdir|size URL
   ftps [OPTIONS] mv URL NEWPATH|URL
+)";
 
+constexpr char kSynopsis[] = R"(
 URL is ftp://user:pass@host:port/path (explicit FTPS: AUTH TLS, still TLS
 only) or ftps://user:pass@host:port/path (implicit FTPS, port 990). Without
 a password in the URL it comes from --password-file, --password,
@@ -72,6 +79,12 @@ a destination that is a symlink is refused before transferring.
 --continue skips a file already complete (same size, and not older than the
 server's MDTM time). Everything the server sends is printed with control
 characters escaped (\xNN).
+
+Per-host defaults come from $XDG_CONFIG_HOME/ftps/config (default
+~/.config/ftps/config, or --config FILE): "[host]" or "[host:port]"
+sections of "cacert = FILE", "cert = FILE", "key = FILE" lines ('#'
+comments; "~/" is $HOME); the command line wins. Like a key, the file must
+be yours, mode 0600, not a symlink.
 )";
 
 // A flag that takes a value: |name| |value_name|, then |help|.
@@ -117,6 +130,17 @@ void AddConnectionFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
   flags->push_back(
       Checked("--tls-max", "1.2|1.3", "highest TLS version (default 1.3)",
               SetTlsVersion(&o->tls_max), "--tls-max takes 1.2 or 1.3"));
+  flags->push_back(Valued("--cert", "FILE",
+                          "client certificate chain (PEM) to log in with",
+                          SetString(&o->cert)));
+  flags->push_back(Valued("--key", "FILE",
+                          "the client certificate's private key (PEM; yours,\n"
+                          "mode 0600, not a symlink)",
+                          SetString(&o->key)));
+  flags->push_back(Valued("--config", "FILE",
+                          "per-host defaults (cacert, cert, key) from FILE\n"
+                          "instead of ~/.config/ftps/config",
+                          SetString(&o->config)));
   flags->push_back(Valued("--session-cache", "FILE",
                           "keep TLS sessions in FILE across runs (mode 0600)",
                           SetString(&o->session_cache)));
@@ -218,6 +242,22 @@ void AddTransferFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
                            SetIntInRange(&o->parallel, 1, 64),
                            "--parallel takes a number from 1 to 64"));
   flags->push_back(Checked(
+      "--limit-rate", "RATE",
+      "at most RATE bytes per second (500k, 2M, 1G:\n"
+      "powers of 1024), all transfers together",
+      [o](absl::string_view v) {
+        std::optional<uint64_t> rate = ParseRate(v);
+        if (rate) o->limit_rate = *rate;
+        return rate.has_value();
+      },
+      "--limit-rate takes a rate such as 500k, 2M or 1G"));
+  flags->push_back(CliSwitch("--json", {},
+                             "ls: the MLSD facts of each entry; get, put: the\n"
+                             "result; as JSON on stdout",
+                             &o->json));
+  flags->push_back(
+      CliSwitch("--version", {}, "print the version and exit", &o->version));
+  flags->push_back(Checked(
       "--progress", "bar|line|none",
       "how transfers show progress on stderr: a bar\n"
       "redrawn in place, a line every 2 s (for logs) or\n"
@@ -252,8 +292,9 @@ std::vector<CliFlag> FtpsFlags(FtpsOptions* o) {
 
 std::string FtpsUsage() {
   FtpsOptions unused;
-  std::string out = absl::StrCat(kSynopsis, CliFlagLines(FtpsFlags(&unused)),
-                                 kDownloads, "\nexit codes:\n");
+  std::string out =
+      absl::StrCat(kCommands, kSynopsis, CliFlagLines(FtpsFlags(&unused)),
+                   kDownloads, "\nexit codes:\n");
   for (const ExitCode& e : kExitCodes) {
     absl::StrAppend(&out, "  ", e.code, " ", e.meaning, "\n");
   }
@@ -269,8 +310,16 @@ int ExitCodeFor(const absl::Status& s) {
   return kExitOther;
 }
 
+std::string FtpsVersion() {
+  return absl::StrCat("ftps ", kVersion, " (tlsession, ",
+                      OpenSSL_version(OPENSSL_VERSION), ")\n");
+}
+
 int UsageError(absl::string_view message) {
-  absl::FPrintF(stderr, "ftps: %s\n\n%s", Printable(message), FtpsUsage());
+  absl::FPrintF(stderr,
+                "ftps: %s\n%sRun 'ftps --help' for the options, the config "
+                "file and the exit codes.\n",
+                Printable(message), kCommands);
   return ExitCodeFor(
       WithCategory(absl::InvalidArgumentError(message), ErrorCategory::kUsage));
 }
@@ -286,6 +335,10 @@ std::optional<int> ParseFtpsCommandLine(int argc, char** argv, FtpsOptions* o) {
     return kExitOk;
   }
   if (!parsed.ok()) return UsageError(parsed.message());
+  if (o->version) {
+    fputs(FtpsVersion().c_str(), stdout);
+    return kExitOk;
+  }
   if (o->tls_min > o->tls_max) {
     return UsageError("--tls-min is above --tls-max");
   }

@@ -48,6 +48,12 @@ struct FtpsOptions {
   std::string progress;  // "bar", "line" or "none"; empty: bar on a terminal.
   std::string output_dir;
   int parallel = 1;
+  std::string cert;         // Client certificate chain (PEM).
+  std::string key;          // Its private key (PEM; a secret file).
+  std::string config;       // --config FILE; empty: the default path.
+  uint64_t limit_rate = 0;  // Bytes per second; 0: no limit.
+  bool json = false;        // ls and transfer results as JSON on stdout.
+  bool version = false;
   std::vector<std::string> args;  // The command and its operands.
 };
 
@@ -62,12 +68,16 @@ std::string FtpsUsage();
 // error of no category.
 int ExitCodeFor(const absl::Status& s);
 
-// Prints "ftps: |message|" and the usage on stderr; returns the exit code of
-// a usage error (2).
+// The version line `ftps --version` prints.
+std::string FtpsVersion();
+
+// Prints "ftps: |message|", the commands' synopsis and a pointer to --help
+// on stderr; returns the exit code of a usage error (2).
 int UsageError(absl::string_view message);
 
 // Parses argv into |o|: nullopt to go on, else the exit code to leave with
-// (0 after printing the usage for --help, 2 after a usage error). A
+// (0 after printing the usage for --help or the version for --version, 2
+// after a usage error). A
 // password on the command line is overwritten in argv once copied, so that
 // ps shows it only for a moment.
 std::optional<int> ParseFtpsCommandLine(int argc, char** argv, FtpsOptions* o);

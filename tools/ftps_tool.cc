@@ -26,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "base/cleanse.h"
 #include "base/owned_fd.h"
+#include "base/private_file.h"
 #include "fleet/fleet_setup.h"
 #include "ftp_adapter/credentials.h"
 #include "ftp_adapter/error_category.h"
@@ -36,8 +37,11 @@
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
 #include "tls/context.h"
+#include "tools/ftps_config.h"
 #include "tools/ftps_destination.h"
 #include "tools/ftps_flags.h"
+#include "tools/ftps_json.h"
+#include "tools/ftps_rate_limit.h"
 #include "tools/ftps_transfer_view.h"
 
 namespace tlsession::ftp {
@@ -126,6 +130,7 @@ class Tool {
   int Ls(const std::vector<std::string>& rest) {
     if (rest.size() != 1) return UsageError("ls takes one URL");
     return WithClient(rest[0], [&](FtpsClient& c, const FtpUrl& u) {
+      if (o_.json) return ListJson(c, u.path);
       absl::StatusOr<std::string> text = c.List(u.path);
       if (!text.ok()) return text.status();
       // Line by line, escaped: names are the server's text.
@@ -139,6 +144,27 @@ class Tool {
 
   // get URL [LOCAL|DIR|-]: the destination is decided (and checked)
   // before connecting (tools/ftps_destination.h).
+  // ls --json: MLSD's facts; a server without MLSD (vsftpd) gives names
+  // only (NLST).
+  absl::Status ListJson(FtpsClient& c, const std::string& path) {
+    absl::StatusOr<std::vector<MlsdEntry>> entries = c.MachineList(path);
+    int code = 0;
+    if (!entries.ok() && IsServerRefusal(entries.status(), &code) &&
+        (code == 500 || code == 502 || code == 504)) {
+      absl::StatusOr<std::vector<std::string>> names = c.NameList(path);
+      if (!names.ok()) return names.status();
+      entries.emplace();
+      for (const std::string& name : *names) {
+        MlsdEntry e;
+        e.name = name;
+        entries->push_back(std::move(e));
+      }
+    }
+    if (!entries.ok()) return entries.status();
+    fputs(ListingJson(*entries).c_str(), stdout);
+    return absl::OkStatus();
+  }
+
   int Get(const std::vector<std::string>& rest) {
     if (rest.empty() || rest.size() > 2) {
       return UsageError("get takes URL [LOCAL], or --output-dir DIR URL...");
@@ -153,6 +179,9 @@ class Tool {
         return UsageError(dest.status().message());
       }
       return Finish(dest.status());
+    }
+    if (o_.json && dest->kind == Destination::Kind::kStream) {
+      return UsageError("--json prints on stdout: not with a download to it");
     }
     if (dest->kind == Destination::Kind::kExists) {
       if (!o_.quiet)
@@ -270,7 +299,7 @@ class Tool {
                       2);
     if (o_.resume && total && AlreadyComplete(local, *total, mtime)) {
       view.meter().SkipFile(BaseName(remote), *total);
-      view.Finish({&c}, true);
+      End(view, c, absl::OkStatus(), "get", remote, local);
       return absl::OkStatus();
     }
     const uint64_t part = PartFileSize(local);
@@ -284,7 +313,7 @@ class Tool {
     absl::Status s = c.DownloadFile(remote, local, resume);
     view.meter().FinishFile(s.ok());
     SetView(nullptr);
-    view.Finish({&c}, s.ok());
+    End(view, c, s, "get", remote, local);
     if (s.ok() && o_.remote_time && mtime) s = SetFileTime(local, *mtime);
     return s;
   }
@@ -329,8 +358,21 @@ class Tool {
     });
     view.meter().FinishFile(s.ok());
     SetView(nullptr);
-    view.Finish({&c}, s.ok());
+    End(view, c, s, "get", remote, path);
     return s;
+  }
+
+  // Ends |view| after a transfer of |c| that ended with |s|: the final
+  // line, then the summary on stderr or, with --json and |s| OK, the result
+  // on stdout.
+  void End(TransferView& view, const FtpsClient& c, const absl::Status& s,
+           absl::string_view command, const std::string& remote,
+           const std::string& local) {
+    view.Finish({&c}, s.ok() && !o_.json);
+    if (s.ok() && o_.json) {
+      fputs(TransferJson(command, remote, local, view.Summarize({&c})).c_str(),
+            stdout);
+    }
   }
 
   // Writes all of |chunk| to |fd| (the destination |path|, for errors).
@@ -369,7 +411,7 @@ class Tool {
     absl::Status s = c.UploadFile(local, remote, o_.resume);
     view.meter().FinishFile(s.ok());
     SetView(nullptr);
-    view.Finish({&c}, s.ok());
+    End(view, c, s, "put", remote, local);
     return s;
   }
 
@@ -398,6 +440,27 @@ class Tool {
     return shared->cache;
   }
 
+  // Fills what the command line left empty (CA file, client certificate
+  // and key) from the config file's section for |url|'s server.
+  absl::Status ApplyConfig(const FtpUrl& url) {
+    const std::string path =
+        o_.config.empty() ? DefaultFtpsConfigPath() : o_.config;
+    if (path.empty()) return absl::OkStatus();
+    const char* home = getenv("HOME");
+    absl::StatusOr<FtpsConfig> config =
+        LoadFtpsConfig(path, home ? home : "", !o_.config.empty());
+    if (!config.ok()) {
+      return WithCategory(config.status(), ErrorCategory::kUsage);
+    }
+    const HostDefaults d = DefaultsFor(*config, url.host, url.port);
+    if (o_.cacert.empty()) o_.cacert = d.cacert;
+    if (o_.cert.empty() && o_.key.empty()) {
+      o_.cert = d.cert;
+      o_.key = d.key;
+    }
+    return absl::OkStatus();
+  }
+
   // The TLS context, made once; configuration errors are usage errors.
   absl::Status MakeContext() {
     if (context_) return absl::OkStatus();
@@ -405,6 +468,18 @@ class Tool {
     tls.min_version = o_.tls_min;
     tls.max_version = o_.tls_max;
     tls.ca_file = o_.cacert;
+    if (o_.cert.empty() != o_.key.empty()) {
+      return WithCategory(
+          absl::InvalidArgumentError("--cert and --key go together"),
+          ErrorCategory::kUsage);
+    }
+    if (!o_.key.empty()) {
+      // A key is a secret file: ours, 0600, not through a symlink.
+      auto key = PrivateFile::Open(o_.key, "client key file");
+      if (!key.ok()) return WithCategory(key.status(), ErrorCategory::kUsage);
+    }
+    tls.certificate_chain_file = o_.cert;
+    tls.private_key_file = o_.key;
     tls.io_timeout = o_.timeout;
     tls.keylog_file = KeyLogFileFromEnvironment();
     if (o_.insecure) {
@@ -478,6 +553,7 @@ class Tool {
     // Single transfers show their progress (TransferView).
     co.progress = [this](uint64_t n) {
       if (view_ != nullptr) view_->meter().Add(n);
+      if (limiter_) absl::SleepFor(limiter_->Take(n));
     };
     if (o_.verbose) co.trace = [this](absl::string_view l) { Trace(l); };
     co.warn = [this](absl::string_view l) { Warn(l); };
@@ -513,6 +589,7 @@ class Tool {
   int WithClient(const std::string& url_text, const Work& work) {
     absl::StatusOr<FtpUrl> url = ParseFtpUrl(url_text);
     if (!url.ok()) return UsageError(url.status().message());
+    if (absl::Status s = ApplyConfig(*url); !s.ok()) return Finish(s);
     if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
     absl::StatusOr<Credentials> creds = CredentialsFor(*url);
     if (url->password) CleanseString(&*url->password);  // In |creds| now.
@@ -567,6 +644,9 @@ class Tool {
                            "'", o_.output_dir, "' is not a directory")),
                        ErrorCategory::kLocalFile));
     }
+    if (absl::Status s = ApplyConfig(plan->front().url); !s.ok()) {
+      return Finish(s);
+    }
     if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
     absl::StatusOr<Credentials> creds = CredentialsFor(plan->front().url);
     for (PlannedDownload& d : *plan) {
@@ -618,6 +698,14 @@ class Tool {
     return static_cast<mode_t>(0666 & ~mask);
   }();
   bool retrying_ = false;  // A --retry attempt is under way.
+  // --limit-rate, shared by every transfer; null without a limit. Its
+  // burst is a tenth of a second's worth, at least 16 KiB.
+  const std::unique_ptr<TokenBucket> limiter_ =
+      o_.limit_rate == 0
+          ? nullptr
+          : std::make_unique<TokenBucket>(
+                o_.limit_rate, std::max<uint64_t>(o_.limit_rate / 10, 16384),
+                [] { return absl::Now(); });
   std::shared_ptr<const Context> context_;
   std::shared_ptr<ClientSessionCache> cache_;
   std::optional<SessionCacheFile> cache_file_;

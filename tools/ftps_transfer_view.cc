@@ -31,6 +31,17 @@ void TransferView::Finish(const std::vector<const FtpsClient*>& clients,
   if (!print_summary || quiet_ ||
       meter_.Snapshot().start == absl::InfinitePast())
     return;
+  const TransferSummary summary = Summarize(clients);
+  const std::string line = absl::StrCat(RenderSummary(summary), "\n");
+  for (absl::string_view rest = line; !rest.empty();) {
+    const ssize_t n = write(fd_, rest.data(), rest.size());
+    if (n <= 0) break;
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+TransferSummary TransferView::Summarize(
+    const std::vector<const FtpsClient*>& clients) const {
   TransferSummary summary = meter_.Summary();
   for (const FtpsClient* c : clients) {
     if (c == nullptr) continue;
@@ -43,12 +54,7 @@ void TransferView::Finish(const std::vector<const FtpsClient*>& clients,
       summary.data_resumed += d.session_reused;
     }
   }
-  const std::string line = absl::StrCat(RenderSummary(summary), "\n");
-  for (absl::string_view rest = line; !rest.empty();) {
-    const ssize_t n = write(fd_, rest.data(), rest.size());
-    if (n <= 0) break;
-    rest.remove_prefix(static_cast<size_t>(n));
-  }
+  return summary;
 }
 
 void TransferView::PrintLine(absl::string_view line) {

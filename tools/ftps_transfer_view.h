@@ -38,6 +38,11 @@ class TransferView {
   // nothing.
   void Finish(const std::vector<const FtpsClient*>& clients, bool summary);
 
+  // The meter's summary with the TLS facts of |clients| (as Finish
+  // prints it).
+  TransferSummary Summarize(
+      const std::vector<const FtpsClient*>& clients) const;
+
   // Prints |line| (escaped already) above the progress line.
   void PrintLine(absl::string_view line);
 
