@@ -90,9 +90,23 @@ absl::Status ControlChannel::Secure() {
   if (absl::Status s = tls_->Handshake(); !s.ok()) return NetworkError(s);
   Trace(absl::StrCat("control connection: ", tls_->version_name(), ", session ",
                      tls_->session_reused() ? "reused" : "NOT reused"));
+  if (tls_->offered_origin() == SessionOrigin::kCache &&
+      !tls_->session_reused()) {
+    Trace(absl::StrCat(
+        "control connection: ", host_,
+        " did not resume the cached session offered; a server that never "
+        "resumes control connections (ProFTPD under TLS 1.2 without a "
+        "TLSSessionCache) gains nothing from --session-cache"));
+  }
+  return absl::OkStatus();
+}
+
+void ControlChannel::LeaseForData() {
+  if (leased_ || tls_ == nullptr) return;
+  leased_ = true;
   // The session the data connections offer, leased for this client alone:
-  // under TLS 1.3 the server's first ticket (waited for, so that it is in
-  // hand before any data connection opens); under TLS 1.2 the session the
+  // under TLS 1.3 the server's ticket (waited for, so that it is in hand
+  // before the data connection opens); under TLS 1.2 the session the
   // control connection resumed (servers such as ProFTPD compare the data
   // connections' offers with it) or established.
   absl::StatusOr<SessionLease> lease = tls_->LeaseSession(options_.ticket_wait);
@@ -102,7 +116,14 @@ absl::Status ControlChannel::Secure() {
     Trace(absl::StrCat("no resumable session on the control connection: ",
                        lease.status().message()));
   }
-  return absl::OkStatus();
+}
+
+void ControlChannel::KeepDataTicket(const Session& session) {
+  if (data_ticket_kept_ || tls_ == nullptr ||
+      tls_->version() < TLS1_3_VERSION) {
+    return;
+  }
+  data_ticket_kept_ = tls_->AdoptSession(session);
 }
 
 bool ControlChannel::HasInput() {

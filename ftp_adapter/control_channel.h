@@ -66,12 +66,17 @@ class ControlChannel {
   ControlChannel& operator=(const ControlChannel&) = delete;
 
   // Runs the TLS handshake over the connection in clear (options.tls_context,
-  // |host| verified) and from then on speaks TLS; then leases the session
-  // the data connections will offer (under TLS 1.3 waiting up to
-  // options.ticket_wait for the server's first ticket). Returns a network
-  // error when the handshake fails; a missing lease is only traced. Call at
-  // most once.
+  // |host| verified) and from then on speaks TLS. Returns a network error
+  // when the handshake fails. Call at most once.
   absl::Status Secure();
+
+  // Leases, on its first call under TLS, the session the data connections
+  // will offer (under TLS 1.3 waiting up to options.ticket_wait for the
+  // server's ticket); later calls do nothing. Called before the first data
+  // connection, not after the handshake, so that a run without data
+  // connections leaves its one ticket to the session cache. A missing lease
+  // is only traced.
+  void LeaseForData();
 
   // Sends |line| followed by CRLF, records it in commands_sent() and traces
   // it (both with the password masked), and wipes the buffer that held it.
@@ -116,6 +121,14 @@ class ControlChannel {
   // TLS, close_notify both ways). Returns the shutdown's status.
   absl::Status Close(bool goodbye);
 
+  // Offers |session|, a ticket a data connection received while resuming
+  // the lease, to the control connection for the session cache, once per
+  // control connection and only under TLS 1.3: a resumed control connection
+  // gets one ticket, which the lease takes, so without this every other run
+  // would start with a full handshake. The ticket reaches the cache only if
+  // the control connection ends cleanly.
+  void KeepDataTicket(const Session& session);
+
   // Passes |line|, escaped, to options.trace (when set).
   void Trace(absl::string_view line);
   // Passes |line|, escaped, to options.warn, or to Trace with a "WARNING: "
@@ -132,8 +145,9 @@ class ControlChannel {
   // The server's and our ends of the control connection.
   const Endpoint& peer() const { return peer_; }
   const Endpoint& local() const { return local_; }
-  // The session data connections offer; an empty lease before Secure(), in
-  // plaintext, or when the server granted no resumable session.
+  // The session data connections offer; an empty lease before
+  // LeaseForData(), in plaintext, or when the server granted no resumable
+  // session.
   const SessionLease& lease() const { return lease_; }
   // Every command sent, in order, the password masked.
   const std::vector<std::string>& commands_sent() const {
@@ -154,6 +168,8 @@ class ControlChannel {
   Endpoint local_;
   SessionLease lease_;
   bool in_step_ = true;
+  bool leased_ = false;            // LeaseForData did its once.
+  bool data_ticket_kept_ = false;  // KeepDataTicket did its once.
   absl::Time reply_deadline_;
   std::vector<std::string> commands_sent_;
 };

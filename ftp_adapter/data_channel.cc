@@ -107,6 +107,9 @@ absl::StatusOr<std::unique_ptr<DataChannel::Transfer>> DataChannel::Open(
                             ? DataTls::kPending
                             : DataTls::kNone;
 
+  if (transfer->tls_state == DataTls::kPending && options_.reuse_session) {
+    control_.LeaseForData();  // Before any command: no reply crosses it.
+  }
   OwnedFd fd;
   std::optional<TcpListener> listener;
   if (options_.passive) {
@@ -375,6 +378,12 @@ absl::Status DataChannel::Finish(std::unique_ptr<Transfer> transfer,
   // The end both ways (under TLS close_notify, tickets read first), before
   // the reply, so servers see a clean end and uploads are not cut.
   if (moved.ok()) closing = transfer->stream->Shutdown();
+  if (closing.ok() && moved.ok() && transfer->tls != nullptr &&
+      transfer->info.session_reused && transfer->tls->sessions_received() > 0) {
+    // A ticket it received (read during the shutdown, never the lease
+    // itself) may keep the next run resumed.
+    control_.KeepDataTicket(transfer->tls->session());
+  }
   transfer->tls = nullptr;
   transfer->stream.reset();  // Closed before the reply: a server still
                              // sending sees it gone.

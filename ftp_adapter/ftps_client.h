@@ -12,16 +12,21 @@
 //  - Explicit (AUTH TLS) or implicit FTPS; never plaintext unless the caller
 //    sets allow_plaintext. PBSZ 0 then PROT P; a server refusing PROT P is an
 //    error, never a transfer in clear.
-//  - The control connection's session is "sticky": it is leased once, right
-//    after the control handshake (Connection::LeaseSession; under TLS 1.3
-//    the client first waits, up to ticket_wait, for the server's ticket).
+//  - The control connection's session is "sticky": it is leased once,
+//    before the first data connection (Connection::LeaseSession; under
+//    TLS 1.3 the client first waits, up to ticket_wait, for the server's
+//    ticket).
 //    Every data connection is made from the same Context, with the same
 //    host name verified, is detached from the session cache, and offers the
 //    lease (Connection::OfferLease; unless reuse_session is off, or the
 //    control connection granted no resumable session). A leased TLS 1.3
 //    ticket never reaches the cache or a cache file, and the lease is held
 //    for the client's life: the hundredth transfer offers it too. Each
-//    transfer records whether it resumed.
+//    transfer records whether it resumed. Under TLS 1.3 the first resumed
+//    data connection's ticket goes to the control connection, and so to
+//    the cache if the control connection ends cleanly: a resumed control
+//    connection gets one ticket, which the lease takes, and without it
+//    every other run with a session cache would start with a full handshake.
 //  - A data connection ends with close_notify both ways (tickets and other
 //    post-handshake messages read first) before the final reply is read, so
 //    servers see a clean TLS shutdown and uploads are not cut by a reset.
@@ -209,7 +214,7 @@ class FtpsClient {
   const std::vector<DataConnectionInfo>& data_connections() const;
   bool control_session_reused() const;
   std::string control_tls_version() const;
-  // The session data connections offer.
+  // The session data connections offer (empty before the first transfer).
   const Session& control_session() const;
   // Every command sent, in order, the password masked.
   const std::vector<std::string>& commands_sent() const;

@@ -39,6 +39,15 @@ void ConnectionSessions::Received(const Session& session) {
   }
 }
 
+bool ConnectionSessions::Adopt(const Session& session) {
+  if (!session.is_resumable() || cache_ == nullptr ||
+      end_ != SessionsEnd::kOpen) {
+    return false;
+  }
+  held_.push_back(session);
+  return true;
+}
+
 SessionLease ConnectionSessions::Lease(bool resumed) {
   if (resumed && !offered_.empty() && !offered_.is_single_use()) {
     return SessionLease(offered_);

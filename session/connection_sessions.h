@@ -14,6 +14,9 @@
 //   several connections; a leased ticket is never given back.
 // - A connection that offers a leased session gives nothing back itself: its
 //   tickets descend from a session the cache never saw.
+// - Its owner may hand back one such descendant through the connection it
+//   descends from (Adopt): the connection then holds it as its own, and it
+//   reaches the cache only if that connection ends cleanly.
 //
 // Not thread-safe: used by the one thread that uses its connection.
 #ifndef TLSESSION_SESSION_CONNECTION_SESSIONS_H_
@@ -70,6 +73,13 @@ class ConnectionSessions {
   // The newest session received (resumable or not); empty before any.
   const Session& latest() const { return latest_; }
   int received_count() const { return received_count_; }
+
+  // Holds |session|, received on another connection that offered this
+  // connection's lease (an FTPS data connection's ticket), as if the peer
+  // had sent it here: it goes to the cache on a clean end, under this
+  // connection's key. Ignored unless resumable, attached to a cache and
+  // still open. Returns true when it was held.
+  bool Adopt(const Session& session);
 
   // Leases the session to offer on later connections to the same peer:
   // when |resumed| and the offered session is reusable, that one (servers

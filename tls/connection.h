@@ -251,6 +251,16 @@ class Connection : public Stream {
   // FailedPrecondition when the server granted no resumable session.
   absl::StatusOr<SessionLease> LeaseSession(absl::Duration max_wait);
 
+  // Clients, after the handshake: holds |session|, which another
+  // connection received while offering this connection's lease (an FTPS
+  // data connection's TLS 1.3 ticket), as this connection's own: it reaches
+  // the cache, under this connection's key, only if this connection ends
+  // cleanly. A resumed TLS 1.3 connection receives one ticket, which its
+  // lease takes; this keeps the next run resumable. Returns true when held;
+  // false for a session not resumable, of another Context, or when this
+  // connection is detached from its cache or has ended.
+  bool AdoptSession(const Session& session);
+
   // Clients, before the handshake: offers |lease|'s session. This
   // connection then neither takes a session from the cache nor gives its own
   // back: they descend from a session the cache never held.

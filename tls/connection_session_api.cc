@@ -72,6 +72,14 @@ absl::StatusOr<SessionLease> Connection::LeaseSession(absl::Duration max_wait) {
   return lease;
 }
 
+bool Connection::AdoptSession(const Session& session) {
+  if (!sessions_ || !handshake_complete() || session.empty() ||
+      !session.BelongsTo(context_->id())) {
+    return false;
+  }
+  return sessions_->Adopt(session);
+}
+
 const Session& Connection::offered_session() const {
   static const Session* const kNone = new Session();
   return sessions_ ? sessions_->offered() : *kNone;
