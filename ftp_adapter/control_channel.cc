@@ -93,7 +93,7 @@ absl::Status ControlChannel::Secure() {
   if (tls_->offered_origin() == SessionOrigin::kCache &&
       !tls_->session_reused()) {
     Trace(absl::StrCat(
-        "control connection: ", host_,
+        "session cache: ", host_,
         " did not resume the cached session offered; a server that never "
         "resumes control connections (ProFTPD under TLS 1.2 without a "
         "TLSSessionCache) gains nothing from --session-cache"));

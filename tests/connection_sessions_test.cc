@@ -132,6 +132,36 @@ TEST_F(ConnectionSessionsTest, LeasedTicketIsNeverGivenBack) {
   EXPECT_TRUE(cache_->Lookup(KeyFor()).empty());
 }
 
+// A resumed TLS 1.3 connection's one ticket goes to its lease; a ticket
+// adopted from a connection that offered the lease (an FTPS data
+// connection's) takes its place, reaching the cache only on a clean end.
+TEST_F(ConnectionSessionsTest, AdoptedTicketReachesTheCacheOnACleanEnd) {
+  ConnectionSessions conn(cache_, KeyFor());
+  (void)conn.ChooseOffer();
+  conn.Received(Tls13Ticket(kCtx));
+  SessionLease lease = conn.Lease(/*resumed=*/true);
+  ASSERT_FALSE(lease.empty());
+  const Session from_data = Tls13Ticket(kCtx);
+  SessionSpec not_resumable;
+  not_resumable.context_id = std::string(kCtx);
+  not_resumable.resumable = false;
+  EXPECT_FALSE(conn.Adopt(MakeSession(not_resumable)));
+  EXPECT_TRUE(conn.Adopt(from_data));
+  conn.EndCleanly();
+  EXPECT_EQ(cache_->Lookup(KeyFor()), from_data);
+  EXPECT_FALSE(conn.Adopt(Tls13Ticket(kCtx)));  // Ended: nothing more held.
+
+  ConnectionSessions cut(cache_, KeyFor());
+  (void)cut.ChooseOffer();
+  EXPECT_TRUE(cut.Adopt(Tls13Ticket(kCtx)));
+  cut.EndUncleanly();
+  EXPECT_TRUE(cache_->Lookup(KeyFor()).empty());
+
+  ConnectionSessions detached(cache_, KeyFor());
+  detached.Detach();
+  EXPECT_FALSE(detached.Adopt(Tls13Ticket(kCtx)));
+}
+
 // Under TLS 1.2, a resumed connection leases the session it offered (servers
 // compare data connections' offers with it); the lease is a shared copy.
 TEST_F(ConnectionSessionsTest, ResumedTls12LeasesTheOfferedSession) {

@@ -95,8 +95,7 @@ TEST_P(EveryRunResumes, SixRunsInARowEachAfterTheFirstResumes) {
         << run << "\n"
         << server_->log();
     EXPECT_THAT(run.output, Not(HasSubstr("session NOT reused, "))) << run;
-    EXPECT_THAT(run.output, Not(HasSubstr("did not resume the cached")))
-        << run;
+    EXPECT_THAT(run.output, Not(HasSubstr("did not resume the cached"))) << run;
   }
 }
 
