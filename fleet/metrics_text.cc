@@ -91,6 +91,14 @@ constexpr CounterRow<Redis> kRedisCounters[] = {
      &Redis::backoffs},
     {"tlsession_redis_round_trips_total", "Request/reply exchanges.",
      &Redis::round_trips},
+    {"tlsession_redis_tls_handshakes_total",
+     "TLS connections to Redis opened (rediss://).", &Redis::tls_handshakes},
+    {"tlsession_redis_tls_resumed_total",
+     "TLS connections to Redis that resumed a session.", &Redis::tls_resumed},
+    {"tlsession_redis_discoveries_total", "Primaries learnt from a Sentinel.",
+     &Redis::discoveries},
+    {"tlsession_redis_failovers_total",
+     "Primaries learnt from a Sentinel at a new address.", &Redis::failovers},
 };
 
 // Adds every row of |rows| read from |metrics|.

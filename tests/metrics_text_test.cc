@@ -75,6 +75,8 @@ TEST(FleetMetricsTextTest, StoreKeysAndRedisClients) {
   fleet::RedisClient::Metrics a, b;
   a.calls = 10;
   a.timeouts = 1;
+  a.failovers = 2;
+  a.tls_resumed = 4;
   b.calls = 20;
   s.redis = {{"session_store", a}, {"ticket_keys", b}};
   const std::string text = fleet::FleetMetricsText(s);
@@ -94,6 +96,8 @@ TEST(FleetMetricsTextTest, StoreKeysAndRedisClients) {
            "tlsession_redis_calls_total{client=\"session_store\"} 10\n"
            "tlsession_redis_calls_total{client=\"ticket_keys\"} 20\n",
            "tlsession_redis_timeouts_total{client=\"session_store\"} 1\n",
+           "tlsession_redis_failovers_total{client=\"session_store\"} 2\n",
+           "tlsession_redis_tls_resumed_total{client=\"session_store\"} 4\n",
        }) {
     EXPECT_TRUE(absl::StrContains(text, line)) << line << "\nin:\n" << text;
   }
