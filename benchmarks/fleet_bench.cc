@@ -23,6 +23,16 @@
 //   rate with the shared store and keys, and with each instance on its own.
 // fleet/redis_memory: Redis's used_memory before and after storing N real
 //   sessions (sealed), per session and for a million.
+// fleet/paired/redis_tls: resumption through Redis over this library's TLS
+//   (rediss://, a second redis-server serving TLS only) and through
+//   plaintext Redis alternate in one loop (both on another instance, LRU
+//   off: one GET each); the medians' ratio (target: within 1.15x).
+// fleet/failover: a primary, a replica and three Sentinels of its own; two
+//   instances over redis-sentinel:// run rounds (a full handshake on one,
+//   its session offered to the other) without pause while the primary is
+//   SIGKILLed; the resumption rate per half second, from the kill on, and
+//   the time from the promotion (the replica's ROLE) to the first resumed
+//   handshake.
 //
 // Every cell that uses Redis reports the Redis commands per handshake from
 // INFO commandstats (GET, SET) and the round trips its instances made on the
@@ -40,6 +50,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -49,12 +60,14 @@
 #include "benchmarks/report.h"
 #include "fleet/echo_server.h"
 #include "fleet/fleet_key.h"
+#include "fleet/fleet_setup.h"
 #include "fleet/redis_client.h"
 #include "fleet/redis_server_session_store.h"
 #include "fleet/ticket_key_sync.h"
 #include "session/server_session_store.h"
 #include "testbed/certs.h"
 #include "testbed/poll.h"
+#include "testbed/redis_sentinel.h"
 #include "testbed/redis_server.h"
 #include "tls/connection.h"
 #include "tls/context.h"
@@ -70,23 +83,38 @@ using fleet::RedisServerSessionStore;
 using fleet::TicketKeySync;
 using testing::TestRedisServer;
 
-// The suite's Redis and fleet key, made once in main().
+// The suite's Redis (plaintext, and one serving TLS only) and fleet key,
+// made once in main().
 TestRedisServer* g_redis = nullptr;
+TestRedisServer* g_redis_tls = nullptr;
 std::shared_ptr<const FleetKey> g_key;
 
 enum class Mode { kTls12Sid, kTls13 };
 enum class Store { kMemory, kRedis, kRedisNoLru };
 
-std::shared_ptr<RedisClient> NewRedisClient(absl::Duration timeout) {
-  RedisClient::Config c;
-  c.endpoint.port = g_redis->port();
-  c.endpoint.password = Secret(std::string(g_redis->password()));
-  c.timeout = timeout;
-  return *RedisClient::Create(std::move(c));
+// Which Redis an instance uses: a server (g_redis unless set), or the
+// primary that Sentinels name (|url|, with its password).
+struct RedisTarget {
+  TestRedisServer* server = nullptr;
+  std::string url;
+};
+
+std::shared_ptr<RedisClient> NewRedisClient(absl::Duration timeout,
+                                            const RedisTarget& target = {}) {
+  TestRedisServer* server = target.server ? target.server : g_redis;
+  auto client = fleet::MakeRedisClient(
+      target.url.empty() ? server->url() : target.url, "", timeout,
+      target.url.empty() ? server->tls_files() : fleet::RedisTlsFiles());
+  if (!client.ok()) {
+    fprintf(stderr, "fleet_bench: %s\n", client.status().ToString().c_str());
+    abort();
+  }
+  return *client;
 }
 
 // One instance of the fleet: what one server process would hold.
 struct Instance {
+  RedisTarget redis;
   std::shared_ptr<RedisServerSessionStore> store;
   // The in-memory store of a TLS 1.2 instance without Redis.
   std::shared_ptr<MemoryServerSessionStore> memory;
@@ -98,8 +126,10 @@ struct Instance {
   }
 };
 
-std::unique_ptr<Instance> MakeInstance(Mode mode, Store store, bool shared) {
+std::unique_ptr<Instance> MakeInstance(Mode mode, Store store, bool shared,
+                                       const RedisTarget& redis = {}) {
   auto in = std::make_unique<Instance>();
+  in->redis = redis;
   const testing::TestPki& pki = testing::GetTestPki();
   ContextOptions o;
   o.role = Role::kServer;
@@ -127,7 +157,10 @@ std::unique_ptr<Instance> MakeInstance(Mode mode, Store store, bool shared) {
     // resumption into a full handshake and fail the cell.
     c.write_timeout = absl::Seconds(1);
     in->store = std::make_shared<RedisServerSessionStore>(
-        NewRedisClient(absl::Seconds(1)), g_key, c);
+        NewRedisClient(
+            redis.url.empty() ? absl::Seconds(1) : absl::Milliseconds(50),
+            redis),
+        g_key, c);
     o.session_store = in->store;
   } else if (mode == Mode::kTls12Sid) {
     in->memory = std::make_shared<MemoryServerSessionStore>();
@@ -207,8 +240,9 @@ Session MakeSession(const std::shared_ptr<const Context>& client,
     stored = [&] { return maker.memory->entry_count() > 0; };
   } else if (maker.store != nullptr) {
     const std::string name = maker.store->KeyNameFor(first.session.id());
-    stored = [&, name] {
-      auto exists = g_redis->Command({"EXISTS", name});
+    TestRedisServer* redis = maker.redis.server ? maker.redis.server : g_redis;
+    stored = [&, name, redis] {
+      auto exists = redis->Command({"EXISTS", name});
       return exists.ok() && exists->integer == 1;
     };
   } else {
@@ -340,6 +374,186 @@ void BM_Paired(benchmark::State& state) {
       (remote->redis_gets() - gets_before) / d;
 }
 
+// Resumption via plaintext Redis and via Redis over our TLS, alternating.
+void BM_PairedTls(benchmark::State& state) {
+  const RedisTarget tls{g_redis_tls, ""};
+  auto maker_plain = MakeInstance(Mode::kTls12Sid, Store::kRedis, true);
+  auto maker_tls = MakeInstance(Mode::kTls12Sid, Store::kRedis, true, tls);
+  auto plain = MakeInstance(Mode::kTls12Sid, Store::kRedisNoLru, true);
+  auto over_tls = MakeInstance(Mode::kTls12Sid, Store::kRedisNoLru, true, tls);
+  auto client = Client(Mode::kTls12Sid);
+  const Session plain_offer = MakeSession(client, *maker_plain, false);
+  const Session tls_offer = MakeSession(client, *maker_tls, false);
+  if (plain_offer.empty() || tls_offer.empty()) {
+    return state.SkipWithError("no session to resume");
+  }
+  std::vector<double> t[2];
+  uint64_t n = 0;
+  for (auto _ : state) {
+    for (int k = 0; k < 2; ++k) {
+      const int kind = static_cast<int>((n + k) % 2);  // Turns in first place.
+      const double t0 = WallSeconds();
+      Handshake h = Connect(client, (kind == 0 ? plain : over_tls)->port(),
+                            kind == 0 ? plain_offer : tls_offer, false);
+      t[kind].push_back(WallSeconds() - t0);
+      if (!h.ok) return state.SkipWithError("handshake failed");
+      if (!h.resumed) return state.SkipWithError("a handshake did not resume");
+    }
+    ++n;
+  }
+  const double plain_s = MedianOf(t[0]), tls_s = MedianOf(t[1]);
+  state.counters["resumed_plain_redis_us"] = plain_s * 1e6;
+  state.counters["resumed_tls_redis_us"] = tls_s * 1e6;
+  state.counters["tls_over_plain"] = plain_s > 0 ? tls_s / plain_s : 0;
+  const RedisClient::Metrics m = over_tls->store->redis().metrics();
+  state.counters["redis_tls_handshakes"] =
+      static_cast<double>(m.tls_handshakes);
+  state.counters["redis_tls_resumed"] = static_cast<double>(m.tls_resumed);
+  state.counters["redis_round_trips"] = static_cast<double>(m.round_trips);
+}
+
+// A primary, a replica and three Sentinels, ready for a failover (every
+// Sentinel knows the replica and the two others).
+struct SentinelSet {
+  std::unique_ptr<TestRedisServer> primary, replica;
+  std::vector<std::unique_ptr<testing::TestRedisSentinel>> sentinels;
+  std::string url;  // redis-sentinel://:PASSWORD@.../mymaster
+};
+
+absl::StatusOr<SentinelSet> StartSentinelSet() {
+  SentinelSet set;
+  auto primary = TestRedisServer::Start();
+  if (!primary.ok()) return primary.status();
+  set.primary = *std::move(primary);
+  TestRedisServer::Options r;
+  r.password = set.primary->password();
+  r.replica_of = set.primary->port();
+  auto replica = TestRedisServer::StartWith(r);
+  if (!replica.ok()) return replica.status();
+  set.replica = *std::move(replica);
+  testing::TestRedisSentinel::Options o;
+  o.primary_port = set.primary->port();
+  o.password = set.primary->password();
+  for (int i = 0; i < 3; ++i) {
+    auto sentinel = testing::TestRedisSentinel::Start(o);
+    if (!sentinel.ok()) return sentinel.status();
+    set.sentinels.push_back(*std::move(sentinel));
+  }
+  const bool ready = testing::PollUntil(
+      [&] {
+        for (auto& s : set.sentinels) {
+          auto replicas = s->HealthyReplicas();
+          auto others = s->OtherSentinels();
+          if (!replicas.ok() || *replicas < 1 || !others.ok() || *others < 2) {
+            return false;
+          }
+        }
+        return true;
+      },
+      absl::Now() + absl::Seconds(60), absl::Milliseconds(50));
+  if (!ready) return absl::DeadlineExceededError("Sentinels not ready");
+  set.url = testing::SentinelUrl(set.sentinels);
+  set.url.insert(std::string("redis-sentinel://").size(),
+                 absl::StrCat(":", set.primary->password(), "@"));
+  return set;
+}
+
+// The replica's promotion, watched on a thread of its own: the wall time
+// (seconds, WallSeconds) at which its ROLE said master, or 0.
+class PromotionWatch {
+ public:
+  explicit PromotionWatch(TestRedisServer* replica)
+      : thread_([this, replica] {
+          testing::PollUntil(
+              [&] {
+                if (stop_.load()) return true;
+                auto role = replica->Command({"ROLE"});
+                if (!role.ok() || role->elements.empty() ||
+                    role->elements[0].str != "master") {
+                  return false;
+                }
+                at_ = WallSeconds();
+                return true;
+              },
+              absl::Now() + absl::Seconds(120), absl::Milliseconds(5));
+        }) {}
+  ~PromotionWatch() {
+    stop_ = true;
+    thread_.join();
+  }
+  double at() const { return at_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<double> at_{0};
+  std::thread thread_;
+};
+
+constexpr int kFailoverBuckets = 24;  // Half seconds after the kill.
+constexpr double kBucketSeconds = 0.5;
+
+// Resumption rate per half second across a SIGKILL of the primary.
+void BM_Failover(benchmark::State& state) {
+  absl::StatusOr<SentinelSet> set = StartSentinelSet();
+  if (!set.ok()) return state.SkipWithError(set.status().ToString().c_str());
+  const RedisTarget target{nullptr, set->url};
+  auto a = MakeInstance(Mode::kTls12Sid, Store::kRedis, true, target);
+  auto b = MakeInstance(Mode::kTls12Sid, Store::kRedisNoLru, true, target);
+  auto client = Client(Mode::kTls12Sid);
+  int rounds[kFailoverBuckets] = {}, resumed[kFailoverBuckets] = {};
+  uint64_t failed = 0, total = 0, before = 0, before_resumed = 0;
+  double killed = 0, first_resumed = 0, promoted = 0;
+  for (auto _ : state) {
+    PromotionWatch watch(set->replica.get());
+    const double start = WallSeconds();
+    for (;;) {
+      const double now = WallSeconds();
+      if (killed == 0 && now - start >= 2.0) {
+        set->primary->Kill();
+        killed = WallSeconds();
+      }
+      if (killed != 0 && now - killed >= kFailoverBuckets * kBucketSeconds) {
+        break;
+      }
+      Handshake full = Connect(client, a->port(), Session(), false);
+      a->store->WaitForWrites(absl::Milliseconds(200));
+      Handshake again = full.ok
+                            ? Connect(client, b->port(), full.session, false)
+                            : Handshake();
+      failed += !full.ok + !again.ok;
+      ++total;
+      if (killed == 0) {
+        ++before;
+        before_resumed += again.resumed;
+        continue;
+      }
+      const int bucket = static_cast<int>((now - killed) / kBucketSeconds);
+      if (bucket >= kFailoverBuckets) continue;
+      ++rounds[bucket];
+      resumed[bucket] += again.resumed;
+      if (again.resumed && watch.at() != 0 && now > watch.at() &&
+          first_resumed == 0) {
+        first_resumed = WallSeconds();
+      }
+    }
+    promoted = watch.at();
+  }
+  for (int i = 0; i < kFailoverBuckets; ++i) {
+    state.counters[absl::StrFormat("b%02d_rounds", i)] = rounds[i];
+    state.counters[absl::StrFormat("b%02d_rate", i)] =
+        rounds[i] ? static_cast<double>(resumed[i]) / rounds[i] : 0;
+  }
+  state.counters["rate_before_kill"] =
+      before ? static_cast<double>(before_resumed) / before : 0;
+  state.counters["failed_handshakes"] = static_cast<double>(failed);
+  state.counters["rounds"] = static_cast<double>(total);
+  state.counters["kill_to_promotion_s"] = promoted ? promoted - killed : -1;
+  state.counters["promotion_to_resumed_s"] =
+      promoted && first_resumed ? first_resumed - promoted : -1;
+  state.counters["failovers_b"] =
+      static_cast<double>(b->store->redis().metrics().failovers);
+}
+
 // Round-robin over three instances, offering the previous session.
 void BM_RoundRobin(benchmark::State& state, Mode mode, bool shared) {
   const Store store =
@@ -462,6 +676,7 @@ void RegisterAll(bool smoke) {
           "fleet/tls13/resumed_shared_keys",
           [](benchmark::State& s) { BM_Tls13(s, true); }),
       benchmark::RegisterBenchmark("fleet/paired/tls12_sid", BM_Paired),
+      benchmark::RegisterBenchmark("fleet/paired/redis_tls", BM_PairedTls),
   };
   for (auto* b : timed) {
     b->Unit(benchmark::kMicrosecond)->UseRealTime();
@@ -480,6 +695,11 @@ void RegisterAll(bool smoke) {
           ->Iterations(smoke ? 6 : 300);
     }
   }
+  benchmark::RegisterBenchmark("fleet/failover", BM_Failover)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime()
+      ->Iterations(1)
+      ->Repetitions(1);
   benchmark::RegisterBenchmark(
       "fleet/redis_memory",
       [=](benchmark::State& s) { BM_RedisMemory(s, smoke ? 100 : 20000); })
@@ -584,6 +804,66 @@ std::string PairedTable(const std::map<std::string, Cell>& cells) {
   return md;
 }
 
+// Redis over TLS against plaintext, and the failover timeline.
+std::string TlsAndFailoverTables(const std::map<std::string, Cell>& cells) {
+  std::string md;
+  const Cell* p = Get(cells, "fleet/paired/redis_tls");
+  if (p == nullptr) {
+    md += "\nRedis over TLS: missing or failed.\n";
+  } else {
+    const double ratio = Counter(p, "tls_over_plain");
+    absl::StrAppend(
+        &md,
+        "\nRedis over this library's TLS (rediss://, TLS 1.3, ECDSA P-256, "
+        "pooled links) against plaintext Redis, alternating in one loop "
+        "(TLS 1.2 session-ID resumption on another instance, LRU off: one "
+        "GET per handshake; medians):\n\n| resumed via plaintext Redis µs | "
+        "resumed via Redis over TLS µs | TLS / plaintext (target ≤ 1.15) | "
+        "Redis TLS handshakes (resumed) |\n|---|---|---|---|\n| ",
+        Fmt(Counter(p, "resumed_plain_redis_us")), " | ",
+        Fmt(Counter(p, "resumed_tls_redis_us")), " | ",
+        absl::StrFormat("%.3f", ratio), Check(ratio <= 1.15), " | ",
+        absl::StrFormat("%.0f (%.0f)", Counter(p, "redis_tls_handshakes"),
+                        Counter(p, "redis_tls_resumed")),
+        " |\n");
+  }
+  const Cell* f = Get(cells, "fleet/failover");
+  if (f == nullptr) return md + "\nSentinel failover: missing or failed.\n";
+  absl::StrAppend(
+      &md,
+      "\nSentinel failover (a primary, a replica, three Sentinels with "
+      "down-after-milliseconds 1000; two instances over redis-sentinel://, "
+      "Redis timeout 50 ms; rounds of a full handshake on one instance and "
+      "its session offered to the other, without pause; the primary "
+      "SIGKILLed at 0 s): kill to promotion ",
+      absl::StrFormat("%.2f", Counter(f, "kill_to_promotion_s")),
+      " s, promotion to the first resumed handshake ",
+      absl::StrFormat("%.2f", Counter(f, "promotion_to_resumed_s")),
+      " s (bound 10 s)",
+      Check(Counter(f, "promotion_to_resumed_s") >= 0 &&
+            Counter(f, "promotion_to_resumed_s") < 10),
+      "; failed handshakes: ",
+      absl::StrFormat("%.0f of %.0f rounds", Counter(f, "failed_handshakes"),
+                      Counter(f, "rounds")),
+      Check(Counter(f, "failed_handshakes") == 0),
+      ". Resumption rate in the 2 s before the kill: ",
+      absl::StrFormat("%.2f", Counter(f, "rate_before_kill")),
+      ".\n\n| seconds after the kill | rounds | resumption rate |\n"
+      "|---|---|---|\n");
+  for (int i = 0; i < kFailoverBuckets; ++i) {
+    absl::StrAppend(
+        &md, "| ",
+        absl::StrFormat("%.1f-%.1f", i * kBucketSeconds,
+                        (i + 1) * kBucketSeconds),
+        " | ",
+        absl::StrFormat("%.0f", Counter(f, absl::StrFormat("b%02d_rounds", i))),
+        " | ",
+        absl::StrFormat("%.2f", Counter(f, absl::StrFormat("b%02d_rate", i))),
+        " |\n");
+  }
+  return md;
+}
+
 std::string RoundRobinTable(const std::map<std::string, Cell>& cells) {
   std::string md =
       "\nRound-robin over three instances, each connection offering the "
@@ -631,6 +911,7 @@ void WriteReport(const std::map<std::string, Cell>& cells,
       " interleaved repetitions; spread = interquartile range / median.\n\n");
   md += HandshakeTables(cells, &dat);
   md += PairedTable(cells);
+  md += TlsAndFailoverTables(cells);
   md += RoundRobinTable(cells);
   md += MemoryTable(cells);
   for (const auto& [n, c] : cells) {
@@ -664,6 +945,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   tlsession::bench::g_redis = redis->get();
+  tlsession::testing::TestRedisServer::Options tls;
+  tls.tls = true;
+  auto redis_tls = tlsession::testing::TestRedisServer::StartWith(tls);
+  if (!redis_tls.ok()) {
+    fprintf(stderr, "fleet_bench: %s\n", redis_tls.status().ToString().c_str());
+    return 1;
+  }
+  tlsession::bench::g_redis_tls = redis_tls->get();
   tlsession::bench::g_key = *tlsession::fleet::FleetKey::FromSecret(
       tlsession::Secret(std::string(32, 'b')));
   tlsession::bench::RegisterAll(flags.smoke);
