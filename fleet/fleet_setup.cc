@@ -129,14 +129,23 @@ absl::Status NotAMode(absl::string_view flag, absl::string_view value,
                    RedactUrl(value), "'"));
 }
 
-// Sets |options|' ticket keys as |setting| says when it needs no Redis.
-void ApplyLocalTicketKeys(const TicketKeySetting& setting,
-                          ContextOptions* options) {
-  options->session_tickets = setting.mode != TicketKeyMode::kOff;
-  if (setting.mode == TicketKeyMode::kLocal) {
-    options->ticket_keys =
-        std::make_shared<TicketKeyRing>(TicketKey::Generate());
+// Sets |options|' ticket keys as |config| says when they need no Redis
+// (kLocal: a ring rotating itself on the config's schedule).
+absl::Status ApplyLocalTicketKeys(const FleetServerConfig& config,
+                                  ContextOptions* options) {
+  options->session_tickets = config.ticket_keys.mode != TicketKeyMode::kOff;
+  if (config.ticket_keys.mode != TicketKeyMode::kLocal) {
+    return absl::OkStatus();
   }
+  absl::StatusOr<std::shared_ptr<TicketKeyRing>> ring =
+      TicketKeyRing::SelfRotating(config.local_ticket_keys);
+  if (!ring.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ticket-key-rotation/--ticket-key-lifetime: ",
+                     ring.status().message()));
+  }
+  options->ticket_keys = *std::move(ring);
+  return absl::OkStatus();
 }
 
 // Starts TicketKeySync through Redis for |config| and hands its ring to
@@ -183,7 +192,9 @@ absl::StatusOr<TicketKeySetting> ParseTicketKeySetting(
 absl::StatusOr<FleetServer> ApplyFleetServerConfig(
     const FleetServerConfig& config, ContextOptions* options) {
   FleetServer out;
-  ApplyLocalTicketKeys(config.ticket_keys, options);
+  if (absl::Status s = ApplyLocalTicketKeys(config, options); !s.ok()) {
+    return s;
+  }
   const bool redis_sessions =
       config.session_store.mode == SessionStoreMode::kRedis;
   const bool redis_keys = config.ticket_keys.mode == TicketKeyMode::kRedis;

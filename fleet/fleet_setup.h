@@ -48,7 +48,7 @@ enum class SessionStoreMode {
 
 // Where a server's ticket keys come from.
 enum class TicketKeyMode {
-  kLocal,  // A random key of this process's own.
+  kLocal,  // Random keys of this process's own, rotated on a schedule.
   kOff,    // None: no tickets.
   kRedis,  // The fleet's keys, rotated through Redis (TicketKeySync).
 };
@@ -143,6 +143,9 @@ struct FleetServerConfig {
   // The in-process LRU in front of the Redis session store.
   size_t local_entries = 4096;
   TicketKeySync::Config ticket_sync;
+  // kLocal: how this process's own keys rotate (24 h issuing, each key
+  // decrypting for 48 h from when it started issuing).
+  TicketKeySchedule local_ticket_keys;
 };
 
 // What a fleet server keeps alive beside its Context.
@@ -155,7 +158,8 @@ struct FleetServer {
 
 // Sets |options|' session_store, ticket_keys, session_tickets and
 // session_id_context from |config|: kMemory keeps the default in-process
-// store; kLocal gives this process its own random ticket key; kOff turns
+// store; kLocal gives this process its own random ticket keys, rotating on
+// config.local_ticket_keys (TicketKeyRing::SelfRotating); kOff turns
 // tickets off. With Redis, the session-ID context comes from the fleet key so
 // that every instance accepts every other's sessions. Returns what must
 // outlive the Context, or an error naming the flag or file at fault.

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include <cmath>
 #include <cstring>
 #include <iterator>
 #include <utility>
@@ -60,11 +61,64 @@ std::string TicketKey::ToBytes() const {
 TicketKeyRing::TicketKeyRing(TicketKey current, size_t max_previous)
     : max_previous_(max_previous), current_(std::move(current)) {}
 
+TicketKeyRing::TicketKeyRing(TicketKey current, TicketKeySchedule schedule)
+    : max_previous_(static_cast<size_t>(
+          std::ceil(schedule.lifetime / schedule.rotation))),
+      schedule_(std::move(schedule)),
+      current_(std::move(current)) {
+  MutexLock lock(&mu_);
+  current_since_ = schedule_->clock();
+}
+
+absl::StatusOr<std::shared_ptr<TicketKeyRing>> TicketKeyRing::SelfRotating(
+    TicketKeySchedule schedule) {
+  if (schedule.rotation <= absl::ZeroDuration() ||
+      schedule.lifetime < schedule.rotation || !schedule.clock) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ticket key schedule: the rotation (",
+        absl::FormatDuration(schedule.rotation),
+        ") must be positive and the lifetime (",
+        absl::FormatDuration(schedule.lifetime), ") at least the rotation"));
+  }
+  return std::shared_ptr<TicketKeyRing>(
+      new TicketKeyRing(TicketKey::Generate(), std::move(schedule)));
+}
+
+void TicketKeyRing::FollowSchedule() const {
+  if (!schedule_) return;
+  const absl::Time now = schedule_->clock();
+  if (now - current_since_ >= schedule_->lifetime) {
+    // Idle past every key's lifetime: start afresh (the old keys wiped).
+    previous_.clear();
+    previous_since_.clear();
+    current_ = TicketKey::Generate();
+    current_since_ = now;
+    return;
+  }
+  while (now - current_since_ >= schedule_->rotation) {
+    previous_.push_front(std::move(current_));
+    previous_since_.push_front(current_since_);
+    current_ = TicketKey::Generate();
+    current_since_ += schedule_->rotation;  // On schedule, even when idle.
+  }
+  while (!previous_.empty() &&
+         now - previous_since_.back() >= schedule_->lifetime) {
+    previous_.pop_back();  // Its destructor wipes it.
+    previous_since_.pop_back();
+  }
+}
+
 void TicketKeyRing::Rotate(TicketKey new_current) {
   MutexLock lock(&mu_);
+  FollowSchedule();
   previous_.push_front(std::move(current_));
   current_ = std::move(new_current);
+  if (schedule_) {
+    previous_since_.push_front(current_since_);
+    current_since_ = schedule_->clock();
+  }
   while (previous_.size() > max_previous_) previous_.pop_back();
+  while (previous_since_.size() > previous_.size()) previous_since_.pop_back();
 }
 
 void TicketKeyRing::Replace(TicketKey current,
@@ -73,21 +127,28 @@ void TicketKeyRing::Replace(TicketKey current,
   current_ = std::move(current);
   previous_.assign(std::make_move_iterator(decrypt_only.begin()),
                    std::make_move_iterator(decrypt_only.end()));
+  if (schedule_) {
+    current_since_ = schedule_->clock();
+    previous_since_.assign(previous_.size(), current_since_);
+  }
 }
 
 size_t TicketKeyRing::size() const {
   MutexLock lock(&mu_);
+  FollowSchedule();
   return 1 + previous_.size();
 }
 
 TicketKey TicketKeyRing::current() const {
   MutexLock lock(&mu_);
+  FollowSchedule();
   return current_;
 }
 
 std::optional<TicketKey> TicketKeyRing::Find(const uint8_t name[16],
                                              bool* is_current) const {
   MutexLock lock(&mu_);
+  FollowSchedule();
   // Key names are public, so a plain comparison leaks nothing.
   if (std::memcmp(current_.name.data(), name, current_.name.size()) == 0) {
     if (is_current != nullptr) *is_current = true;

@@ -20,6 +20,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +29,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "base/coarse_clock.h"
 #include "base/mutex.h"
 
 namespace tlsession {
@@ -60,9 +64,29 @@ struct TicketKey {
   std::string ToBytes() const;
 };
 
+// How a ring that rotates itself (TicketKeyRing::SelfRotating) does it:
+// each key issues tickets for |rotation| from when it started issuing, and
+// decrypts them for |lifetime| from that same start (so for lifetime -
+// rotation after it stopped issuing; with the defaults, 24 h of issuing and
+// a 24 h grace). A key past its lifetime is dropped and wiped.
+struct TicketKeySchedule {
+  absl::Duration rotation = absl::Hours(24);
+  absl::Duration lifetime = absl::Hours(48);  // At least |rotation|.
+  // Read at each ticket issued or opened; tests move their own.
+  std::function<absl::Time()> clock = [] { return CoarseNow(); };
+};
+
 // A current ticket key and up to max_previous previous ones. Thread-safe.
 class TicketKeyRing {
  public:
+  // A ring with a fresh random key that rotates itself on |schedule| (see
+  // TicketKeySchedule) whenever it is used: no thread, no timer. An
+  // InvalidArgument error when the rotation is not positive or the lifetime
+  // shorter than the rotation. Rotate and Replace also work on it (the keys
+  // they add start their schedule then).
+  static absl::StatusOr<std::shared_ptr<TicketKeyRing>> SelfRotating(
+      TicketKeySchedule schedule);
+
   // A ring whose current key is |current|, keeping at most |max_previous|
   // previous keys after rotations.
   explicit TicketKeyRing(TicketKey current, size_t max_previous = 2);
@@ -80,7 +104,7 @@ class TicketKeyRing {
   // |decrypt_only|. For rings kept in step with a fleet (fleet/).
   void Replace(TicketKey current, std::vector<TicketKey> decrypt_only);
 
-  // A copy of the current key.
+  // A copy of the current key (after rotating, for a self-rotating ring).
   TicketKey current() const;
 
   // The number of keys held, the current one included.
@@ -92,11 +116,23 @@ class TicketKeyRing {
   std::optional<TicketKey> Find(const uint8_t name[16], bool* is_current) const;
 
  private:
+  // Self-rotating only: rotates and drops keys as the schedule says at the
+  // clock's now.
+  void FollowSchedule() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const size_t max_previous_;
+  const std::optional<TicketKeySchedule> schedule_;
   mutable Mutex mu_;
-  TicketKey current_ ABSL_GUARDED_BY(mu_);
+  mutable TicketKey current_ ABSL_GUARDED_BY(mu_);
   // Newest first.
-  std::deque<TicketKey> previous_ ABSL_GUARDED_BY(mu_);
+  mutable std::deque<TicketKey> previous_ ABSL_GUARDED_BY(mu_);
+  // When each key started issuing (self-rotating only): current_'s, and
+  // previous_'s in the same order.
+  mutable absl::Time current_since_ ABSL_GUARDED_BY(mu_);
+  mutable std::deque<absl::Time> previous_since_ ABSL_GUARDED_BY(mu_);
+
+  // Made by SelfRotating.
+  TicketKeyRing(TicketKey current, TicketKeySchedule schedule);
 };
 
 // Implements the callback contract of SSL_CTX_set_tlsext_ticket_key_cb (see

@@ -370,6 +370,76 @@ TEST(TicketKeyCallbackTest, ConcurrentRotationAndUse) {
 }
 
 // ---------------------------------------------------------------------------
+// A self-rotating ring, on a clock the test moves.
+
+// The schedule of |*now|'s clock, rotation 24 h and lifetime 48 h.
+TicketKeySchedule ScheduleOn(absl::Time* now) {
+  TicketKeySchedule schedule;
+  schedule.clock = [now] { return *now; };
+  return schedule;
+}
+
+TEST(SelfRotatingRingTest, RotatesDailyAndForgetsKeysAfterTwoDays) {
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  auto ring = TicketKeyRing::SelfRotating(ScheduleOn(&now));
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  const std::string first = Str((*ring)->current().name);
+  now += absl::Hours(24) - absl::Seconds(1);
+  EXPECT_EQ(Str((*ring)->current().name), first);
+  now += absl::Seconds(1);  // 24 h: a new key issues, the first decrypts.
+  const std::string second = Str((*ring)->current().name);
+  EXPECT_NE(second, first);
+  bool current = true;
+  EXPECT_TRUE(
+      (*ring)->Find(reinterpret_cast<const uint8_t*>(first.data()), &current));
+  EXPECT_FALSE(current);
+  now += absl::Hours(24) - absl::Seconds(1);  // 48 h less a second.
+  EXPECT_TRUE(
+      (*ring)->Find(reinterpret_cast<const uint8_t*>(first.data()), nullptr));
+  now += absl::Seconds(1);  // 48 h: the first key is gone (and wiped).
+  EXPECT_FALSE(
+      (*ring)->Find(reinterpret_cast<const uint8_t*>(first.data()), nullptr));
+  EXPECT_TRUE(
+      (*ring)->Find(reinterpret_cast<const uint8_t*>(second.data()), &current));
+  EXPECT_FALSE(current);
+  EXPECT_EQ((*ring)->size(), 2u);
+  // Idle for ten days: only a fresh key, none of the old ones.
+  now += absl::Hours(240);
+  EXPECT_EQ((*ring)->size(), 1u);
+  EXPECT_FALSE(
+      (*ring)->Find(reinterpret_cast<const uint8_t*>(second.data()), nullptr));
+}
+
+TEST(SelfRotatingRingTest, RotatesOnScheduleAfterAnIdleDay) {
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  TicketKeySchedule schedule = ScheduleOn(&now);
+  schedule.rotation = absl::Hours(1);
+  schedule.lifetime = absl::Hours(3);
+  auto ring = TicketKeyRing::SelfRotating(schedule);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  const std::string first = Str((*ring)->current().name);
+  now += absl::Minutes(150);       // Two rotations due at once.
+  EXPECT_EQ((*ring)->size(), 3u);  // Keys of 0 h, 1 h; 2 h issues.
+  now += absl::Minutes(30);        // 3 h: the first key is past its lifetime.
+  EXPECT_EQ((*ring)->size(), 3u);  // Keys of 1 h, 2 h; 3 h issues.
+  EXPECT_FALSE(
+      (*ring)->Find(reinterpret_cast<const uint8_t*>(first.data()), nullptr));
+}
+
+TEST(SelfRotatingRingTest, RefusesAScheduleThatCannotWork) {
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  TicketKeySchedule zero = ScheduleOn(&now);
+  zero.rotation = absl::ZeroDuration();
+  EXPECT_EQ(TicketKeyRing::SelfRotating(zero).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  TicketKeySchedule short_life = ScheduleOn(&now);
+  short_life.lifetime = absl::Hours(1);
+  auto refused = TicketKeyRing::SelfRotating(short_life);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("lifetime"));
+}
+
+// ---------------------------------------------------------------------------
 // Through BoringSSL: the callback installed on a real SSL_CTX, handshakes
 // over an in-memory BIO pair.
 
@@ -547,6 +617,31 @@ TEST_P(TicketHandshakeTest, ServersSharingKeysResumeEachOthersTickets) {
   ASSERT_TRUE(ok);
   // A server with other keys does not know the ticket's key name.
   EXPECT_FALSE(Handshake(server_c.get(), from_a.get(), &ok));
+  ASSERT_TRUE(ok);
+}
+
+// A self-rotating ring through BoringSSL: a ticket resumes while its key
+// still decrypts (renewed under the issuing key once rotated) and is refused
+// from 48 h after its key started issuing.
+TEST_P(TicketHandshakeTest, SelfRotatingKeysResumeWithinTheirLifetimeOnly) {
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  auto ring = TicketKeyRing::SelfRotating(ScheduleOn(&now));
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  bssl::UniquePtr<SSL_CTX> server_ctx = ServerCtx(ring->get());
+  ASSERT_TRUE(server_ctx);
+  bool ok = false;
+  EXPECT_FALSE(Handshake(server_ctx.get(), nullptr, &ok));
+  ASSERT_TRUE(ok);
+  ASSERT_FALSE(sessions_.empty());
+  bssl::UniquePtr<SSL_SESSION> first = std::move(sessions_.back());
+  sessions_.clear();
+  now += absl::Hours(30);  // Rotated; the ticket's key only decrypts.
+  EXPECT_TRUE(Handshake(server_ctx.get(), first.get(), &ok));
+  ASSERT_TRUE(ok);
+  ASSERT_FALSE(sessions_.empty());  // Renewed under the issuing key.
+  sessions_.clear();
+  now += absl::Hours(18);  // 48 h: refused, a full handshake.
+  EXPECT_FALSE(Handshake(server_ctx.get(), first.get(), &ok));
   ASSERT_TRUE(ok);
 }
 

@@ -96,8 +96,9 @@ struct ContextOptions {
   // Servers: ticket encryption keys. The ring's current key issues tickets
   // and its previous keys still decrypt (such tickets are renewed); rotate it
   // at any time with TicketKeyRing::Rotate. Servers behind one name share a
-  // ring's keys (and session_id_context). When null, BoringSSL generates and
-  // rotates its own keys every two days.
+  // ring's keys (and session_id_context). TicketKeyRing::SelfRotating makes
+  // a ring that rotates itself on a schedule. When null, BoringSSL generates
+  // and rotates its own keys every two days.
   std::shared_ptr<TicketKeyRing> ticket_keys;
   // Servers: the session-ID context. Empty means id(). Servers behind one
   // name that share ticket keys should set the same value.

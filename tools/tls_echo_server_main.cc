@@ -14,7 +14,10 @@
 //     Sentinel); --redis-cacert FILE, --redis-cert FILE, --redis-key FILE
 //     configure TLS to Redis.
 // --ticket-keys local|off|redis://...
-//     local: a random ticket key of this process's own; off: no tickets;
+//     local: random ticket keys of this process's own, a new one issuing
+//     every --ticket-key-rotation (24h), each decrypting for
+//     --ticket-key-lifetime (48h) from when it started issuing; off: no
+//     tickets;
 //     redis: the fleet's keys, rotated through Redis (TicketKeySync).
 // --fleet-key FILE: required with Redis (0600, 32 bytes or more): every
 //     value written to Redis is sealed under it.
@@ -98,6 +101,12 @@ std::vector<CliFlag> FlagTable(Flags* f) {
        SetDuration(&f->fleet.redis_timeout)},
       {"--session-timeout", "how long sessions and tickets resume (2h)",
        SetDuration(&f->session_timeout)},
+      {"--ticket-key-rotation",
+       "local ticket keys: each key issues this long (24h)",
+       SetDuration(&f->fleet.local_ticket_keys.rotation)},
+      {"--ticket-key-lifetime",
+       "local ticket keys: each decrypts this long from its first issue (48h)",
+       SetDuration(&f->fleet.local_ticket_keys.lifetime)},
       {"--ticket-rotation", "Redis ticket keys: each key issues this long (1h)",
        SetDuration(&t.rotation_period)},
       {"--ticket-lead", "Redis ticket keys: a new key only decrypts first (1m)",

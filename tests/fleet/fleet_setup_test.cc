@@ -148,5 +148,34 @@ TEST(FleetSetupTest, LocalModesNeedNoRedis) {
       << c.status();
 }
 
+// kLocal's keys rotate on config.local_ticket_keys (the flags
+// --ticket-key-rotation and --ticket-key-lifetime); a schedule that cannot
+// work is refused, naming the flags.
+TEST(FleetSetupTest, LocalTicketKeysRotateOnTheConfiguredSchedule) {
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  FleetServerConfig config;
+  config.local_ticket_keys.rotation = absl::Hours(6);
+  config.local_ticket_keys.lifetime = absl::Hours(12);
+  config.local_ticket_keys.clock = [&now] { return now; };
+  ContextOptions local;
+  ASSERT_TRUE(ApplyFleetServerConfig(config, &local).ok());
+  ASSERT_NE(local.ticket_keys, nullptr);
+  const TicketKey first = local.ticket_keys->current();
+  now += absl::Hours(6);
+  const TicketKey second = local.ticket_keys->current();
+  EXPECT_NE(std::string(first.name.begin(), first.name.end()),
+            std::string(second.name.begin(), second.name.end()));
+  EXPECT_TRUE(local.ticket_keys->Find(first.name.data(), nullptr));
+  now += absl::Hours(6);
+  EXPECT_FALSE(local.ticket_keys->Find(first.name.data(), nullptr));
+
+  config.local_ticket_keys.lifetime = absl::Hours(1);
+  ContextOptions refused;
+  absl::StatusOr<FleetServer> r = ApplyFleetServerConfig(config, &refused);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "--ticket-key-lifetime"))
+      << r.status();
+}
+
 }  // namespace
 }  // namespace tlsession::fleet
