@@ -68,6 +68,8 @@ constexpr CounterRow<Keys> kTicketKeyCounters[] = {
      "Ticket keys this process published.", &Keys::published},
     {"tlsession_ticket_key_rejected_total",
      "Ticket-key values in Redis that did not open.", &Keys::rejected},
+    {"tlsession_ticket_key_replaced_total",
+     "Of those, replaced by this process as lease holder.", &Keys::replaced},
     {"tlsession_ticket_key_loads_total",
      "Times the ring's keys changed (keys loaded or dropped).",
      &Keys::ring_changes},

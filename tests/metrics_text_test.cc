@@ -67,6 +67,8 @@ TEST(FleetMetricsTextTest, StoreKeysAndRedisClients) {
   s.session_store = store;
   fleet::TicketKeySync::Metrics keys;
   keys.published = 2;
+  keys.rejected = 1;
+  keys.replaced = 1;
   keys.ring_changes = 5;
   keys.issuing_epoch = 1234;
   keys.holder = true;
@@ -86,6 +88,8 @@ TEST(FleetMetricsTextTest, StoreKeysAndRedisClients) {
            "tlsession_session_store_timeouts_total 1\n",
            "tlsession_session_store_rejected_total 3\n",
            "tlsession_ticket_key_published_total 2\n",
+           "tlsession_ticket_key_rejected_total 1\n",
+           "tlsession_ticket_key_replaced_total 1\n",
            "tlsession_ticket_key_loads_total 5\n",
            "# TYPE tlsession_ticket_key_epoch gauge\n"
            "tlsession_ticket_key_epoch 1234\n",
