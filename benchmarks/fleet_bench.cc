@@ -21,6 +21,8 @@
 //   round-robin over three instances, each connection offering the session
 //   the previous one got (as behind a round-robin balancer): the resumption
 //   rate with the shared store and keys, and with each instance on its own.
+// fleet/early_claim/{memory|redis}: the server's cost of 0-RTT's single-use
+//   check, per claim (benchmarks/early_claim_cells.h).
 // fleet/redis_memory: Redis's used_memory before and after storing N real
 //   sessions (sealed), per session and for a million.
 // fleet/paired/redis_tls: resumption through Redis over this library's TLS
@@ -57,6 +59,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "benchmarks/early_claim_cells.h"
 #include "benchmarks/report.h"
 #include "fleet/echo_server.h"
 #include "fleet/fleet_key.h"
@@ -700,6 +703,8 @@ void RegisterAll(bool smoke) {
       ->UseRealTime()
       ->Iterations(1)
       ->Repetitions(1);
+  RegisterEarlyClaimCells(
+      [] { return NewRedisClient(absl::Milliseconds(100)); }, smoke);
   benchmark::RegisterBenchmark(
       "fleet/redis_memory",
       [=](benchmark::State& s) { BM_RedisMemory(s, smoke ? 100 : 20000); })
@@ -914,6 +919,7 @@ void WriteReport(const std::map<std::string, Cell>& cells,
   md += TlsAndFailoverTables(cells);
   md += RoundRobinTable(cells);
   md += MemoryTable(cells);
+  md += EarlyClaimTable(cells);
   for (const auto& [n, c] : cells) {
     if (c.error) absl::StrAppend(&md, "\nFAILED: ", n, ": ", c.error_message);
   }

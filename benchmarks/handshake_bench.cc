@@ -19,6 +19,10 @@
 //           build (--measure), so that the two builds are measured alike and
 //           back to back.
 //
+// handshake/rtt20ms/tls13/ecdsa/{full|resumed|early}: time to the first
+//           response byte through a relay with a 20 ms round trip, full,
+//           resumed, and 0-RTT (benchmarks/rtt_cells.h).
+//
 // Flags besides Google Benchmark's: --report_dir=DIR writes handshake.md,
 // handshake.dat and handshake.svg there; --smoke runs each cell briefly;
 // --measure=MODE/KEY/KIND measures library handshakes in memory in this
@@ -39,6 +43,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "benchmarks/report.h"
+#include "benchmarks/rtt_cells.h"
 #include "testbed/certs.h"
 #include "tls/connection.h"
 #include "tls/context.h"
@@ -484,6 +489,7 @@ std::string CellName(const char* impl, const char* transport, Mode mode,
 // --small_bench.
 void RegisterAll(const SuiteFlags& flags) {
   const bool smoke = flags.smoke;
+  RegisterRttCells(smoke);
   if (!flags.small_bench.empty()) {
     const double seconds = smoke ? 0.01 : flags.measure_seconds;
     for (const char* cell : kBuildCells) {
@@ -653,6 +659,7 @@ void WriteReport(const std::map<std::string, Cell>& cells,
     if (c.error) absl::StrAppend(&md, "\nFAILED: ", n, ": ", c.error_message);
   }
   md += tcp_md;
+  md += RttTable(cells);
   md += "\n![handshakes per second](handshake.svg)\n";
   WriteText(dir + "/handshake.md", md);
   WriteText(dir + "/handshake.dat", dat);
