@@ -143,15 +143,16 @@ void DelayRelay::Run() {
         legs.push_back({leg, p.get()});
       }
     }
-    const timespec timeout = absl::ToTimespec(std::max(
-        wake - now, absl::ZeroDuration()));
+    const timespec timeout =
+        absl::ToTimespec(std::max(wake - now, absl::ZeroDuration()));
     if (ppoll(fds.data(), fds.size(), &timeout, nullptr) < 0) continue;
     const absl::Time after = absl::Now();
     for (size_t i = 1; i < fds.size(); ++i) {
       if (fds[i].revents != 0) ReadInto(*legs[i - 1].first, after, half);
     }
     if (fds[0].revents != 0) {
-      absl::StatusOr<OwnedFd> client = listener_.Accept(absl::Milliseconds(1));  // Ready: no wait.
+      absl::StatusOr<OwnedFd> client =
+          listener_.Accept(absl::Milliseconds(1));  // Ready: no wait.
       if (client.ok()) {
         auto p = Connect(*std::move(client), target_port_, after + rtt_);
         if (p != nullptr) pairs.push_back(std::move(p));

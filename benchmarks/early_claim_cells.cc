@@ -45,14 +45,13 @@ void BM_Claim(benchmark::State& state, ServerSessionStore& store) {
 
 void RegisterEarlyClaimCells(
     std::function<std::shared_ptr<fleet::RedisClient>()> redis, bool smoke) {
-  benchmark::RegisterBenchmark(
-      "fleet/early_claim/memory",
-      [](benchmark::State& st) {
-        MemoryServerSessionStore::Config config;
-        config.max_early_data_claims = 1 << 22;
-        MemoryServerSessionStore store(config);
-        BM_Claim(st, store);
-      })
+  benchmark::RegisterBenchmark("fleet/early_claim/memory",
+                               [](benchmark::State& st) {
+                                 MemoryServerSessionStore::Config config;
+                                 config.max_early_data_claims = 1 << 22;
+                                 MemoryServerSessionStore store(config);
+                                 BM_Claim(st, store);
+                               })
       ->Unit(benchmark::kMicrosecond)
       ->Iterations(smoke ? 3 : 100000);
   benchmark::RegisterBenchmark(
@@ -83,8 +82,7 @@ std::string EarlyClaimTable(const std::map<std::string, Cell>& cells) {
       Fmt(m->cpu_s * 1e6), " | ", Fmt(m->real_s * 1e6), " | ", Fmt(m->spread),
       " |\n| redis (SET NX PX) | ", Fmt(r->cpu_s * 1e6), " | ",
       Fmt(r->real_s * 1e6), " | ", Fmt(r->spread), " |\n| redis / memory | ",
-      Fmt(r->cpu_s / m->cpu_s), "x | ", Fmt(r->real_s / m->real_s),
-      "x | |\n");
+      Fmt(r->cpu_s / m->cpu_s), "x | ", Fmt(r->real_s / m->real_s), "x | |\n");
 }
 
 }  // namespace tlsession::bench

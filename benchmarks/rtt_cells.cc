@@ -63,10 +63,10 @@ class EchoServer {
       absl::StatusOr<OwnedFd> fd = listener_.Accept(absl::Milliseconds(20));
       if (!fd.ok()) continue;
       std::lock_guard<std::mutex> lock(mu_);
-      served_.emplace_back([this, fd = std::make_shared<OwnedFd>(
-                                      *std::move(fd))]() mutable {
-        Serve(std::move(*fd));
-      });
+      served_.emplace_back(
+          [this, fd = std::make_shared<OwnedFd>(*std::move(fd))]() mutable {
+            Serve(std::move(*fd));
+          });
     }
   }
   void Serve(OwnedFd fd) {
@@ -152,9 +152,9 @@ void BM_Rtt(benchmark::State& state, Kind kind) {
   for (auto _ : state) {
     absl::Duration ttfb;
     Session next;
-    absl::Status s = OneRequest(client, (*relay)->port(), kind,
-                                kind == Kind::kFull ? Session() : ticket,
-                                &ttfb, &next);
+    absl::Status s =
+        OneRequest(client, (*relay)->port(), kind,
+                   kind == Kind::kFull ? Session() : ticket, &ttfb, &next);
     if (!s.ok()) {
       state.SkipWithError(std::string(s.message()).c_str());
       return;
