@@ -1,11 +1,13 @@
 #include "testbed/redis_sentinel.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "fleet/fleet_setup.h"
 #include "testbed/certs.h"
 
 namespace tlsession::testing {
@@ -35,14 +37,22 @@ absl::StatusOr<std::unique_ptr<TestRedisSentinel>> TestRedisSentinel::Start(
   spec.command =
       [dir = s->dir_,
        o = options](uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
+    const TestPki& pki = GetTestPki();
+    const std::string listen =
+        o.tls ? absl::StrCat("port 0\ntls-port ", port, "\ntls-cert-file ",
+                             pki.server_cert_file(), "\ntls-key-file ",
+                             pki.server_key_file(), "\ntls-ca-cert-file ",
+                             pki.ca_file(),
+                             "\ntls-auth-clients no\ntls-replication yes\n")
+              : absl::StrCat("port ", port, "\n");
     const std::string config = absl::StrCat(
-        "port ", port, "\nbind 127.0.0.1\ndaemonize no\nlogfile \"\"\ndir ",
-        dir, "\nsentinel monitor ", o.master_name, " 127.0.0.1 ",
-        o.primary_port, " ", o.quorum, "\nsentinel auth-pass ", o.master_name,
-        " ", o.password, "\nsentinel down-after-milliseconds ", o.master_name,
-        " ", absl::ToInt64Milliseconds(o.down_after),
-        "\nsentinel failover-timeout ", o.master_name, " ",
-        absl::ToInt64Milliseconds(o.failover_timeout), "\n");
+        listen, "bind 127.0.0.1\ndaemonize no\nlogfile \"\"\ndir ", dir,
+        "\nsentinel monitor ", o.master_name, " 127.0.0.1 ", o.primary_port,
+        " ", o.quorum, "\nsentinel auth-pass ", o.master_name, " ", o.password,
+        "\nsentinel down-after-milliseconds ", o.master_name, " ",
+        absl::ToInt64Milliseconds(o.down_after), "\nsentinel failover-timeout ",
+        o.master_name, " ", absl::ToInt64Milliseconds(o.failover_timeout),
+        "\n");
     WriteFileOrDie(dir + "/sentinel.conf", config);
     chmod((dir + "/sentinel.conf").c_str(), 0600);
     return std::vector<std::string>{"/usr/bin/redis-server",
@@ -55,6 +65,14 @@ absl::StatusOr<std::unique_ptr<TestRedisSentinel>> TestRedisSentinel::Start(
   s->process_ = *std::move(process);
   fleet::RedisClient::Config client;
   client.endpoint.port = s->port_;
+  if (options.tls) {
+    const TestPki& pki = GetTestPki();
+    absl::StatusOr<std::shared_ptr<const Context>> tls =
+        fleet::MakeRedisTlsContext({pki.ca_file(), "", ""});
+    if (!tls.ok()) return tls.status();
+    client.endpoint.tls = true;
+    client.tls_context = *std::move(tls);
+  }
   client.timeout = absl::Seconds(1);
   client.failures_before_backoff = std::numeric_limits<int>::max();
   absl::StatusOr<std::shared_ptr<fleet::RedisClient>> c =
@@ -62,6 +80,14 @@ absl::StatusOr<std::unique_ptr<TestRedisSentinel>> TestRedisSentinel::Start(
   if (!c.ok()) return c.status();
   s->client_ = *std::move(c);
   return s;
+}
+
+void TestRedisSentinel::Pause() {
+  if (process_ != nullptr) kill(process_->child().pid(), SIGSTOP);
+}
+
+void TestRedisSentinel::Resume() {
+  if (process_ != nullptr) kill(process_->child().pid(), SIGCONT);
 }
 
 TestRedisSentinel::~TestRedisSentinel() {
@@ -100,8 +126,8 @@ std::string TestRedisSentinel::log() const {
 
 std::string SentinelUrl(
     const std::vector<std::unique_ptr<TestRedisSentinel>>& sentinels,
-    const std::string& master_name) {
-  std::string url = "redis-sentinel://";
+    const std::string& master_name, bool tls) {
+  std::string url = tls ? "rediss-sentinel://" : "redis-sentinel://";
   for (size_t i = 0; i < sentinels.size(); ++i) {
     absl::StrAppend(&url, i == 0 ? "" : ",",
                     "127.0.0.1:", sentinels[i]->port());

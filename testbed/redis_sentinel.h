@@ -28,6 +28,10 @@ class TestRedisSentinel {
     int quorum = 2;
     absl::Duration down_after = absl::Seconds(1);
     absl::Duration failover_timeout = absl::Seconds(3);
+    // TLS only, to clients and to the nodes it watches (the primary and
+    // replica must serve TLS too: TestRedisServer::Options::tls), with
+    // GetTestPki()'s server certificate.
+    bool tls = false;
   };
 
   // Starts a Sentinel on a free loopback port (ServerProcess) and waits
@@ -37,6 +41,9 @@ class TestRedisSentinel {
   ~TestRedisSentinel();
 
   uint16_t port() const { return port_; }
+  // SIGSTOP / SIGCONT: the Sentinel hangs, holding its connections.
+  void Pause();
+  void Resume();
   // Runs one command on this Sentinel (SENTINEL ..., no AUTH); error
   // replies are errors.
   absl::StatusOr<fleet::RedisReply> Command(
@@ -58,10 +65,11 @@ class TestRedisSentinel {
 };
 
 // "redis-sentinel://127.0.0.1:P1,127.0.0.1:P2,.../MASTER_NAME" for
-// |sentinels| (without credentials: give the password in a file).
+// |sentinels| ("rediss-sentinel://" with |tls|; without credentials: give
+// the password in a file).
 std::string SentinelUrl(
     const std::vector<std::unique_ptr<TestRedisSentinel>>& sentinels,
-    const std::string& master_name = "mymaster");
+    const std::string& master_name = "mymaster", bool tls = false);
 
 }  // namespace tlsession::testing
 
