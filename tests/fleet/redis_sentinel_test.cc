@@ -106,7 +106,8 @@ TEST_F(RedisSentinelTest, FollowsAFailoverWithEveryCallBounded) {
       [&] {
         const absl::Time start = absl::Now();
         auto reply = client->Command({"SET", "k2", "after"});
-        EXPECT_LT(absl::Now() - start, kTimeout + Scaled(absl::Milliseconds(200)))
+        EXPECT_LT(absl::Now() - start,
+                  kTimeout + Scaled(absl::Milliseconds(200)))
             << (reply.ok() ? "ok" : reply.status().ToString());
         ++calls;
         return reply.ok();
@@ -159,10 +160,9 @@ TEST_F(RedisSentinelTest, TlsToTheSentinelsAndTheDataNodes) {
   EXPECT_EQ(m.tls_handshakes, 3u);
   EXPECT_EQ(m.tls_resumed, 2u);  // Links after the first resume.
   // Without the CA, the Sentinels' certificate is refused.
-  auto untrusting = MakeRedisClient(url_, "", absl::Seconds(1),
-                                    RedisTlsFiles{testing::MakeTempDir() +
-                                                      "/missing-ca.pem",
-                                                  "", ""});
+  auto untrusting = MakeRedisClient(
+      url_, "", absl::Seconds(1),
+      RedisTlsFiles{testing::MakeTempDir() + "/missing-ca.pem", "", ""});
   EXPECT_FALSE(untrusting.ok());
 }
 
