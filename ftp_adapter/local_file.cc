@@ -25,10 +25,12 @@ absl::Status FileError(absl::StatusCode code, absl::string_view what,
 // FileError() with strerror(|err|) as the reason.
 absl::Status ErrnoError(absl::string_view what, const std::string& path,
                         int err) {
-  const absl::StatusCode code = err == ENOENT ? absl::StatusCode::kNotFound
-                                : err == EACCES
-                                    ? absl::StatusCode::kPermissionDenied
-                                    : absl::StatusCode::kInternal;
+  // A full disk or quota is ResourceExhausted: batches stop on it.
+  const absl::StatusCode code =
+      err == ENOENT                    ? absl::StatusCode::kNotFound
+      : err == EACCES                  ? absl::StatusCode::kPermissionDenied
+      : err == ENOSPC || err == EDQUOT ? absl::StatusCode::kResourceExhausted
+                                       : absl::StatusCode::kInternal;
   return FileError(code, what, path, strerror(err));
 }
 

@@ -6,7 +6,8 @@
 // regular file we own), and the finished download never replaces a symlink
 // or anything but a regular file.
 //
-// Errors name the file and why, and carry ErrorCategory::kLocalFile.
+// Errors name the file and why, and carry ErrorCategory::kLocalFile; a full
+// disk or quota (ENOSPC, EDQUOT) is ResourceExhausted.
 #ifndef TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_
 #define TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_
 

@@ -51,6 +51,11 @@ constexpr char kCommands[] = R"(usage:
   ftps [OPTIONS] get URL [LOCAL|DIR|-]
   ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
   ftps [OPTIONS] put LOCALFILE URL|URL/DIR/
+  ftps [OPTIONS] put LOCALFILE... URL/DIR/
+  ftps [OPTIONS] get 'URL/DIR/*.csv' [DIR]
+  ftps [OPTIONS] get --input-file FILE [--output-dir DIR]
+  ftps [OPTIONS] mirror [--delete] [--dry-run] URL DIR
+  ftps [OPTIONS] mirror -R [--delete] [--dry-run] DIR URL
   ftps [OPTIONS] rm|mkdir|rmdir|size URL
   ftps [OPTIONS] mv URL NEWPATH|URL
 )";
@@ -237,8 +242,25 @@ void AddTransferFlags(FtpsOptions* o, std::vector<CliFlag>* flags) {
   flags->push_back(Valued("--output-dir", "DIR",
                           "get: download every URL into DIR",
                           SetString(&o->output_dir)));
+  flags->push_back(CliSwitch("--reverse", {"-R"},
+                             "mirror: from the local folder to the server",
+                             &o->reverse));
+  flags->push_back(CliSwitch("--delete", {},
+                             "mirror: delete what the source does not have",
+                             &o->delete_extra));
+  flags->push_back(CliSwitch("--dry-run", {},
+                             "mirror: print what would be done, do nothing",
+                             &o->dry_run));
+  flags->push_back(CliSwitch("--fail-fast", {},
+                             "batches: start nothing after the first failure",
+                             &o->fail_fast));
+  flags->push_back(Valued("--input-file", "FILE",
+                          "get: the URLs in FILE too, one a line ('#'\n"
+                          "starts a comment)",
+                          SetString(&o->input_file)));
   flags->push_back(Checked("--parallel", "N",
-                           "get --output-dir: N connections (default 1)",
+                           "batches (get of many, put of many, mirror): N\n"
+                           "connections (default 1)",
                            SetIntInRange(&o->parallel, 1, 64),
                            "--parallel takes a number from 1 to 64"));
   flags->push_back(Checked(

@@ -48,11 +48,16 @@ struct FtpsOptions {
   std::string progress;  // "bar", "line" or "none"; empty: bar on a terminal.
   std::string output_dir;
   int parallel = 1;
-  std::string cert;         // Client certificate chain (PEM).
-  std::string key;          // Its private key (PEM; a secret file).
-  std::string config;       // --config FILE; empty: the default path.
-  uint64_t limit_rate = 0;  // Bytes per second; 0: no limit.
-  bool json = false;        // ls and transfer results as JSON on stdout.
+  bool reverse = false;       // mirror -R: local folder to server.
+  bool delete_extra = false;  // mirror --delete.
+  bool dry_run = false;       // mirror --dry-run: print, change nothing.
+  bool fail_fast = false;     // Batches stop at the first failure.
+  std::string input_file;     // get --input-file FILE: URLs, one a line.
+  std::string cert;           // Client certificate chain (PEM).
+  std::string key;            // Its private key (PEM; a secret file).
+  std::string config;         // --config FILE; empty: the default path.
+  uint64_t limit_rate = 0;    // Bytes per second; 0: no limit.
+  bool json = false;          // ls and transfer results as JSON on stdout.
   bool version = false;
   std::vector<std::string> args;  // The command and its operands.
 };

@@ -31,16 +31,20 @@
 #include "ftp_adapter/credentials.h"
 #include "ftp_adapter/error_category.h"
 #include "ftp_adapter/ftps_client.h"
+#include "ftp_adapter/glob.h"
 #include "ftp_adapter/local_file.h"
 #include "ftp_adapter/printable.h"
+#include "ftp_adapter/remote_tree.h"
 #include "ftp_adapter/url.h"
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
 #include "tls/context.h"
+#include "tools/ftps_batch.h"
 #include "tools/ftps_config.h"
 #include "tools/ftps_destination.h"
 #include "tools/ftps_flags.h"
 #include "tools/ftps_json.h"
+#include "tools/ftps_mirror.h"
 #include "tools/ftps_rate_limit.h"
 #include "tools/ftps_transfer_view.h"
 
@@ -114,8 +118,15 @@ class Tool {
     const std::string cmd = o_.args[0];
     const std::vector<std::string> rest(o_.args.begin() + 1, o_.args.end());
     if (cmd == "ls") return Ls(rest);
-    if (cmd == "get") return o_.output_dir.empty() ? Get(rest) : GetMany(rest);
-    if (cmd == "put") return Put(rest);
+    if (cmd == "get") {
+      if (!o_.output_dir.empty() || !o_.input_file.empty()) {
+        return GetMany(rest);
+      }
+      if (!rest.empty() && HasGlob(BaseName(rest[0]))) return GetGlob(rest);
+      return Get(rest);
+    }
+    if (cmd == "put") return rest.size() > 2 ? PutMany(rest) : Put(rest);
+    if (cmd == "mirror") return MirrorCommand(rest);
     if (cmd == "mv") return Mv(rest);
     if (cmd == "rm" || cmd == "mkdir" || cmd == "rmdir" || cmd == "size") {
       return OnePath(cmd, rest);
@@ -630,64 +641,189 @@ class Tool {
     return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
   }
 
-  // get --output-dir DIR [--parallel N] URL...: N control connections, each
-  // data connection resuming its own control connection's session.
-  int GetMany(const std::vector<std::string>& urls) {
+  // get --output-dir DIR [--parallel N] URL... and get --input-file FILE:
+  // one batch (tools/ftps_batch.h) on N control connections, each data
+  // connection resuming its own control connection's session.
+  int GetMany(std::vector<std::string> urls) {
+    if (!o_.input_file.empty()) {
+      absl::Status read = ReadUrlList(o_.input_file, &urls);
+      if (!read.ok()) return Finish(read);
+    }
     if (urls.empty()) return UsageError("get --output-dir needs URLs");
+    const std::string dir = o_.output_dir.empty() ? "." : o_.output_dir;
     absl::StatusOr<std::vector<PlannedDownload>> plan =
-        PlanDownloads(urls, o_.output_dir);
+        PlanDownloads(urls, dir);
     if (!plan.ok()) return UsageError(plan.status().message());
     struct stat st;
-    if (stat(o_.output_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return Finish(
-          WithCategory(absl::NotFoundError(absl::StrCat(
-                           "'", o_.output_dir, "' is not a directory")),
-                       ErrorCategory::kLocalFile));
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Finish(WithCategory(
+          absl::NotFoundError(absl::StrCat("'", dir, "' is not a directory")),
+          ErrorCategory::kLocalFile));
     }
-    if (absl::Status s = ApplyConfig(plan->front().url); !s.ok()) {
-      return Finish(s);
-    }
-    if (absl::Status s = MakeContext(); !s.ok()) return Finish(s);
-    absl::StatusOr<Credentials> creds = CredentialsFor(plan->front().url);
+    absl::StatusOr<FtpUrl> server = Prepare(urls.front());
     for (PlannedDownload& d : *plan) {
-      if (d.url.password) CleanseString(&*d.url.password);  // In |creds| now.
+      if (d.url.password) CleanseString(&*d.url.password);  // In creds_.
     }
-    if (!creds.ok()) return Finish(creds.status());
-    return Finish(DownloadAll(*plan, *creds));
+    if (!server.ok()) return Finish(server.status());
+    std::vector<BatchJob> jobs;
+    for (const PlannedDownload& d : *plan) {
+      jobs.push_back({d.url.ToString(), [this, d](FtpsClient& c) {
+                        return c.DownloadFile(d.url.path, d.local, o_.resume);
+                      }});
+    }
+    return RunJobs(*server, std::move(jobs));
   }
 
-  // The downloads of |plan| on min(--parallel, files) connections. The
-  // first error, with its URL; a reuse refusal before any other.
-  absl::Status DownloadAll(const std::vector<PlannedDownload>& plan,
-                           const Credentials& creds) {
-    std::atomic<size_t> next{0};
-    std::mutex mu;
-    absl::Status first_error;
-    auto fail = [&](const absl::Status& s) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (first_error.ok() ||
-          (IsSessionReuseRefusal(s) && !IsSessionReuseRefusal(first_error))) {
-        first_error = s;
+  // Reads the URLs of |path| (one a line; blank lines and '#' comments
+  // skipped) onto |urls|.
+  static absl::Status ReadUrlList(const std::string& path,
+                                  std::vector<std::string>* urls) {
+    std::string text;
+    OwnedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      return WithCategory(absl::NotFoundError(absl::StrCat(
+                              "cannot read '", path, "': ", strerror(errno))),
+                          ErrorCategory::kUsage);
+    }
+    char buf[65536];
+    for (ssize_t n; (n = read(fd.get(), buf, sizeof(buf))) > 0;) {
+      text.append(buf, n);
+    }
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      line = absl::StripAsciiWhitespace(line);
+      if (!line.empty() && line[0] != '#') urls->emplace_back(line);
+    }
+    CleanseString(&text);  // URLs may hold passwords.
+    return absl::OkStatus();
+  }
+
+  // get 'URL/DIR/PATTERN' [DIR]: every file of the remote folder whose name
+  // matches PATTERN (fnmatch), into DIR (default: here), as one batch.
+  int GetGlob(const std::vector<std::string>& rest) {
+    if (rest.size() > 2) return UsageError("get of a glob takes URL [DIR]");
+    const std::string dir = rest.size() == 2 ? rest[1] : ".";
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Finish(WithCategory(
+          absl::NotFoundError(absl::StrCat("'", dir, "' is not a directory")),
+          ErrorCategory::kLocalFile));
+    }
+    absl::StatusOr<FtpUrl> url = Prepare(rest[0]);
+    if (!url.ok()) return Finish(url.status());
+    const std::string pattern = BaseName(url->path);
+    const std::string folder =
+        url->path.substr(0, url->path.size() - pattern.size());
+    auto first = Open(*url, *creds_);
+    if (!first.ok()) return Finish(first.status());
+    RemoteLister lister(**first, [this](absl::string_view l) { Trace(l); });
+    absl::StatusOr<std::vector<TreeEntry>> entries = lister.List(folder);
+    if (!entries.ok()) return Finish(entries.status());
+    std::vector<BatchJob> jobs;
+    for (const TreeEntry& e : *entries) {
+      if (e.dir || !GlobMatches(pattern, e.path)) continue;
+      const std::string remote = JoinRemote(folder, e.path);
+      const std::string local = absl::StrCat(dir, "/", e.path);
+      jobs.push_back({remote, [this, remote, local](FtpsClient& c) {
+                        return c.DownloadFile(remote, local, o_.resume);
+                      }});
+    }
+    if (jobs.empty()) {
+      (void)(*first)->Quit();
+      return Finish(WithCategory(
+          absl::NotFoundError(absl::StrCat("no file of '", folder,
+                                           "' matches '", pattern, "'")),
+          ErrorCategory::kRefused));
+    }
+    return RunJobs(*url, std::move(jobs), *std::move(first));
+  }
+
+  // put LOCALFILE... URL/DIR/: every file into the remote folder, as one
+  // batch; every local file is checked before connecting.
+  int PutMany(const std::vector<std::string>& rest) {
+    const std::string& target = rest.back();
+    if (target.empty() || target.back() != '/') {
+      return UsageError("put of several files takes a folder URL ending in /");
+    }
+    const std::vector<std::string> files(rest.begin(), rest.end() - 1);
+    for (const std::string& f : files) {
+      if (absl::StatusOr<SourceFile> s = SourceFile::Open(f); !s.ok()) {
+        return Finish(s.status());
       }
+    }
+    absl::StatusOr<FtpUrl> url = Prepare(target);
+    if (!url.ok()) return Finish(url.status());
+    std::vector<BatchJob> jobs;
+    for (const std::string& f : files) {
+      const std::string remote = JoinRemote(url->path, BaseName(f));
+      jobs.push_back({remote, [this, f, remote](FtpsClient& c) {
+                        return c.UploadFile(f, remote, o_.resume);
+                      }});
+    }
+    return RunJobs(*url, std::move(jobs));
+  }
+
+  // mirror URL DIR, mirror -R DIR URL (tools/ftps_mirror.h).
+  int MirrorCommand(const std::vector<std::string>& rest) {
+    if (rest.size() != 2) {
+      return UsageError("mirror takes URL DIR, or -R DIR URL");
+    }
+    MirrorSetup setup;
+    setup.direction =
+        o_.reverse ? MirrorDirection::kUp : MirrorDirection::kDown;
+    const std::string& url_text = o_.reverse ? rest[1] : rest[0];
+    setup.local_root = o_.reverse ? rest[0] : rest[1];
+    setup.delete_extra = o_.delete_extra;
+    setup.dry_run = o_.dry_run;
+    absl::StatusOr<FtpUrl> url = Prepare(url_text);
+    if (!url.ok()) return Finish(url.status());
+    setup.remote_root = url->path;
+    setup.batch = BatchOptionsFor(*url);
+    setup.print = [](absl::string_view line) {
+      absl::PrintF("%s\n", Printable(line));
     };
-    auto worker = [&] {
-      auto client = Open(plan.front().url, creds);
-      if (!client.ok()) return fail(client.status());
-      for (size_t i; (i = next++) < plan.size();) {
-        absl::Status s =
-            (*client)->DownloadFile(plan[i].url.path, plan[i].local, o_.resume);
-        if (!s.ok()) {
-          fail(WithMessage(
-              s, absl::StrCat(plan[i].url.ToString(), ": ", s.message())));
-        }
-      }
-      (void)(*client)->Quit();
-    };
-    const int workers = std::min<int>(o_.parallel, plan.size());
-    std::vector<std::thread> threads;
-    for (int i = 0; i < workers; ++i) threads.emplace_back(worker);
-    for (auto& t : threads) t.join();
-    return first_error;
+    auto first = Open(*url, *creds_);
+    if (!first.ok()) return Finish(first.status());
+    BatchResult r = RunMirror(*std::move(first), setup);
+    if (!o_.quiet && !o_.dry_run) Note(BatchSummary(r));
+    if (o_.dry_run && !o_.quiet) {
+      Note(absl::StrCat("dry run: ", r.untried, " transfers planned"));
+    }
+    return Finish(r.status);
+  }
+
+  // Parses |url_text|, applies the config file, makes the TLS context and
+  // resolves the credentials into creds_ (the URL's password wiped).
+  absl::StatusOr<FtpUrl> Prepare(const std::string& url_text) {
+    absl::StatusOr<FtpUrl> url = ParseFtpUrl(url_text);
+    if (!url.ok()) {
+      return WithCategory(url.status(), ErrorCategory::kUsage);
+    }
+    if (absl::Status s = ApplyConfig(*url); !s.ok()) return s;
+    if (absl::Status s = MakeContext(); !s.ok()) return s;
+    absl::StatusOr<Credentials> creds = CredentialsFor(*url);
+    if (url->password) CleanseString(&*url->password);  // In |creds| now.
+    if (!creds.ok()) return creds.status();
+    creds_.emplace(*std::move(creds));
+    return url;
+  }
+
+  // How batches to |url|'s server run (creds_ set by Prepare).
+  BatchOptions BatchOptionsFor(const FtpUrl& url) {
+    BatchOptions b;
+    b.parallel = o_.parallel;
+    b.fail_fast = o_.fail_fast;
+    b.connect = [this, url] { return Open(url, *creds_); };
+    b.report = [this](absl::string_view line) { Note(line); };
+    return b;
+  }
+
+  // Runs |jobs| against |url|'s server (Prepare'd), prints the summary,
+  // returns the exit code.
+  int RunJobs(const FtpUrl& url, std::vector<BatchJob> jobs,
+              std::unique_ptr<FtpsClient> first = nullptr) {
+    BatchResult r = RunBatch(jobs, BatchOptionsFor(url), std::move(first));
+    if (!o_.quiet) Note(BatchSummary(r));
+    return Finish(r.status);
   }
 
   FtpsOptions o_;
@@ -709,6 +845,7 @@ class Tool {
   std::shared_ptr<const Context> context_;
   std::shared_ptr<ClientSessionCache> cache_;
   std::optional<SessionCacheFile> cache_file_;
+  std::optional<Credentials> creds_;  // Batches' login, set by Prepare.
   std::mutex trace_mu_;
   // The single transfer's view, if one is under way; set under |trace_mu_|.
   TransferView* view_ = nullptr;
