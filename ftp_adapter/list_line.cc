@@ -20,7 +20,8 @@ absl::Status Bad(absl::string_view line, absl::string_view why) {
 // The first |n| space-separated words of |line|, and the rest after the
 // single space that ends the last of them (the name, spaces kept).
 bool SplitWords(absl::string_view line, size_t n,
-                std::vector<absl::string_view>* words, absl::string_view* rest) {
+                std::vector<absl::string_view>* words,
+                absl::string_view* rest) {
   size_t i = 0;
   while (words->size() < n) {
     while (i < line.size() && line[i] == ' ') ++i;
@@ -59,7 +60,8 @@ bool ParseWhen(absl::string_view month, absl::string_view day,
     }
     year = static_cast<int>(absl::ToCivilYear(now, utc).year());
     e->precision = absl::Minutes(1);
-    e->modify = absl::FromCivil(absl::CivilMinute(year, m, d, hour, minute), utc);
+    e->modify =
+        absl::FromCivil(absl::CivilMinute(year, m, d, hour, minute), utc);
     if (e->modify > now + absl::Hours(24)) {
       e->modify =
           absl::FromCivil(absl::CivilMinute(year - 1, m, d, hour, minute), utc);
@@ -90,8 +92,8 @@ absl::StatusOr<ListEntry> ParseListLine(absl::string_view line,
     const size_t arrow = name.find(" -> ");
     if (arrow != absl::string_view::npos) name = name.substr(0, arrow);
   }
-  if (name.empty() || name.find_first_of(std::string("\0\r\n", 3)) !=
-                          absl::string_view::npos) {
+  if (name.empty() ||
+      name.find_first_of(std::string("\0\r\n", 3)) != absl::string_view::npos) {
     return Bad(line, "bad name");
   }
   e.name = std::string(name);

@@ -32,9 +32,8 @@ TEST(Glob, FnmatchSemantics) {
 }
 
 TEST(ListLine, UnixFormsWithTimesAndYears) {
-  const absl::Time now =
-      absl::FromCivil(absl::CivilSecond(2026, 12, 5, 0, 30, 0),
-                      absl::UTCTimeZone());
+  const absl::Time now = absl::FromCivil(
+      absl::CivilSecond(2026, 12, 5, 0, 30, 0), absl::UTCTimeZone());
   auto f = ParseListLine(
       "-rw-r--r--    1 1000     1000       307200 Dec 04 23:10 d e.txt", now);
   ASSERT_TRUE(f.ok()) << f.status();
@@ -45,8 +44,7 @@ TEST(ListLine, UnixFormsWithTimesAndYears) {
   EXPECT_EQ(f->modify, absl::FromCivil(absl::CivilMinute(2026, 12, 4, 23, 10),
                                        absl::UTCTimeZone()));
   // A date later than tomorrow is last year's.
-  auto last_year = ParseListLine(
-      "-rw-r--r--    1 u g 1 Dec 24 10:00 x", now);
+  auto last_year = ParseListLine("-rw-r--r--    1 u g 1 Dec 24 10:00 x", now);
   ASSERT_TRUE(last_year.ok());
   EXPECT_EQ(absl::ToCivilYear(last_year->modify, absl::UTCTimeZone()).year(),
             2025);
@@ -113,9 +111,9 @@ TEST(Mirror, ChangedBySizeOrLaterTimeAtTheCoarserPrecision) {
 TEST(Mirror, PlanMakesFoldersTransfersAndDeletesOnlyWhenAsked) {
   const std::vector<TreeEntry> source = {Dir("d"), File("d/new", 1, 0),
                                          File("same", 1, 0), File("x", 1, 0)};
-  const std::vector<TreeEntry> dest = {File("extra", 1, 0), Dir("old"),
-                                       File("old/f", 1, 0), File("same", 1, 0),
-                                       Dir("x"), File("x/in", 1, 0)};
+  const std::vector<TreeEntry> dest = {
+      File("extra", 1, 0), Dir("old"), File("old/f", 1, 0),
+      File("same", 1, 0),  Dir("x"),   File("x/in", 1, 0)};
   MirrorPlan keep = PlanMirror(source, dest, /*delete_extra=*/false);
   EXPECT_EQ(keep.make_dirs, std::vector<std::string>{"d"});
   ASSERT_EQ(keep.transfers.size(), 1u);
@@ -126,8 +124,8 @@ TEST(Mirror, PlanMakesFoldersTransfersAndDeletesOnlyWhenAsked) {
   MirrorPlan del = PlanMirror(source, dest, /*delete_extra=*/true);
   std::vector<std::string> deleted;
   for (const TreeEntry& e : del.deletes) deleted.push_back(e.path);
-  EXPECT_EQ(deleted, (std::vector<std::string>{"x/in", "x", "old/f", "old",
-                                               "extra"}));
+  EXPECT_EQ(deleted,
+            (std::vector<std::string>{"x/in", "x", "old/f", "old", "extra"}));
   ASSERT_EQ(del.transfers.size(), 2u);
   EXPECT_EQ(del.transfers[1].path, "x");  // Replaces the folder.
   EXPECT_TRUE(del.conflicts.empty());

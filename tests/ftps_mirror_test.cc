@@ -95,8 +95,7 @@ class FtpsBatchTest : public ::testing::TestWithParam<FtpServerCase> {
 
   // One login, every data connection resumed, no password shown.
   void ExpectOneResumedLogin(const ToolRun& run) {
-    EXPECT_EQ(LinesStartingWith(run.output, "control connection: ").size(),
-              1u)
+    EXPECT_EQ(LinesStartingWith(run.output, "control connection: ").size(), 1u)
         << run;
     EXPECT_EQ(Sent(run.output, "USER"), 1u) << run;
     EXPECT_GT(LinesStartingWith(run.output, "data connection ").size(), 0u);
@@ -136,8 +135,7 @@ TEST_P(FtpsBatchTest, MirrorDownTransfersOnlyWhatChanged) {
   ToolRun third = Ftps({"mirror", Url("tree"), Local("out")});
   ASSERT_EQ(third.exit_code, kExitOk) << third;
   EXPECT_EQ(Sent(third.output, "RETR"), 1u) << third;
-  EXPECT_THAT(third.output, HasSubstr("> RETR tree/sub/deeper/c.txt"))
-      << third;
+  EXPECT_THAT(third.output, HasSubstr("> RETR tree/sub/deeper/c.txt")) << third;
   EXPECT_EQ(ReadFileOrEmpty(Local("out/sub/deeper/c.txt")),
             "gamma, longer now\n");
 }
@@ -149,8 +147,8 @@ TEST_P(FtpsBatchTest, DryRunChangesNothingAndDeleteIsOptIn) {
   WriteFileOrDie(Local("out/old/x.txt"), "stale\n");
   WriteFileOrDie(Local("out/stale.txt"), "stale\n");
 
-  ToolRun dry = Ftps({"mirror", "--delete", "--dry-run", Url("tree"),
-                      Local("out")});
+  ToolRun dry =
+      Ftps({"mirror", "--delete", "--dry-run", Url("tree"), Local("out")});
   ASSERT_EQ(dry.exit_code, kExitOk) << dry;
   EXPECT_THAT(dry.output, HasSubstr("delete old/x.txt")) << dry;
   EXPECT_THAT(dry.output, HasSubstr("delete old\n")) << dry;
@@ -195,8 +193,7 @@ TEST_P(FtpsBatchTest, MirrorUpTransfersOnlyWhatChangedAndDeletes) {
 
   WriteFileOrDie(Local("src/n1/n2/low.txt"), "lower than before\n");
   ASSERT_EQ(unlink(Local("src/top.txt").c_str()), 0);
-  ToolRun third =
-      Ftps({"mirror", "-R", "--delete", Local("src"), Url("up")});
+  ToolRun third = Ftps({"mirror", "-R", "--delete", Local("src"), Url("up")});
   ASSERT_EQ(third.exit_code, kExitOk) << third;
   EXPECT_EQ(Sent(third.output, "STOR"), 1u) << third;
   EXPECT_EQ(server_->GetFile("up/n1/n2/low.txt"), "lower than before\n");
@@ -241,8 +238,8 @@ TEST_P(FtpsBatchTest, GlobPutManyAndInputFile) {
                  absl::StrCat("# two files\n", Url("data/one.csv"), "\n\n",
                               Url("data/notes.txt"), "\n"));
   ASSERT_EQ(mkdir(Local("l").c_str(), 0755), 0);
-  ToolRun list = Ftps({"get", "--input-file", Local("urls.txt"),
-                       "--output-dir", Local("l")});
+  ToolRun list = Ftps(
+      {"get", "--input-file", Local("urls.txt"), "--output-dir", Local("l")});
   ASSERT_EQ(list.exit_code, kExitOk) << list;
   EXPECT_EQ(Sorted(ListDir(Local("l"))),
             (std::vector<std::string>{"notes.txt", "one.csv"}));
@@ -275,12 +272,13 @@ TEST_P(FtpsBatchTest, EveryFailureReportedWithASummaryAndFailFast) {
   EXPECT_EQ(ListDir(Local("ff")), std::vector<std::string>{"f0"});
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Servers, FtpsBatchTest,
-    ::testing::Values(
-        FtpServerCase{FtpServerKind::kVsftpd, TLS1_3_VERSION, false},
-        FtpServerCase{FtpServerKind::kProftpd, TLS1_3_VERSION, false}),
-    [](const auto& info) { return info.param.Name(); });
+INSTANTIATE_TEST_SUITE_P(Servers, FtpsBatchTest,
+                         ::testing::Values(FtpServerCase{FtpServerKind::kVsftpd,
+                                                         TLS1_3_VERSION, false},
+                                           FtpServerCase{
+                                               FtpServerKind::kProftpd,
+                                               TLS1_3_VERSION, false}),
+                         [](const auto& info) { return info.param.Name(); });
 
 }  // namespace
 }  // namespace tlsession::testing

@@ -68,11 +68,10 @@ class BatchRun {
     std::lock_guard<std::mutex> lock(mu_);
     result_.untried = queue_.size();
     if (result_.status.ok() && result_.untried > 0) {
-      result_.status =
-          connect_error_.ok()
-              ? absl::AbortedError(absl::StrCat(result_.untried,
-                                                " transfers not tried"))
-              : connect_error_;
+      result_.status = connect_error_.ok()
+                           ? absl::AbortedError(absl::StrCat(
+                                 result_.untried, " transfers not tried"))
+                           : connect_error_;
     }
     return result_;
   }
@@ -141,12 +140,11 @@ class BatchRun {
     if (!(disk_full && IsDiskFull(result_.status))) {
       Report(absl::StrCat(jobs_[job].label, ": ", s.message()));
     }
-    if (result_.status.ok() ||
-        (disk_full && !IsDiskFull(result_.status)) ||
+    if (result_.status.ok() || (disk_full && !IsDiskFull(result_.status)) ||
         (IsSessionReuseRefusal(s) && !IsSessionReuseRefusal(result_.status) &&
          !IsDiskFull(result_.status))) {
-      result_.status = WithMessage(
-          s, absl::StrCat(jobs_[job].label, ": ", s.message()));
+      result_.status =
+          WithMessage(s, absl::StrCat(jobs_[job].label, ": ", s.message()));
     }
     if (disk_full || options_.fail_fast) stop_ = true;
   }
@@ -183,8 +181,8 @@ BatchResult RunBatch(const std::vector<BatchJob>& jobs,
                      const BatchOptions& options,
                      std::unique_ptr<FtpsClient> first) {
   BatchRun run(jobs, options);
-  const int workers =
-      std::max(1, std::min<int>(options.parallel, static_cast<int>(jobs.size())));
+  const int workers = std::max(
+      1, std::min<int>(options.parallel, static_cast<int>(jobs.size())));
   std::vector<std::thread> threads;
   for (int i = 1; i < workers; ++i) {
     threads.emplace_back([&run] { run.Work(nullptr); });
@@ -196,8 +194,8 @@ BatchResult RunBatch(const std::vector<BatchJob>& jobs,
 
 std::string BatchSummary(const BatchResult& result) {
   std::string line = absl::StrCat(result.ok, " ok, ", result.failed, " failed");
-  if (result.untried > 0) absl::StrAppend(&line, ", ", result.untried,
-                                          " not tried");
+  if (result.untried > 0)
+    absl::StrAppend(&line, ", ", result.untried, " not tried");
   return line;
 }
 

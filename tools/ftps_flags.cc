@@ -48,14 +48,10 @@ constexpr char kVersion[] = "0.1.0";
 
 constexpr char kCommands[] = R"(usage:
   ftps [OPTIONS] ls URL
-  ftps [OPTIONS] get URL [LOCAL|DIR|-]
-  ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
-  ftps [OPTIONS] put LOCALFILE URL|URL/DIR/
-  ftps [OPTIONS] put LOCALFILE... URL/DIR/
-  ftps [OPTIONS] get 'URL/DIR/*.csv' [DIR]
-  ftps [OPTIONS] get --input-file FILE [--output-dir DIR]
-  ftps [OPTIONS] mirror [--delete] [--dry-run] URL DIR
-  ftps [OPTIONS] mirror -R [--delete] [--dry-run] DIR URL
+  ftps [OPTIONS] get URL|'URL/DIR/*.csv' [LOCAL|DIR|-]
+  ftps [OPTIONS] get --output-dir DIR [--input-file FILE] [URL...]
+  ftps [OPTIONS] put LOCALFILE... URL|URL/DIR/
+  ftps [OPTIONS] mirror [-R] [--delete] [--dry-run] URL DIR | DIR URL
   ftps [OPTIONS] rm|mkdir|rmdir|size URL
   ftps [OPTIONS] mv URL NEWPATH|URL
 )";

@@ -2,9 +2,10 @@
 // control connection's TLS session.
 //
 //   ftps [OPTIONS] ls URL
-//   ftps [OPTIONS] get URL LOCALFILE
-//   ftps [OPTIONS] get --output-dir DIR [--parallel N] URL...
-//   ftps [OPTIONS] put LOCALFILE URL
+//   ftps [OPTIONS] get URL|'URL/DIR/*.csv' [LOCAL|DIR|-]
+//   ftps [OPTIONS] get --output-dir DIR [--input-file FILE] [URL...]
+//   ftps [OPTIONS] put LOCALFILE... URL|URL/DIR/
+//   ftps [OPTIONS] mirror [-R] [--delete] [--dry-run] URL DIR | DIR URL
 //   ftps [OPTIONS] rm|mkdir|rmdir|size URL
 //   ftps [OPTIONS] mv URL NEWPATH
 //

@@ -23,8 +23,8 @@ absl::Time Floor(absl::Time t, absl::Duration precision) {
 }
 
 absl::Status LocalError(absl::string_view what, const std::string& path) {
-  return WithCategory(absl::InternalError(absl::StrCat(what, " '", path, "': ",
-                                                       strerror(errno))),
+  return WithCategory(absl::InternalError(absl::StrCat(what, " '", path,
+                                                       "': ", strerror(errno))),
                       ErrorCategory::kLocalFile);
 }
 
@@ -127,8 +127,9 @@ class Mirror {
                              : PlanMirror(*local, *remote, setup_.delete_extra);
     for (const std::string& p : plan.conflicts) {
       setup_.batch.report(absl::StrCat(
-          p, ": a file on one side and a folder on the other; left alone "
-             "(--delete replaces it)"));
+          p,
+          ": a file on one side and a folder on the other; left alone "
+          "(--delete replaces it)"));
     }
     return plan;
   }
@@ -158,8 +159,8 @@ class Mirror {
       setup_.print(absl::StrCat("mkdir ", p));
     }
     for (const TreeEntry& e : plan.transfers) {
-      setup_.print(absl::StrCat(down() ? "get " : "put ", e.path, " (",
-                                e.size, " bytes)"));
+      setup_.print(absl::StrCat(down() ? "get " : "put ", e.path, " (", e.size,
+                                " bytes)"));
     }
     (void)client_->Quit();
     BatchResult r;
