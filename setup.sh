@@ -15,6 +15,8 @@ packages=(
   g++ dpkg-dev
   # Tests: the system trust store and TLS/FTPS peers we did not write.
   ca-certificates openssl curl lftp vsftpd
+  # 0-RTT interop (tests/early_data_interop_test): gnutls-serv --earlydata.
+  gnutls-bin
   # Benchmarks: plots. Line coverage (tests/coverage.sh): lcov.
   gnuplot-nox lcov
   # Resumption across a fleet (fleet/): Redis 7.0 and hiredis 0.14. Tests

@@ -5,6 +5,10 @@
 //    server: accepted once; the same session and early data again (a
 //    replay): rejected, and the handshake still resumes.
 //  * The library's client against `openssl s_server -early_data`: accepted.
+//  * The library's client against `gnutls-serv --earlydata` (GnuTLS 3.7,
+//    Debian's gnutls-bin): accepted. gnutls-serv reads early data and drops
+//    it (its --echo mode echoes only 1-RTT records), so only the handshake's
+//    outcome is checked there.
 #include <sys/wait.h>
 
 #include <memory>
@@ -192,6 +196,62 @@ TEST(LibraryClientAgainstSServer, EarlyDataIsAccepted) {
       absl::Now() + Scaled(absl::Seconds(10))))
       << (*server)->log();
   (void)(*conn)->SendCloseNotify();
+}
+
+// `gnutls-serv --earlydata --echo` on a free port (it listens on every
+// address; ready once it says so for IPv4).
+absl::StatusOr<std::unique_ptr<ServerProcess>> StartGnutlsServ(
+    const std::string& dir) {
+  const TestPki& pki = GetTestPki();
+  ServerSpec spec;
+  spec.name = "gnutls-serv --earlydata";
+  spec.log_path = dir + "/gnutls-serv.log";
+  spec.ready_line = "Echo Server listening on IPv4 0.0.0.0 port {port}";
+  spec.command =
+      [&pki](uint16_t port) -> absl::StatusOr<std::vector<std::string>> {
+    return std::vector<std::string>{"/usr/bin/gnutls-serv",
+                                    "--earlydata",
+                                    "--echo",
+                                    "-p",
+                                    absl::StrCat(port),
+                                    "--x509certfile",
+                                    pki.server_cert_file(),
+                                    "--x509keyfile",
+                                    pki.server_key_file()};
+  };
+  return ServerProcess::Start(spec);
+}
+
+TEST(LibraryClientAgainstGnutlsServ, EarlyDataIsAccepted) {
+  const std::string dir = MakeTempDir();
+  auto server = StartGnutlsServ(dir);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  ContextOptions options = ClientOptions();
+  options.early_data = true;
+  auto ctx = MustCreate(options);
+  Session ticket;
+  {
+    absl::StatusOr<std::unique_ptr<Connection>> conn = ConnectLocal(ctx, port);
+    ASSERT_TRUE(conn.ok()) << conn.status() << "\n" << (*server)->log();
+    absl::StatusOr<Session> session =
+        (*conn)->WaitForSession(Scaled(absl::Seconds(10)));
+    ASSERT_TRUE(session.ok()) << session.status();
+    ticket = *session;
+    (void)(*conn)->Shutdown();
+  }
+  ASSERT_TRUE(SSL_SESSION_early_data_capable(ticket.get()));
+  absl::StatusOr<std::unique_ptr<Connection>> conn =
+      Connection::ConnectWithEarlyData(ctx, "localhost", port, "EARLY\n",
+                                       UnsentEarlyData::kResend, ticket);
+  ASSERT_TRUE(conn.ok()) << conn.status() << "\n" << (*server)->log();
+  EXPECT_EQ((*conn)->early_data().outcome, EarlyDataOutcome::kAccepted)
+      << (*conn)->early_data().reason << "\n"
+      << (*server)->log();
+  EXPECT_TRUE((*conn)->session_reused());
+  (void)(*conn)->Shutdown();
+  EXPECT_TRUE(absl::StrContains((*server)->log(), "This is a resumed session"))
+      << (*server)->log();
 }
 
 }  // namespace
