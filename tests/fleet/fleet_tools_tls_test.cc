@@ -44,7 +44,7 @@ class FleetToolsTlsTest : public ::testing::Test {
   // --redis-cacert, --redis-cert, --redis-key for the TLS Redis.
   std::vector<std::string> TlsFlags() const {
     const TestPki& pki = GetTestPki();
-    return {"--redis-cacert", pki.ca_file(), "--redis-cert",
+    return {"--redis-cacert",       pki.ca_file(), "--redis-cert",
             pki.client_cert_file(), "--redis-key", pki.client_key_file()};
   }
   std::unique_ptr<FleetHarness> fleet_;
@@ -53,8 +53,10 @@ class FleetToolsTlsTest : public ::testing::Test {
 
 TEST_F(FleetToolsTlsTest, EchoServersShareSessionsThroughRediss) {
   std::vector<std::string> flags = {
-      "--session-store", tls_redis_->url_without_password(), "--ticket-keys",
-      "off", "--max-version", "1.2", "--redis-timeout", "1s"};
+      "--session-store", tls_redis_->url_without_password(),
+      "--ticket-keys",   "off",
+      "--max-version",   "1.2",
+      "--redis-timeout", "1s"};
   for (const std::string& f : TlsFlags()) flags.push_back(f);
   ASSERT_TRUE(fleet_->StartInstance(flags).ok());
   ASSERT_TRUE(fleet_->StartInstance(flags).ok());
