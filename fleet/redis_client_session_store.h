@@ -27,8 +27,8 @@
 //   RemovePeer.
 // A Put or a Take is one pipelined round trip, never retried blindly (a lost
 // reply loses a ticket, never hands it out twice: RedisClient's Idempotent).
-// The scripts name keys of one hash tag that they derive from the index name
-// (Redis Cluster routes them, undeclared). Every value is sealed under the
+// The scripts touch keys of the index's hash tag that they derive from its
+// name, undeclared (README, "Single-key commands, and scripts"). Every value is sealed under the
 // fleet key with its name as associated data: a tampered or moved value is
 // refused (counted in Metrics::rejected) and the connection makes a full
 // handshake.
