@@ -72,7 +72,7 @@ std::vector<std::string> VsftpdConfig(const FtpServerOptions& options,
       "log_ftp_protocol=YES",
       "debug_ssl=YES",
       "pam_service_name=vsftpd",
-      "max_per_ip=0",
+      absl::StrCat("max_per_ip=", options.max_per_ip),
       "max_clients=0",
   };
 }

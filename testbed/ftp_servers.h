@@ -25,6 +25,8 @@ struct FtpServerOptions {
   uint16_t max_version = TLS1_3_VERSION;  // TLS1_2_VERSION caps the server.
   bool require_reuse = true;              // Refuse data connections that do not
                                           // resume the control session.
+  int max_per_ip = 0;  // vsftpd: control connections per client address
+                       // (0: no limit); one more gets a 421.
 };
 
 // A server configuration that parameterized tests run against.

@@ -282,3 +282,51 @@ INSTANTIATE_TEST_SUITE_P(Servers, FtpsBatchTest,
 
 }  // namespace
 }  // namespace tlsession::testing
+
+namespace tlsession::testing {
+namespace {
+
+// vsftpd allowing one connection per address, asked for four: whichever
+// worker logs in first carries the batch, the others are refused with 421
+// (or find the queue empty) and leave, and the run whose files all arrived
+// succeeds. Whether a refusal happens depends on timing; what is asserted
+// holds either way.
+TEST(FtpsBatch421Test, TooManyConnectionsBacksOffAndSucceeds) {
+  FtpServerOptions options;
+  options.max_per_ip = 1;
+  auto server = FtpServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string dir = MakeTempDir();
+  WriteFileOrDie(dir + "/ca.pem", (*server)->ca_pem());
+  ASSERT_EQ(mkdir((dir + "/home").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/out").c_str(), 0755), 0);
+  FtpsTool tool(dir, dir + "/home");
+  std::vector<std::string> args = {
+      "-v",           "--cacert",   dir + "/ca.pem", "get",
+      "--output-dir", dir + "/out", "--parallel",    "4"};
+  constexpr int kFiles = 40;
+  for (int i = 0; i < kFiles; ++i) {
+    (*server)->PutFile(absl::StrCat("f", i), absl::StrCat("file ", i));
+    args.push_back(absl::StrCat("ftp://", FtpServer::kUser, ":",
+                                FtpServer::kPassword,
+                                "@localhost:", (*server)->port(), "/f", i));
+  }
+  ToolRun run = tool.Run(args, RunOptions(), kChildTimeout);
+  ASSERT_EQ(run.exit_code, kExitOk) << run << "\n" << (*server)->log();
+  EXPECT_THAT(run.output, HasSubstr("ftps: 40 ok, 0 failed")) << run;
+  int refused = 0;
+  for (const std::string& line : LinesStartingWith(run.output, "ftps: ")) {
+    if (absl::StrContains(line, "421")) {
+      ++refused;
+      EXPECT_THAT(line, HasSubstr("going on with")) << run;
+    }
+  }
+  RecordProperty("connections_refused_with_421", refused);
+  for (int i = 0; i < kFiles; ++i) {
+    EXPECT_EQ(ReadFileOrEmpty(absl::StrCat(dir, "/out/f", i)),
+              absl::StrCat("file ", i));
+  }
+}
+
+}  // namespace
+}  // namespace tlsession::testing
