@@ -28,10 +28,10 @@
 // A Put or a Take is one pipelined round trip, never retried blindly (a lost
 // reply loses a ticket, never hands it out twice: RedisClient's Idempotent).
 // The scripts touch keys of the index's hash tag that they derive from its
-// name, undeclared (README, "Single-key commands, and scripts"). Every value is sealed under the
-// fleet key with its name as associated data: a tampered or moved value is
-// refused (counted in Metrics::rejected) and the connection makes a full
-// handshake.
+// name, undeclared (README, "Single-key commands, and scripts"). Every value is
+// sealed under the fleet key with its name as associated data: a tampered or
+// moved value is refused (counted in Metrics::rejected) and the connection
+// makes a full handshake.
 //
 // Fail-open: when Redis is slow, down or answers garbage, Take finds nothing
 // and Put stores nothing; the connection makes a full handshake. Every call
