@@ -29,6 +29,8 @@ constexpr CounterRow<Server> kServerCounters[] = {
     {"tlsession_probes_total",
      "Connections closed before sending a byte (health checks).",
      &Server::probes},
+    {"tlsession_early_data_accepted_total",
+     "TLS handshakes that accepted 0-RTT early data.", &Server::early_data},
 };
 
 using Store = RedisServerSessionStore::Metrics;
@@ -56,6 +58,15 @@ constexpr CounterRow<Store> kStoreCounters[] = {
      &Store::write_failures},
     {"tlsession_session_store_dropped_writes_total",
      "Writes dropped (queue full or expired).", &Store::dropped_writes},
+    {"tlsession_early_data_claims_total",
+     "0-RTT single-use checks that proved a ticket unused.",
+     &Store::early_data_claims},
+    {"tlsession_early_data_replays_total",
+     "0-RTT single-use checks that found the ticket used (replays).",
+     &Store::early_data_replays},
+    {"tlsession_early_data_check_failures_total",
+     "0-RTT single-use checks that could not be made (early data rejected).",
+     &Store::early_data_failures},
 };
 
 using Keys = TicketKeySync::Metrics;

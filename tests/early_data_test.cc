@@ -317,6 +317,46 @@ TEST_F(EarlyDataTest, TheCacheHandsEachTicketToOneEarlyConnection) {
   }
 }
 
+// The cache hands a ticket only to connections with the same identity
+// (ALPN list included), peer name and port: a ticket made for "h2" never
+// carries early data of an "http/1.1" Context, nor of another host name.
+TEST_F(EarlyDataTest, OnlyTheSameAlpnAndPeerGetTheTicket) {
+  ContextOptions server = EarlyServerOptions();
+  server.alpn_protocols = {"h2", "http/1.1"};
+  StartServer(server);
+  auto cache = std::make_shared<ClientSessionCache>();
+  ContextOptions h2 = EarlyClientOptions();
+  h2.alpn_protocols = {"h2"};
+  h2.session_cache = cache;
+  auto h2_client = MustCreate(h2);
+  ASSERT_TRUE(testing::RunClient(h2_client, server_->port()).ok());
+
+  ContextOptions http11 = h2;
+  http11.alpn_protocols = {"http/1.1"};
+  absl::StatusOr<EarlyRun> other_alpn =
+      RunEarly(MustCreate(http11), server_->port(), Session(), "other alpn");
+  ASSERT_TRUE(other_alpn.ok()) << other_alpn.status();
+  EXPECT_EQ(other_alpn->result.outcome, EarlyDataOutcome::kNotOffered);
+  EXPECT_EQ(other_alpn->result.reason, "no_session_offered");
+
+  // The test certificate names 127.0.0.1 too: the same server under
+  // another name is another peer.
+  absl::StatusOr<std::unique_ptr<Connection>> other_peer =
+      Connection::ConnectWithEarlyData(h2_client, "127.0.0.1", server_->port(),
+                                       "other peer");
+  ASSERT_TRUE(other_peer.ok()) << other_peer.status();
+  EXPECT_EQ((*other_peer)->early_data().outcome, EarlyDataOutcome::kNotOffered);
+  EXPECT_EQ((*other_peer)->early_data().reason, "no_session_offered");
+  absl::StatusOr<std::string> echo = ReadExactly(**other_peer, 10);
+  EXPECT_EQ(echo.value_or(""), "other peer");
+  EXPECT_TRUE((*other_peer)->Shutdown().ok());
+
+  absl::StatusOr<EarlyRun> same =
+      RunEarly(h2_client, server_->port(), Session(), "same alpn and peer");
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->result.outcome, EarlyDataOutcome::kAccepted);
+}
+
 // Early data larger than the ticket's limit: what fits goes early, the rest
 // after the handshake; the server reads all of it, in order.
 TEST_F(EarlyDataTest, DataPastTheLimitFollowsInOneRtt) {

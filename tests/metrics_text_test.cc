@@ -54,7 +54,11 @@ TEST(FleetMetricsTextTest, ServerOnly) {
             "# HELP tlsession_probes_total Connections closed before sending "
             "a byte (health checks).\n"
             "# TYPE tlsession_probes_total counter\n"
-            "tlsession_probes_total 0\n");
+            "tlsession_probes_total 0\n"
+            "# HELP tlsession_early_data_accepted_total TLS handshakes that "
+            "accepted 0-RTT early data.\n"
+            "# TYPE tlsession_early_data_accepted_total counter\n"
+            "tlsession_early_data_accepted_total 0\n");
 }
 
 TEST(FleetMetricsTextTest, StoreKeysAndRedisClients) {
@@ -64,6 +68,8 @@ TEST(FleetMetricsTextTest, StoreKeysAndRedisClients) {
   store.misses = 2;
   store.timeouts = 1;
   store.rejected = 3;
+  store.early_data_claims = 6;
+  store.early_data_replays = 1;
   s.session_store = store;
   fleet::TicketKeySync::Metrics keys;
   keys.published = 2;
@@ -87,6 +93,9 @@ TEST(FleetMetricsTextTest, StoreKeysAndRedisClients) {
            "tlsession_session_store_misses_total 2\n",
            "tlsession_session_store_timeouts_total 1\n",
            "tlsession_session_store_rejected_total 3\n",
+           "tlsession_early_data_claims_total 6\n",
+           "tlsession_early_data_replays_total 1\n",
+           "tlsession_early_data_check_failures_total 0\n",
            "tlsession_ticket_key_published_total 2\n",
            "tlsession_ticket_key_rejected_total 1\n",
            "tlsession_ticket_key_replaced_total 1\n",
