@@ -325,5 +325,49 @@ TEST(ContextIdentity, InputsNameTheirFields) {
   }
 }
 
+// The session-ID context of a fleet server (one that sets
+// session_id_context): what decides resumption changes it; what does not
+// leaves it alone, so differently tuned instances still share sessions.
+TEST(ServerSessionIdContext, CoversCertificateClientAuthAndItsRoots) {
+  const testing::TestPki& rsa = GetTestPki(testing::KeyType::kRsa2048);
+  const auto fleet = [] {
+    ContextOptions o = ServerBase();
+    o.session_id_context = "fleet";
+    return o;
+  };
+  const auto sid_ctx = [](const ContextOptions& o) {
+    auto material = LoadContextMaterial(o);
+    EXPECT_TRUE(material.ok()) << material.status();
+    return material.ok() ? ServerSessionIdContext(o, *material) : "";
+  };
+  const std::string base = sid_ctx(fleet());
+  EXPECT_EQ(base.size(), 32u);
+  EXPECT_EQ(sid_ctx(fleet()), base);
+  const std::function<void(ContextOptions&)> deciding[] = {
+      [](ContextOptions& o) { o.session_id_context = "other fleet"; },
+      [&rsa](ContextOptions& o) {
+        o.certificate_chain_pem = rsa.server.cert_pem;
+        o.private_key_pem = rsa.server.key_pem;
+      },
+      [](ContextOptions& o) { o.require_client_certificate = true; },
+  };
+  for (const auto& change : deciding) {
+    ContextOptions o = fleet();
+    change(o);
+    EXPECT_NE(sid_ctx(o), base);
+  }
+  // Client certificates required, against other roots.
+  ContextOptions required = fleet();
+  required.require_client_certificate = true;
+  ContextOptions other_roots = required;
+  other_roots.ca_pem = rsa.ca.cert_pem;
+  EXPECT_NE(sid_ctx(required), sid_ctx(other_roots));
+  // Neither the versions nor the timeouts decide whether a session resumes.
+  ContextOptions tuned = fleet();
+  tuned.max_version = TLS1_2_VERSION;
+  tuned.session_timeout = absl::Minutes(5);
+  EXPECT_EQ(sid_ctx(tuned), base);
+}
+
 }  // namespace
 }  // namespace tlsession

@@ -272,20 +272,25 @@ absl::Status ConfigureClock(const ContextOptions& options, SSL_CTX* ctx) {
 }
 
 absl::Status ConfigureSessionIdContext(const ContextOptions& options,
+                                       const ContextMaterial& material,
                                        const std::string& id, SSL_CTX* ctx) {
   // Sessions carry this identity (their session-ID context) so that a
-  // session can be checked against the Context it is offered to.
-  const std::string& sid_ctx =
-      options.role == Role::kServer && !options.session_id_context.empty()
-          ? options.session_id_context
-          : id;
-  if (sid_ctx.size() > SSL_MAX_SID_CTX_LENGTH ||
-      !SSL_CTX_set_session_id_context(
-          ctx, reinterpret_cast<const uint8_t*>(sid_ctx.data()),
-          sid_ctx.size())) {
+  // session can be checked against the Context it is offered to. Servers
+  // that share a session_id_context (a fleet) share a digest of it with
+  // what decides resumption (ServerSessionIdContext).
+  if (options.session_id_context.size() > SSL_MAX_SID_CTX_LENGTH) {
     return absl::InvalidArgumentError(
         absl::StrCat("session_id_context must be at most ",
                      SSL_MAX_SID_CTX_LENGTH, " bytes"));
+  }
+  const std::string sid_ctx =
+      options.role == Role::kServer && !options.session_id_context.empty()
+          ? ServerSessionIdContext(options, material)
+          : id;
+  if (!SSL_CTX_set_session_id_context(
+          ctx, reinterpret_cast<const uint8_t*>(sid_ctx.data()),
+          sid_ctx.size())) {
+    return SslFailure("setting the session-ID context failed");
   }
   return absl::OkStatus();
 }
@@ -375,7 +380,7 @@ absl::StatusOr<std::shared_ptr<const Context>> Context::Create(
       [&] { return ConfigureAlpn(options, raw); },
       [&] { return ConfigureTrust(options, *material, raw); },
       [&] { return ConfigureOwnCertificate(*material, raw); },
-      [&] { return ConfigureSessionIdContext(options, id, raw); },
+      [&] { return ConfigureSessionIdContext(options, *material, id, raw); },
       [&] { return ConfigureClock(options, raw); },
   };
   for (const auto& step : steps) {

@@ -79,6 +79,30 @@ std::vector<IdentityInput> IdentityInputs(const ContextOptions& options,
   };
 }
 
+std::vector<IdentityInput> ResumptionInputs(const ContextOptions& options,
+                                            const ContextMaterial& material) {
+  return {
+      {"session_id_context", options.session_id_context},
+      {"certificate_chain_file certificate_chain_pem",
+       CertificateDigests(material.chain, false)},
+      {"private_key_file private_key_pem",
+       PublicKeyDigest(material.private_key.get())},
+      {"require_client_certificate",
+       options.require_client_certificate ? "required" : "none"},
+      {"ca_file ca_dir ca_pem", CertificateDigests(material.roots, true)},
+  };
+}
+
+std::string ServerSessionIdContext(const ContextOptions& options,
+                                   const ContextMaterial& material) {
+  std::string message = "tlsession-server-sid-ctx-v1";
+  for (const IdentityInput& input : ResumptionInputs(options, material)) {
+    AppendPrefixed(&message, input.fields);
+    AppendPrefixed(&message, input.value);
+  }
+  return Sha256(message);
+}
+
 std::string ContextIdentity(const ContextOptions& options,
                             const ContextMaterial& material) {
   std::string message = "tlsession-context-v2";

@@ -42,6 +42,22 @@ std::vector<IdentityInput> IdentityInputs(const ContextOptions& options,
 std::string ContextIdentity(const ContextOptions& options,
                             const ContextMaterial& material);
 
+// The inputs that decide whether a server may resume a session, whatever
+// else differs among the servers that share |options.session_id_context|
+// (a fleet): that context, this side's certificate chain and key (whom the
+// session authenticated), the client-certificate mode and the trust roots
+// client certificates are verified against (what a resumed session skips).
+std::vector<IdentityInput> ResumptionInputs(const ContextOptions& options,
+                                            const ContextMaterial& material);
+
+// The 32-byte session-ID context of a server that sets
+// |options.session_id_context|: SHA-256 over ResumptionInputs. Servers that
+// share the context string but differ in a resumption input never resume
+// each other's sessions (an instance requiring client certificates never
+// resumes a session made where none was asked for).
+std::string ServerSessionIdContext(const ContextOptions& options,
+                                   const ContextMaterial& material);
+
 // A ContextOptions field that does not enter the identity, and why.
 struct FieldOutsideIdentity {
   absl::string_view field;

@@ -101,7 +101,11 @@ struct ContextOptions {
   // and rotates its own keys every two days.
   std::shared_ptr<TicketKeyRing> ticket_keys;
   // Servers: the session-ID context. Empty means id(). Servers behind one
-  // name that share ticket keys should set the same value.
+  // name that share ticket keys should set the same value. The SSL_CTX's
+  // context is then a digest of it with the certificate, the client-
+  // certificate mode and its trust roots (ServerSessionIdContext in
+  // context_identity.h), so servers that differ in those never resume each
+  // other's sessions. At most 32 bytes.
   std::string session_id_context;
 
   // 0-RTT early data (RFC 8446, 2.3), off by default on both sides.
