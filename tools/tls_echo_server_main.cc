@@ -24,6 +24,10 @@
 // --early-data: accept TLS 1.3 0-RTT early data (echoed like any data),
 //     each ticket's at most once: the single-use check runs in the session
 //     store (this process's memory, or Redis with --session-store redis://).
+// --client-auth none|required, --client-ca FILE: ask for a client
+//     certificate chaining to FILE's CAs and fail without one. The fleet's
+//     session-ID context covers both (and the certificate), so a session
+//     made where no certificate was asked for never resumes here.
 // --metrics-address ADDRESS:PORT: serves the counters in Prometheus's text
 //     format on GET http://ADDRESS:PORT/metrics (PORT 0: any free port).
 // Prints "metrics on ADDRESS:PORT" (with --metrics-address), then
@@ -66,6 +70,8 @@ struct Flags {
   std::string name;
   std::string metrics_address;  // Empty: no metrics endpoint.
   bool early_data = false;
+  std::string client_auth = "none";  // none | required
+  std::string client_ca;             // Trust roots for client certificates.
   // --session-store and --ticket-keys as typed; ParseModeFlags turns them
   // into fleet's enums.
   std::string session_store = "memory";
@@ -116,6 +122,10 @@ std::vector<CliFlag> FlagTable(Flags* f) {
       {"--ticket-sync", "Redis ticket keys: how often to read them (10s)",
        SetDuration(&t.sync_interval)},
       {"--name", "a name for this instance in its output", SetString(&f->name)},
+      {"--client-auth", "none | required: client certificates (none)",
+       SetString(&f->client_auth)},
+      {"--client-ca", "CA certificates (PEM) client certificates must chain to",
+       SetString(&f->client_ca)},
       {"--metrics-address",
        "serve Prometheus metrics on http://ADDRESS:PORT/metrics",
        SetString(&f->metrics_address)},
@@ -164,6 +174,16 @@ absl::StatusOr<ContextOptions> BaseOptions(const Flags& f) {
   o.max_version = f.max_version;
   o.session_timeout = f.session_timeout;
   o.early_data = f.early_data;
+  if (f.client_auth == "required") {
+    if (f.client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          "--client-auth required needs --client-ca FILE");
+    }
+    o.require_client_certificate = true;
+    o.ca_file = f.client_ca;
+  } else if (f.client_auth != "none") {
+    return absl::InvalidArgumentError("--client-auth must be none or required");
+  }
   if (f.port < 0 || f.port > 65535) {
     return absl::InvalidArgumentError("--port must be 0 to 65535");
   }
