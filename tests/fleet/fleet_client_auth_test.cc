@@ -53,9 +53,9 @@ TEST_P(FleetClientAuthTest, ClientAuthModeDecidesWhoResumesWhat) {
   auto fleet = FleetHarness::Start();
   ASSERT_TRUE(fleet.ok()) << fleet.status();
   // A patient Redis timeout: an instance's first GET also connects.
-  const std::vector<std::string> shared = {
-      "--session-store", "redis", "--ticket-keys", "redis", "--redis-timeout",
-      "500ms"};
+  const std::vector<std::string> shared = {"--session-store", "redis",
+                                           "--ticket-keys",   "redis",
+                                           "--redis-timeout", "500ms"};
   const std::vector<std::string> required = [&] {
     std::vector<std::string> out = shared;
     out.insert(out.end(),
@@ -134,13 +134,13 @@ TEST_P(FleetClientAuthTest, ClientAuthModeDecidesWhoResumesWhat) {
   EXPECT_TRUE(back->new_session()) << back->output;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Versions, FleetClientAuthTest,
-    ::testing::Values(Version{"Tls13Tickets", {"-tls1_3"}},
-                      Version{"Tls12SessionIds", {"-tls1_2", "-no_ticket"}}),
-    [](const ::testing::TestParamInfo<Version>& info) {
-      return info.param.name;
-    });
+INSTANTIATE_TEST_SUITE_P(Versions, FleetClientAuthTest,
+                         ::testing::Values(Version{"Tls13Tickets", {"-tls1_3"}},
+                                           Version{"Tls12SessionIds",
+                                                   {"-tls1_2", "-no_ticket"}}),
+                         [](const ::testing::TestParamInfo<Version>& info) {
+                           return info.param.name;
+                         });
 
 }  // namespace
 }  // namespace tlsession::testing
