@@ -38,7 +38,8 @@
 //   names at most one key, so a Redis Cluster proxy can route each. Pipelines
 //   send several such commands in one round trip.
 // - The password is a Secret; the AUTH command is formatted into a buffer
-//   that is wiped once sent, never into hiredis's output buffer.
+//   sized once (no reallocation leaves a copy behind) and wiped once sent
+//   (redis_link.h).
 //
 // Thread-safe: any number of threads may call it at once. Its endpoint comes
 // from fleet/redis_url.h, its replies are fleet/redis_reply.h's.

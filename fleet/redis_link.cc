@@ -158,7 +158,15 @@ absl::StatusOr<std::vector<RedisReply>> RedisLink::RoundTrip(
     const std::vector<std::vector<std::string>>& commands, absl::Time deadline,
     size_t* received) {
   *received = 0;
+  // Sized once: a reallocation would leave an unwiped copy of AUTH's
+  // password behind.
+  size_t size = 0;
+  for (const auto& c : commands) {
+    size += 32;
+    for (const std::string& a : c) size += a.size() + 32;
+  }
   std::string request;
+  request.reserve(size);
   for (const auto& c : commands) AppendRedisCommand(c, &request);
   absl::Status s = ArmTimeout(deadline, "sending");
   if (s.ok()) {
