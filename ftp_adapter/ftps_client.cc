@@ -329,6 +329,9 @@ absl::Status FtpsClient::DownloadFile(const std::string& remote,
                      " bytes but the server says ", *remote_size, "; '",
                      part->part_path(), "' kept, '", local, "' not written")));
   }
+  if (options_.sync_downloads && options_.deferred_renames != nullptr) {
+    return part->CommitLater(options_.download_mode, options_.deferred_renames);
+  }
   return part->Commit(options_.sync_downloads ? PartFile::Sync::kToDisk
                                               : PartFile::Sync::kPageCache,
                       options_.download_mode);

@@ -69,8 +69,9 @@
 
 namespace tlsession::ftp {
 
-class ControlChannel;  // control_channel.h, private to this library.
-class DataChannel;     // data_channel.h, private to this library.
+class ControlChannel;   // control_channel.h, private to this library.
+class DataChannel;      // data_channel.h, private to this library.
+class DeferredRenames;  // local_file.h.
 
 struct ClientOptions {
   // The client TLS configuration (trust roots, versions, client
@@ -102,6 +103,12 @@ struct ClientOptions {
   // until complete. A tool passes 0666 & ~umask, as other programs'
   // files get.
   mode_t download_mode = 0600;
+  // With sync_downloads, a batch's: each finished download is handed to it
+  // (PartFile::CommitLater) instead of synced and renamed on its own; the
+  // caller calls its Commit() once the batch is done. Null: each download
+  // is synced and renamed as it finishes. Not owned; must outlive the
+  // client.
+  DeferredRenames* deferred_renames = nullptr;
   // Every wait: connect, reply, handshake, read, write, close.
   absl::Duration timeout = absl::Seconds(30);
   // How long to wait for a TLS 1.3 ticket on the control connection.

@@ -11,11 +11,16 @@
 #ifndef TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_
 #define TLSESSION_FTP_ADAPTER_LOCAL_FILE_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <sys/types.h>
 #include <cstddef>
 #include <cstdint>
+
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,6 +28,8 @@
 #include "base/owned_fd.h"
 
 namespace tlsession::ftp {
+
+class DeferredRenames;  // Below.
 
 // Where one download to |path| lands: "<path>.part", renamed to |path| by
 // Commit() once the transfer is known complete, so that a failed download
@@ -64,6 +71,9 @@ class PartFile {
 
   // The size of the writes Write() gathers bytes into.
   static constexpr size_t kFlushAt = 256 * 1024;
+  // Written bytes after which the kernel is asked to start writing them
+  // back (sync_file_range), so that Commit()'s fsync has little left.
+  static constexpr uint64_t kWritebackEvery = 8 << 20;
 
   // Empties the part file, to download again from byte 0.
   absl::Status Restart();
@@ -84,6 +94,12 @@ class PartFile {
   // and renames. The PartFile is finished afterwards.
   absl::Status Commit(Sync sync = Sync::kToDisk, mode_t mode = 0600);
 
+  // Like Commit(kToDisk), but for a batch: writes what is gathered, sets
+  // |mode| and hands the part file to |later|, which syncs every part file
+  // it holds at once and only then renames them (DeferredRenames). The
+  // PartFile is finished afterwards.
+  absl::Status CommitLater(mode_t mode, DeferredRenames* later);
+
  private:
   PartFile(std::string path, OwnedFd fd, uint64_t size);
   // Creates the part file of a fresh download (see Write()).
@@ -95,9 +111,55 @@ class PartFile {
 
   std::string path_;
   std::string part_path_;
-  OwnedFd fd_;           // Invalid until created (fresh) and after Commit().
-  uint64_t size_ = 0;    // Bytes written and gathered.
-  std::string pending_;  // Gathered, not yet written.
+  OwnedFd fd_;              // Invalid until created (fresh) and after Commit().
+  uint64_t size_ = 0;       // Bytes written and gathered.
+  std::string pending_;     // Gathered, not yet written.
+  uint64_t unstarted_ = 0;  // Written since writeback was last started.
+};
+
+// The renames of a batch's downloads, made durable together at its end:
+// one syncfs(2) per file system instead of one fsync per file (each a
+// journal commit), then every rename, then one fsync per folder.
+// Whole-or-absent still holds: no download gets its name before syncfs
+// returned, which is after the file system's dirty data, the part files'
+// among it, is on disk; one interrupted before Commit() keeps its part
+// file, for --continue. The price: syncfs also writes other programs'
+// dirty data on that file system. Thread-safe.
+class DeferredRenames {
+ public:
+  DeferredRenames() = default;
+  DeferredRenames(const DeferredRenames&) = delete;
+  DeferredRenames& operator=(const DeferredRenames&) = delete;
+
+  // Records that the part file |part_path|, as |st| describes it, is
+  // complete and is to be renamed to |path|. Commit() renames it only if
+  // it still has that device, inode and size (the descriptor is closed
+  // meanwhile, so an inode number alone could have been reused; the time
+  // may change: mirror sets it).
+  void Add(std::string part_path, std::string path, const struct stat& st);
+
+  // What Commit() could not rename: the final path and why.
+  struct Failure {
+    std::string path;
+    absl::Status status;
+  };
+
+  // Syncs, renames (each part file checked to be the one recorded, and its
+  // destination not a symlink or other non-regular file) and syncs the
+  // folders; forgets what it held. Returns the renames that failed.
+  std::vector<Failure> Commit();
+
+  // How many renames are held.
+  size_t size() const;
+
+ private:
+  struct Pending {
+    std::string part_path;
+    std::string path;
+    struct stat st;
+  };
+  mutable std::mutex mu_;
+  std::vector<Pending> pending_;  // Guarded by mu_.
 };
 
 // The file an upload reads.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "ftp_adapter/error_category.h"
@@ -190,6 +191,41 @@ TEST_F(LocalFileTest, CommitRefusesAPartFileSwappedDuringTheDownload) {
   ExpectLocalError(part->Commit(), "replaced during the download");
   EXPECT_EQ(LinkMode(dest_), 0u);
   ExpectVictimIntact();
+}
+
+// A batch's downloads: nothing has its name until DeferredRenames::Commit,
+// which renames every part file that is still the one written, never over
+// a symlink, and reports the others.
+TEST_F(LocalFileTest, DeferredRenamesNameFilesOnlyAtCommit) {
+  ftp::DeferredRenames later;
+  const std::string a = shared_ + "/a.txt", b = shared_ + "/b.txt",
+                    c = shared_ + "/c.txt";
+  for (const std::string& path : {a, b, c}) {
+    auto part = PartFile::Open(path, PartFile::Start::kFresh);
+    ASSERT_TRUE(part.ok()) << part.status();
+    ASSERT_TRUE(part->Write("bytes of " + path).ok());
+    ASSERT_TRUE(part->CommitLater(0644, &later).ok());
+  }
+  EXPECT_EQ(later.size(), 3u);
+  EXPECT_FALSE(PathExists(a));  // Not before Commit().
+  EXPECT_TRUE(PathExists(a + ".part"));
+  // b's part file swapped, c's destination a planted symlink.
+  ASSERT_EQ(unlink((b + ".part").c_str()), 0);
+  WriteFileOrDie(b + ".part", "someone else's");
+  ASSERT_EQ(symlink(victim_.c_str(), c.c_str()), 0);
+  const std::vector<ftp::DeferredRenames::Failure> failed = later.Commit();
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed[0].path, b);
+  EXPECT_THAT(Msg(failed[0].status), HasSubstr("replaced"));
+  EXPECT_EQ(failed[1].path, c);
+  EXPECT_THAT(Msg(failed[1].status), HasSubstr("symlink"));
+  EXPECT_EQ(ReadFileOrEmpty(a), "bytes of " + a);
+  struct stat st;
+  ASSERT_EQ(stat(a.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_EQ(ReadFileOrEmpty(victim_), "precious\n");
+  EXPECT_EQ(later.size(), 0u);
+  EXPECT_TRUE(later.Commit().empty());
 }
 
 TEST_F(LocalFileTest, AnAbandonedDownloadKeepsItsPartFile) {

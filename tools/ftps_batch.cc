@@ -189,7 +189,18 @@ BatchResult RunBatch(const std::vector<BatchJob>& jobs,
   }
   run.Work(std::move(first));
   for (std::thread& t : threads) t.join();
-  return run.Result();
+  BatchResult result = run.Result();
+  if (options.renames != nullptr) {
+    for (const DeferredRenames::Failure& f : options.renames->Commit()) {
+      if (result.ok > 0) --result.ok;
+      ++result.failed;
+      if (options.report) {
+        options.report(absl::StrCat(f.path, ": ", f.status.message()));
+      }
+      if (result.status.ok()) result.status = f.status;
+    }
+  }
+  return result;
 }
 
 std::string BatchSummary(const BatchResult& result) {

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ftp_adapter/ftps_client.h"
+#include "ftp_adapter/local_file.h"
 
 namespace tlsession::ftp {
 
@@ -48,6 +49,10 @@ struct BatchOptions {
   std::function<void(absl::string_view)> report;
   // Called after each job ends (for overall progress); may be null.
   std::function<void(const BatchJob&, const absl::Status&)> job_done;
+  // The downloads' deferred renames (ClientOptions::deferred_renames), made
+  // durable and committed once every job ended; a rename that fails turns
+  // its job into a failure. Null: none. Not owned.
+  DeferredRenames* renames = nullptr;
 };
 
 // What a batch did.

@@ -206,9 +206,12 @@ class Mirror {
               }};
     }
     const std::optional<absl::Time> modify = e.modify;
-    return {remote, [remote, local, modify](FtpsClient& c) {
+    // A deferred rename (a batch's) keeps the part file's time.
+    const std::string timed =
+        setup_.batch.renames != nullptr ? local + ".part" : local;
+    return {remote, [remote, local, modify, timed](FtpsClient& c) {
               absl::Status s = c.DownloadFile(remote, local);
-              if (s.ok() && modify) s = SetLocalTime(local, *modify);
+              if (s.ok() && modify) s = SetLocalTime(timed, *modify);
               return s;
             }};
   }

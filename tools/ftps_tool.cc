@@ -561,6 +561,7 @@ class Tool {
     co.reuse_session = !o_.no_reuse;
     co.sync_downloads = !o_.no_fsync;
     co.download_mode = download_mode_;
+    co.deferred_renames = renames_.get();
     // Single transfers show their progress (TransferView).
     co.progress = [this](uint64_t n) {
       if (view_ != nullptr) view_->meter().Add(n);
@@ -804,6 +805,9 @@ class Tool {
     if (url->password) CleanseString(&*url->password);  // In |creds| now.
     if (!creds.ok()) return creds.status();
     creds_.emplace(*std::move(creds));
+    // A batch's downloads are made durable together, at its end
+    // (DeferredRenames): one sync instead of one per file.
+    if (!o_.no_fsync) renames_ = std::make_unique<DeferredRenames>();
     return url;
   }
 
@@ -814,6 +818,7 @@ class Tool {
     b.fail_fast = o_.fail_fast;
     b.connect = [this, url] { return Open(url, *creds_); };
     b.report = [this](absl::string_view line) { Note(line); };
+    b.renames = renames_.get();
     return b;
   }
 
@@ -846,6 +851,8 @@ class Tool {
   std::shared_ptr<ClientSessionCache> cache_;
   std::optional<SessionCacheFile> cache_file_;
   std::optional<Credentials> creds_;  // Batches' login, set by Prepare.
+  // A batch's deferred renames (set by Prepare); null otherwise.
+  std::unique_ptr<DeferredRenames> renames_;
   std::mutex trace_mu_;
   // The single transfer's view, if one is under way; set under |trace_mu_|.
   TransferView* view_ = nullptr;
