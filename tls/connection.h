@@ -165,7 +165,10 @@ class Connection : public Stream {
   // under kReport; never lost without a report, never sent twice. A server
   // that negotiates TLS 1.2 on a 0-RTT attempt fails the connection
   // (BoringSSL's WRONG_VERSION_ON_EARLY_DATA): nothing was delivered;
-  // connect again. Errors as Handshake()'s and Write()'s.
+  // connect again. Errors as Handshake()'s and Write()'s; after an error
+  // the early bytes may or may not have reached the server (it may have
+  // accepted them before the connection failed): a caller that sends them
+  // again on a new connection must only send what is safe to run twice.
   absl::Status HandshakeWithEarlyData(
       absl::string_view data,
       UnsentEarlyData unsent = UnsentEarlyData::kResend);

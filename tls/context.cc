@@ -317,7 +317,7 @@ absl::Status ConfigureServerSessions(ContextOptions& options, SSL_CTX* ctx) {
     if (!options.early_data) options.session_store = nullptr;
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   }
-  if (options.early_data) {
+  if (options.early_data && options.max_version >= TLS1_3_VERSION) {
     // The single-use check runs before BoringSSL decides on 0-RTT
     // (Connection::EarlyDataGate); early data is turned back on for the
     // tickets once it has decided.
