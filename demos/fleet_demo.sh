@@ -4,8 +4,10 @@
 # instances sharing their TLS 1.2 sessions and their ticket keys through it,
 # then shows a session made on instance 1 resuming on instances 2 and 3
 # (openssl s_client -sess_out / -sess_in) under TLS 1.2 session IDs, TLS 1.2
-# tickets and TLS 1.3, and two tls_fleet_client processes sharing one client
-# session store. Everything is stopped and removed at the end.
+# tickets and TLS 1.3, a TLS 1.3 ticket's 0-RTT early data accepted once and
+# its replay rejected on every instance (--early-data: the single-use check
+# in Redis), and two tls_fleet_client processes sharing one client session
+# store. Everything is stopped and removed at the end.
 #
 #   demos/fleet_demo.sh
 set -euo pipefail
@@ -91,7 +93,7 @@ for i in 1 2 3; do
     --cert "$work/server.pem" --key "$work/server.key" \
     --session-store "$redis" --ticket-keys "$redis" \
     --redis-password-file "$work/redis.password" \
-    --fleet-key "$work/fleet.key" \
+    --fleet-key "$work/fleet.key" --early-data \
     > "$work/instance$i.out" 2> "$work/instance$i.log" &
   pids+=($!)
   for _ in $(seq 100); do
@@ -125,6 +127,22 @@ for mode in "TLS 1.2 session IDs:-tls1_2 -no_ticket" \
   for i in 2 3; do
     echo "instance$i: $(s_client "${ports[$((i - 1))]}" "${flags[@]}" -sess_in "$sess")"
   done
+done
+
+echo
+echo "== TLS 1.3 0-RTT: a ticket from instance1; its early data to instance2,"
+echo "   then the same ticket and early data replayed to instance2 and instance3"
+sess="$work/session.pem"
+early="$work/early.txt"
+rm -f "$sess"
+printf 'GET / HTTP/1.0\r\n\r\n' > "$early"
+echo "instance1: $(s_client "${ports[0]}" -tls1_3 -sess_out "$sess")"
+for i in 2 2 3; do
+  echo "instance$i: $( (sleep 0.5) |
+    openssl s_client -connect "127.0.0.1:${ports[$((i - 1))]}" \
+      -servername localhost -CAfile "$work/ca.pem" -verify_return_error \
+      -sess_in "$sess" -early_data "$early" 2>&1 |
+    grep -E '^(Reused|New), |^Early data was' | paste -sd ' ' -)"
 done
 
 echo
