@@ -1,36 +1,9 @@
-// ClientSessionCache: the one owner of client sessions' lives. It decides
-// which session may be offered to which peer, hands each TLS 1.3 ticket out
-// at most once, and takes sessions back only from connections that ended
-// cleanly. Storage is a ClientSessionStore (in this process's memory by
-// default), so a store shared by many processes plugs in without changing
-// any of these rules.
-//
-// The promises, each tested: the cache's own (keys, checkout, expiry,
-// bounds) in tests/client_session_cache_test.cc; give-back and leases,
-// which ConnectionSessions carries out, in tests/connection_sessions_test.cc
-// (over real TLS in tests/client_session_cache_tls_test.cc); the default
-// store and its LRU on their own in tests/client_session_store_test.cc.
-// - A session is offered only to the peer and configuration it was made for.
-//   A Key is the Context's identity (a digest of everything that decides
-//   trust and identity), the host name as given (SNI and verification name),
-//   the port and the ALPN list; any change is a miss. Keys are stored only as
-//   digests (HMAC-SHA256 under Config::digest_key), never as host names.
-// - Checkout: Lookup() hands a single-use (TLS 1.3) session out by removing
-//   it from the store atomically, newest first; a reusable (TLS 1.2) session
-//   may be handed to many connections and stays.
-// - A session is never offered after usable_until(): its lifetime, its
-//   ticket lifetime hint or its certificate's notAfter, whichever is first.
-// - Give-back: Insert() is how sessions enter; tls/'s Connection calls it
-//   (through ConnectionSessions) only once a connection ended cleanly, so the
-//   sessions of a connection that an attacker may have cut never resume.
-// - Leases: a caller that must offer one session on several connections
-//   (FTPS data connections resuming their control connection's session)
-//   takes it out of the connection's sessions before they are given back:
-//   see connection_sessions.h. The cache never sees a leased ticket.
-//
-// Modelled on Chromium's SSLClientSessionCache (Key, TieKeyFields, Lookup
-// popping single-use sessions) and rustls's Resumption/ClientSessionStore
-// split. Thread-safe.
+// ClientSessionCache: the one owner of client sessions' lives. Lookup()
+// hands out the session that may be offered to a key (a TLS 1.3 ticket at
+// most once), Insert() takes sessions back from connections that ended
+// cleanly; storage is a ClientSessionStore (memory by default, or shared).
+// The promises and where each is tested: ARCHITECTURE.md, "The client
+// cache's promises". Thread-safe.
 #ifndef TLSESSION_SESSION_CLIENT_SESSION_CACHE_H_
 #define TLSESSION_SESSION_CLIENT_SESSION_CACHE_H_
 

@@ -1,25 +1,9 @@
-// ClientSessionStore: where a client's sessions are kept, behind a small
-// storage interface, so that the policy (ClientSessionCache: keying, single
-// use, expiry, leases) never changes when the storage does: in this process's
-// memory (MemoryClientSessionStore, the default), or a store shared by many
-// processes or machines.
-//
-// A store knows nothing of time or of peers' names: it is given opaque
-// digests as keys and holds sessions under them. Its one rule of its own is
-// the single-use rule, because only the store can apply it atomically: Take()
-// removes a single-use (TLS 1.3) session as it hands it out, so two callers
-// never receive the same ticket, even from a store shared by several
-// processes.
-//
-// The interface is what every store can honour, a store shared through a
-// network service included: put, take, remove, remove a peer's, clear, and
-// count what it dropped. Counting what it holds and listing it for
-// persistence are optional capabilities (a shared store would have to scan
-// the service): a store that has them returns them from counts() and
-// exporter(), and callers ask for them explicitly, as rustls and Go's
-// crypto/tls keep policy apart from what a storage backend offers.
-//
-// Implementations must be thread-safe.
+// ClientSessionStore: where a client's sessions are kept (keyed by opaque
+// digests), apart from the policy in ClientSessionCache. Every store honours
+// the whole interface; Take() removes a single-use (TLS 1.3) session as it
+// hands it out, atomically. Counting and export are optional capabilities,
+// returned by counts() and exporter() (null when a store lacks them): see
+// ARCHITECTURE.md, "Stores". Implementations must be thread-safe.
 #ifndef TLSESSION_SESSION_CLIENT_SESSION_STORE_H_
 #define TLSESSION_SESSION_CLIENT_SESSION_STORE_H_
 

@@ -1,24 +1,10 @@
-// ConnectionSessions: the life of the sessions of one client connection,
-// from the offer before its handshake to its end. tls/'s Connection owns one
-// and only reports events to it; every rule lives here and in
-// ClientSessionCache:
-//
-// - The offer: a session set explicitly, else a leased one, else one checked
-//   out of the cache (a single-use ticket leaves the cache for good).
-// - What the peer sends is held here, not cached, while the connection is
-//   open.
-// - A clean end (close_notify, or the application protocol's own confirmed
-//   end) gives the held sessions to the cache. Any other end drops them: a
-//   connection an attacker cut must not seed later resumptions.
-// - A lease takes one held session out for a caller that offers it on
-//   several connections; a leased ticket is never given back.
-// - A connection that offers a leased session gives nothing back itself: its
-//   tickets descend from a session the cache never saw.
-// - Its owner may hand back one such descendant through the connection it
-//   descends from (Adopt): the connection then holds it as its own, and it
-//   reaches the cache only if that connection ends cleanly.
-//
-// Not thread-safe: used by the one thread that uses its connection.
+// ConnectionSessions: the sessions of one client connection, from the offer
+// before its handshake to its end: the offer (set, leased or from the
+// cache), what the peer sends (held, not cached), the give-back on a clean
+// end, leases, and adopting a leased session's descendant. tls/'s
+// Connection owns one and reports events to it; the rules are in
+// ARCHITECTURE.md, "A client session's path". Not thread-safe: used by the
+// one thread that uses its connection.
 #ifndef TLSESSION_SESSION_CONNECTION_SESSIONS_H_
 #define TLSESSION_SESSION_CONNECTION_SESSIONS_H_
 

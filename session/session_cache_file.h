@@ -1,28 +1,9 @@
-// SessionCacheFile: keeps client sessions in a file across restarts, beside
-// the cache rather than inside it: it loads into and saves from a
-// ClientSessionStore, and the cache knows nothing of files.
-//
-// Its promises, each tested in tests/session_cache_file_test.cc:
-// - The file holds secrets. It is opened like an ssh private key (no
-//   symlink, no FIFO, a regular file owned by this user that group and
-//   others can neither read nor write) and written atomically (a temporary
-//   file beside it, then rename) with mode 0600.
-// - It is never written over when it could not be read: encrypted without
-//   the key, corrupt, or of a newer format version, Save() refuses and says
-//   why, and the file stays for inspection.
-// - Processes that share the file never offer the same TLS 1.3 ticket and
-//   never drop each other's sessions: Load() and Save() hold an advisory lock
-//   (flock on PATH.lock); Load() takes the file's single-use tickets out of
-//   the file (they now belong to this process), and Save() merges this
-//   process's sessions with what the file holds now, moving the store's
-//   tickets into the file.
-// - Sessions no longer usable (Session::usable_until) are skipped both ways.
-//
-// Plain files hold the sessions and digests of the keys (no host names, but
-// each session carries the server's certificate and its secrets in the
-// clear). With a key file, the content is encrypted with AES-256-GCM and the
-// key digests are HMACs under a key derived from it, so a stolen file reveals
-// neither secrets nor the hosts visited.
+// SessionCacheFile: keeps client sessions in a file across restarts. Load()
+// takes the file's sessions into a ClientSessionStore, Save() merges the
+// store's into the file; both under an advisory lock, with the file opened
+// like an ssh private key and, with a key file, encrypted (AES-256-GCM).
+// The promises and the file format's reasoning: ARCHITECTURE.md, "The cache
+// file".
 #ifndef TLSESSION_SESSION_SESSION_CACHE_FILE_H_
 #define TLSESSION_SESSION_SESSION_CACHE_FILE_H_
 
