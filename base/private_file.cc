@@ -8,9 +8,12 @@
 
 #include <openssl/mem.h>
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/cleanse.h"
 
 namespace tlsession {
 namespace {
@@ -84,25 +87,38 @@ absl::StatusOr<PrivateFile> PrivateFile::OpenOrCreate(const std::string& path,
 
 absl::StatusOr<std::string> PrivateFile::ReadAll(const std::string& path,
                                                  size_t max_size) const {
+  // Sized from fstat so that the usual file is read without growing; a file
+  // that grows meanwhile grows |data| through AppendWiping. Every buffer
+  // that held its bytes is wiped, on every path.
   std::string data;
+  struct stat st;
+  if (fstat(fd_, &st) == 0 && st.st_size > 0) {
+    data.reserve(std::min(static_cast<size_t>(st.st_size), max_size) + 1);
+  }
   char buf[65536];
+  absl::Status status = absl::OkStatus();
   for (off_t offset = 0;;) {
     const ssize_t n = pread(fd_, buf, sizeof(buf), offset);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      return absl::InternalError(
+      status = absl::InternalError(
           absl::StrCat("reading '", path, "': ", strerror(errno)));
+      break;
     }
     if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
+    AppendWiping(&data, buf, static_cast<size_t>(n));
     offset += n;
     if (data.size() > max_size) {
-      Secret::Wipe(data);
-      return absl::InvalidArgumentError(
+      status = absl::InvalidArgumentError(
           absl::StrCat("'", path, "' is larger than ", max_size, " bytes"));
+      break;
     }
   }
   OPENSSL_cleanse(buf, sizeof(buf));
+  if (!status.ok()) {
+    Secret::Wipe(data);
+    return status;
+  }
   return data;
 }
 

@@ -24,6 +24,7 @@ int HexValue(char c) {
 // Percent-decodes |in| into |out|; false on a bad escape.
 bool PercentDecode(absl::string_view in, std::string* out) {
   out->clear();
+  out->reserve(in.size());  // Never grows: no copy of a password is freed.
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i] != '%') {
       out->push_back(in[i]);

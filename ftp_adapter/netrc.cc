@@ -7,12 +7,20 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/cleanse.h"
 
 namespace tlsession::ftp {
 namespace {
 
-// One token of a .netrc file.
+// One token of a .netrc file. Any token may be a password (a misplaced
+// one too): its text grows only through AppendWiping and is wiped when the
+// token is destroyed, moved-from tokens included.
 struct Token {
+  Token() = default;
+  Token(Token&&) = default;
+  Token& operator=(Token&&) = default;
+  ~Token() { CleanseString(&text); }
+
   std::string text;
   // The line (from 1) where the token starts.
   size_t line = 0;
@@ -48,7 +56,7 @@ class Lexer {
             return Error(line_, "ends in a backslash with nothing to escape");
           }
         }
-        token.text += s_[pos_];
+        AppendWiping(&token.text, &s_[pos_], 1);
         Advance();
       }
       return std::optional<Token>(std::move(token));
@@ -60,7 +68,7 @@ class Lexer {
           return Error(line_, "ends in a backslash with nothing to escape");
         }
       }
-      token.text += s_[pos_];
+      AppendWiping(&token.text, &s_[pos_], 1);
       Advance();
     }
     return std::optional<Token>(std::move(token));
@@ -106,8 +114,18 @@ class Lexer {
   size_t line_ = 1;
 };
 
-// One "machine" or "default" entry.
+// One "machine" or "default" entry; its strings are wiped when it is
+// destroyed (a vector of entries that grows destroys the moved-from ones).
 struct Entry {
+  Entry() = default;
+  Entry(Entry&&) = default;
+  Entry& operator=(Entry&&) = default;
+  ~Entry() {
+    CleanseString(&machine);
+    CleanseString(&login);
+    CleanseString(&password);
+  }
+
   bool is_default = false;
   std::string machine;
   std::string login;
@@ -123,13 +141,17 @@ bool HasLineBreakOrNul(absl::string_view text) {
 // into |entries|.
 absl::Status AddKeyword(const Token& keyword, Lexer& lexer,
                         std::vector<Entry>* entries) {
-  const std::string word = absl::AsciiStrToLower(keyword.text);
+  // Compared in place: a copy of a misplaced password would need a wipe.
+  absl::string_view word;
+  for (absl::string_view known :
+       {"default", "machine", "login", "password", "account", "macdef"}) {
+    if (absl::EqualsIgnoreCase(keyword.text, known)) word = known;
+  }
   if (word == "default") {
     entries->emplace_back().is_default = true;
     return absl::OkStatus();
   }
-  if (word != "machine" && word != "login" && word != "password" &&
-      word != "account" && word != "macdef") {
+  if (word.empty()) {
     return Lexer::Error(
         keyword.line,
         "has an unexpected token where machine, default, login, password, "
@@ -143,7 +165,8 @@ absl::Status AddKeyword(const Token& keyword, Lexer& lexer,
                                      "' at the end of the file, without "
                                      "its value"));
   }
-  std::string text = std::move((*value)->text);
+  Token token = std::move(**value);
+  std::string& text = token.text;
   if (word == "machine") {
     entries->emplace_back().machine = std::move(text);
     return absl::OkStatus();
@@ -163,8 +186,13 @@ absl::Status AddKeyword(const Token& keyword, Lexer& lexer,
         keyword.line,
         absl::StrCat("has a ", word, " containing NUL, CR or LF"));
   }
-  if (word == "login") entries->back().login = std::move(text);
-  if (word == "password") entries->back().password = std::move(text);
+  std::string* field = word == "login"      ? &entries->back().login
+                       : word == "password" ? &entries->back().password
+                                            : nullptr;
+  if (field != nullptr) {
+    CleanseString(field);  // A repeated keyword: the old value goes.
+    *field = std::move(text);
+  }
   return absl::OkStatus();
 }
 

@@ -7,11 +7,19 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/cleanse.h"
 
 namespace tlsession::ftp {
 
 // The credentials of one .netrc entry; each empty when the entry has none.
+// The password is wiped when the entry is destroyed (moved-from ones too).
 struct NetrcEntry {
+  NetrcEntry(const NetrcEntry&) = default;
+  NetrcEntry(NetrcEntry&&) = default;
+  NetrcEntry& operator=(const NetrcEntry&) = default;
+  NetrcEntry& operator=(NetrcEntry&&) = default;
+  ~NetrcEntry() { CleanseString(&password); }
+
   std::string login;
   std::string password;
 };

@@ -61,6 +61,7 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
     const int high = i + 1 < text.size() ? HexValue(text[i + 1]) : -1;
     const int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
     if (high < 0 || low < 0) {
+      CleanseString(&out);  // Part of a password, maybe.
       return absl::InvalidArgumentError(absl::StrCat(
           "bad percent escape ",
           secret ? std::string() : QuoteExcerpt(text.substr(i, 3)) + " ",
@@ -71,6 +72,7 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text,
     i += 2;
   }
   if (HasLineBreakOrNul(out)) {
+    CleanseString(&out);
     return absl::InvalidArgumentError(
         absl::StrCat("the ", what, " of FTP URL ", QuoteExcerpt(RedactUrl(url)),
                      " contains NUL, CR or LF, which would inject FTP "
