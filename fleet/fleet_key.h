@@ -1,27 +1,9 @@
-// FleetKey: the one secret that a fleet of servers (or of clients) shares,
-// so that Redis is never trusted with a secret.
-//
-// A session holds its master secret and a ticket key issues tickets: what the
-// fleet stores write to Redis is sealed first, with AES-256-GCM under a key
-// derived from the fleet key file, and the Redis key name as associated data.
-// A value flipped by one bit, cut short, or moved to another key (another
-// session ID, another peer, another epoch) does not open: it is refused and
-// the handshake goes on as a full one.
-//
-// Redis key names are keyed digests (HMAC-SHA256 under another derived key),
-// never session IDs or host names: someone who can read Redis cannot tell
-// which hosts a client fleet talks to, nor test a guessed name.
-//
-// The key file is read with ReadKeyFile (base/private_file.h): a regular
-// file owned by this user, mode 0600 or stricter, never through a symlink, of
-// at least 32 bytes (make one with `head -c 32 /dev/urandom > fleet.key;
-// chmod 600 fleet.key`). Every sub-key is derived with HKDF-SHA256 and wiped
-// on destruction.
-//
-// Nonces are random (96 bits): keep a fleet key below 2^32 seals (about one
-// per stored session or ticket key), then give the fleet a new key file.
-//
-// Immutable after construction; thread-safe.
+// FleetKey: the one secret a fleet of servers (or of clients) shares, read
+// from a private key file. It seals what the fleet stores write to Redis
+// (AES-256-GCM, the Redis name as associated data) and makes their names
+// (keyed digests), so that Redis is never trusted with a secret. Key file
+// rules and limits: ARCHITECTURE.md, "The fleet: Redis layout and single
+// use". Immutable after construction; thread-safe.
 #ifndef TLSESSION_FLEET_FLEET_KEY_H_
 #define TLSESSION_FLEET_FLEET_KEY_H_
 

@@ -1,19 +1,9 @@
-// Building the fleet stores from what a user types: a Redis URL, a password
-// file, a fleet key file. For tools (tls_echo_server, ftps) and benchmarks.
-//
-// Clients (ftps --session-store redis://..., crawlers):
-//
-//   fleet::SharedClientCacheOptions o;
-//   o.url = "redis://:PASSWORD@10.0.0.5:6379";   // or the password in a file:
-//   o.password_file = "/etc/tlsession/redis.password";
-//   o.fleet_key_file = "/etc/tlsession/fleet.key";
-//   auto shared = fleet::MakeSharedClientSessionCache(o);
-//   context_options.session_cache = shared->cache;
-//
-// Servers: ApplyFleetServerConfig fills a ContextOptions' session store,
-// ticket keys and session-ID context, and returns what must be kept alive.
-// Its modes are enums; ParseSessionStoreSetting and ParseTicketKeySetting
-// turn the tools' flag values (--session-store, --ticket-keys) into them.
+// Building the fleet stores from what a user types (a Redis URL, a password
+// file, a fleet key file), for tools and benchmarks:
+// MakeSharedClientSessionCache for clients (README has an example),
+// ApplyFleetServerConfig for servers, and the parsers of the tools'
+// --session-store and --ticket-keys values. ARCHITECTURE.md, "The server
+// side" ("A fleet"), says what a server gets.
 #ifndef TLSESSION_FLEET_FLEET_SETUP_H_
 #define TLSESSION_FLEET_FLEET_SETUP_H_
 

@@ -1,48 +1,10 @@
-// RedisClient: a small, bounded, fail-open Redis client for the fleet stores
-// (server sessions, ticket keys, client sessions), over plain TCP or this
-// library's own TLS (redis_link.h; hiredis only parses replies), to one
-// server or to the primary that Sentinels name (redis_sentinel.h).
-//
-// What it promises:
-// - Every call is bounded by a deadline: discovering the primary, connecting,
-//   the TLS handshake, AUTH and the command's round trip together never take
-//   longer than the call's timeout. Each wait is bounded by what is left.
-//   (A per-system-call timeout would not bound the command: a Redis that
-//   trickles its reply could stretch a call to many timeouts.)
-// - TLS (rediss://, Config::tls_context): verification as the Context says
-//   (on by default, host name or IP checked against the certificate); the
-//   links resume their TLS sessions from the Context's client session cache
-//   (Metrics::tls_handshakes, tls_resumed).
-// - Sentinel (redis-sentinel://): the primary is asked of the Sentinels in
-//   turn, checked with ROLE on every new connection, and asked again when a
-//   connection to it fails or a node answers READONLY; links to a former
-//   primary are closed. A changed address counts as a failover.
-// - Connections are pooled (up to Config::max_connections, each used by one
-//   call at a time) and re-made as needed: a connection that failed or timed
-//   out is closed (a late reply would desynchronize it), and the next call
-//   connects afresh. A call its caller marks Idempotent::kYes, on a pooled
-//   connection that ends with no reply, is retried once on a fresh one
-//   within the same deadline (Redis restarted meanwhile). Any other call
-//   fails instead: no reply cannot tell "never ran" from "ran, reply lost".
-// - Fail-open error mapping: calls return a Status whose code says what
-//   happened (see RedisOutcomeOf); the fleet stores turn every failure into
-//   "no session" and go on. Nothing aborts on what Redis sends: replies are
-//   parsed by hiredis's reader (redis_reply.h) and bounded by
-//   Config::max_reply_bytes.
-// - Back-off: after Config::failures_before_backoff consecutive transport
-//   failures (connect, I/O, timeout, protocol), calls are skipped without
-//   touching the network for a back-off period (doubling up to max_backoff),
-//   so that a dead Redis does not add the timeout to every handshake. The
-//   first call after the period probes Redis again.
-// - Single-key commands only, by convention of its callers: every command
-//   names at most one key, so a Redis Cluster proxy can route each. Pipelines
-//   send several such commands in one round trip.
-// - The password is a Secret; the AUTH command is formatted into a buffer
-//   sized once (no reallocation leaves a copy behind) and wiped once sent
-//   (redis_link.h).
-//
-// Thread-safe: any number of threads may call it at once. Its endpoint comes
-// from fleet/redis_url.h, its replies are fleet/redis_reply.h's.
+// RedisClient: a small, bounded, fail-open Redis client for the fleet stores,
+// over plain TCP or this library's TLS, to one server or to the primary that
+// Sentinels name. Every call (discovery, connect, handshake, AUTH, round
+// trip) ends within its deadline and returns a Status saying what happened;
+// only calls marked Idempotent::kYes are ever retried. Pooling, retry,
+// back-off and Sentinel: ARCHITECTURE.md, "The fleet: the Redis transport and
+// Sentinel discovery". Thread-safe.
 #ifndef TLSESSION_FLEET_REDIS_CLIENT_H_
 #define TLSESSION_FLEET_REDIS_CLIENT_H_
 

@@ -1,65 +1,11 @@
 // RedisClientSessionStore: a ClientSessionStore that a fleet of client
-// processes (crawlers, workers, FTPS batch jobs) shares through Redis, so
-// that a session one process got resumes in any other, and each TLS 1.3
-// ticket is still used at most once across the whole fleet.
-//
-// Layout in Redis, per StoreKey (the cache's HMAC digests; no host names),
-// every name of one key under one Redis Cluster hash tag (ARCHITECTURE.md,
-// "The fleet", gives the single-use argument):
-// - TLS 1.3 tickets (single-use): each under its own name, the index name
-//   (below) then ":" and the ticket's entry: the SHA-256 of its PSK identity
-//   (16 bytes in hex), "." and the ticket's usable-until time in Unix ms;
-//   sealed with that name as associated data, PX its remaining usable time.
-//   An index, a list under FleetKey::KeyName("c", key, ":t"), holds the
-//   entries, newest at the head, at most Config::max_sessions_per_key
-//   (older ones are popped and their tickets deleted). Put and Take are Lua
-//   scripts (EVAL), each one atomic step: Take pops entries until one names
-//   a ticket that is present, takes it (GET and DEL) and sets its spent
-//   marker (index name, ":x:", entry; "1", PX the ticket's remaining usable
-//   time) in the same step. A ticket whose spent marker exists is deleted
-//   and refused (Metrics::spent) if it reappears; Put refuses one too. A
-//   duplicated entry names one ticket: it is taken once.
-// - TLS 1.2 sessions (reusable): one value under KeyName("c", key, ":s"),
-//   SET with PX = its remaining usable time; Take is GET (it stays).
-//   A ticket replaces a reusable session (DEL ":s") and a reusable session
-//   replaces the tickets (DEL ":t"), as in MemoryClientSessionStore.
-// - Per peer, a set of the keys stored for it, under KeyName("p", peer), for
-//   RemovePeer.
-// A Put or a Take is one pipelined round trip, never retried blindly (a lost
-// reply loses a ticket, never hands it out twice: RedisClient's Idempotent).
-// The scripts touch keys of the index's hash tag that they derive from its
-// name, undeclared (README, "Single-key commands, and scripts"). Every value is
-// sealed under the fleet key with its name as associated data: a tampered or
-// moved value is refused (counted in Metrics::rejected) and the connection
-// makes a full handshake.
-//
-// Fail-open: when Redis is slow, down or answers garbage, Take finds nothing
-// and Put stores nothing; the connection makes a full handshake. Every call
-// is bounded by the RedisClient's timeout.
-//
-// Best-effort parts (documented, not atomic across the fleet):
-// - Remove of a single-use session deletes its ticket (its index entry stays,
-//   harmless). Remove of a reusable session is GET, compare, DEL.
-// - RemovePeer reads the peer's key set and deletes those keys and the
-//   tickets their indexes name; sessions put concurrently may survive it.
-//   Spent markers stay until they expire (deleting one would let a copy of
-//   its ticket be taken again).
-// - Someone who can delete keys in Redis can delete a spent marker and then
-//   replay a copy of its ticket: single use holds against lost replies,
-//   retries, duplicated entries and re-inserted copies, not against a Redis
-//   writer that deletes markers.
-// - Clear forgets the peers this process stored sessions for (up to
-//   Config::max_tracked_peers); other processes' peers stay until they
-//   expire. Use a fresh namespace prefix or fleet key to drop everything.
-// - evictions() counts the tickets this process trimmed.
-//
-// Neither optional capability (client_session_store.h): counts() and
-// exporter() are null. Counting a shared store would scan Redis, and Redis is
-// the persistence, so ClientSessionCache's counts are unknown (nullopt) and
-// SessionCacheFile::Save over this store refuses rather than write a file
-// with nothing in it.
-//
-// Thread-safe.
+// processes shares through Redis, so that a session one process got resumes
+// in any other while each TLS 1.3 ticket is still used at most once across
+// the fleet. Values are sealed under the fleet key; when Redis fails, Take
+// finds nothing and Put stores nothing (a full handshake). Neither optional
+// capability: counts() and exporter() are null. Layout, single-use argument
+// and best-effort parts: ARCHITECTURE.md, "The fleet: Redis layout and single
+// use". Thread-safe.
 #ifndef TLSESSION_FLEET_REDIS_CLIENT_SESSION_STORE_H_
 #define TLSESSION_FLEET_REDIS_CLIENT_SESSION_STORE_H_
 

@@ -1,35 +1,10 @@
 // RedisServerSessionStore: a ServerSessionStore shared by a fleet of servers
 // through Redis, so that a TLS 1.2 session ID made on one instance resumes on
-// any other (Apache's mod_socache_redis, OpenResty's ssl_session_fetch).
-// TLS 1.3 resumes with tickets only in BoringSSL (no stateful TLS 1.3
-// resumption), so TLS 1.3 fleets share ticket keys instead (TicketKeySync).
-//
-// - Put: the session, sealed under the fleet key with its Redis key name as
-//   associated data, is written with SET name value PX <time to its expiry>,
-//   by a background writer: a full handshake never waits on Redis. It is
-//   also kept in a small in-process LRU that serves repeat hits (the
-//   instance that made a session, resuming it) without Redis.
-// - Get: the LRU, then one GET within the client's short timeout (a few
-//   milliseconds by default). A missing, expired, tampered or moved value is
-//   a miss. Every failure (timeout, refused connection, garbage, back-off)
-//   is a miss too: the handshake goes on as a full one, and never waits past
-//   the timeout. After repeated failures the RedisClient skips Redis for a
-//   back-off period.
-// - Remove: the LRU entry, and a DEL by the background writer.
-// - ClaimEarlyData (0-RTT's single-use check): one SET name 1 NX PX
-//   <ticket lifetime> on the handshake's path, never retried (Idempotent::
-//   kNo: a lost reply cannot tell "claimed" from "claimed before"); "OK"
-//   alone accepts. nil is a replay; a timeout, an error, back-off or any
-//   other reply rejects early data (fail closed), and the handshake still
-//   resumes.
-// - Names: FleetKey::KeyName("s", session_id) and ("ed", ticket digest),
-//   keyed digests; every command names one key (a Redis Cluster proxy can
-//   route each).
-//
-// Redis's own eviction must be allowed to drop these keys when full: set
-// maxmemory and maxmemory-policy volatile-ttl (or allkeys-lru); see README.
-//
-// Thread-safe, as tls/ requires.
+// any other. A handshake never waits past the client's timeout: writes go
+// through a background writer, and every failure is a miss. ClaimEarlyData
+// fails closed. How: ARCHITECTURE.md, "The fleet: Redis layout and single
+// use" ("The server store") and "0-RTT early data". Thread-safe, as tls/
+// requires.
 #ifndef TLSESSION_FLEET_REDIS_SERVER_SESSION_STORE_H_
 #define TLSESSION_FLEET_REDIS_SERVER_SESSION_STORE_H_
 

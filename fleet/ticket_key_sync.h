@@ -1,43 +1,10 @@
-// TicketKeySync: one set of session ticket keys for a whole fleet, kept in
-// step through Redis (HAProxy's tls-ticket-keys, Envoy's session ticket keys,
-// Go's SetSessionTicketKeys; here rotated by the fleet itself).
-//
-// Time is cut into epochs of Config::rotation_period; epoch e's key issues
-// tickets during epoch e. The protocol:
-// - Keys live in Redis one per epoch, under FleetKey::KeyName("tk", epoch),
-//   sealed under the fleet key (the name is the associated data, so a key
-//   cannot be moved to another epoch), with an expiry past their grace.
-// - Exactly one process publishes: the holder of a lease, taken with
-//   SET lease <random id> NX PX <lease> and renewed by its holder (GET, then
-//   PEXPIRE when the value is still its id) on every sync. Each epoch's key
-//   is itself written with SET NX, so even two processes that both believe
-//   they hold the lease (a lease that expired between the GET and the
-//   PEXPIRE) cannot publish two keys for one epoch.
-// - A key is published while the previous epoch runs, and is first loaded
-//   *decrypt-only*: a key issues only from max(start of its epoch, the time
-//   it was published + publish_lead). Every process syncs at least twice
-//   within publish_lead, so by the time any instance issues a ticket under a
-//   new key, every instance can decrypt it.
-// - A key keeps decrypting for Config::grace after it stopped issuing, then
-//   is dropped and wiped (TicketKey wipes itself). Tickets decrypted under a
-//   key that is not the issuing one are renewed (TicketKeyCallback returns
-//   2).
-// - Fail-safe: a process that cannot reach Redis keeps the keys it has (the
-//   issuing key goes on issuing past its epoch, and its grace is counted
-//   from when it stopped); one that starts while Redis is down issues under
-//   a local key until it can load the fleet's.
-// - A value present in Redis that does not open (corrupt, tampered, moved)
-//   is not a key: the holder replaces it (compare-and-set on the value it
-//   read) within one sync, with the key it holds for that epoch, which keeps
-//   its publication time, or a new one; every instance loads it on its next
-//   sync (Metrics::rejected, Metrics::replaced). After Redis lost its data (a
-//   restart without persistence), the lease holder publishes keys for this
-//   epoch and the next again (those it holds, with their publication time,
-//   or new ones); a new key is decrypt-only for the lead like any other, so
-//   processes go on issuing the key they have until every one could load it.
-//
-// Every process of a fleet must use the same rotation_period, publish_lead
-// and fleet key. Thread-safe.
+// TicketKeySync: one set of session ticket keys for a whole fleet, rotated in
+// epochs and kept in step through Redis. A key issues only once every
+// instance could load it, keeps decrypting for a grace period, and a process
+// that cannot reach Redis keeps the keys it has. Every process of a fleet must
+// use the same rotation_period, publish_lead and fleet key. The protocol:
+// ARCHITECTURE.md, "The fleet: Redis layout and single use" ("How ticket keys
+// rotate"). Thread-safe.
 #ifndef TLSESSION_FLEET_TICKET_KEY_SYNC_H_
 #define TLSESSION_FLEET_TICKET_KEY_SYNC_H_
 
