@@ -143,8 +143,10 @@ absl::StatusOr<Credentials> ResolveCredentials(
   if (*netrc) return std::move(**netrc);
   if (IsAnonymous(url.user)) return Credentials("anonymous", "anonymous@");
   if (sources.prompt) {
-    auto typed = sources.prompt(absl::StrCat("Password for ", url.user, "@",
-                                             url.host, ":", url.port, ": "));
+    const bool v6 = url.host.find(':') != std::string::npos;  // "[::1]".
+    auto typed = sources.prompt(
+        absl::StrCat("Password for ", url.user, "@", v6 ? "[" : "", url.host,
+                     v6 ? "]" : "", ":", url.port, ": "));
     if (!typed.ok()) return typed.status();
     if (*typed) return Credentials(url.user, std::move(**typed));
   }

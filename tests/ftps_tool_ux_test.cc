@@ -128,6 +128,27 @@ TEST_P(FtpsToolUxTest, ProgressEndsWithA100PercentLineAndASummary) {
       << put.err;
 }
 
+TEST_P(FtpsToolUxTest, ABatchHasOneOverallLineAndOneSummary) {
+  std::vector<std::string> args = {"--progress=line", "get",
+                                   "--output-dir",    MakeDir("out"),
+                                   "--parallel",      "2"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = absl::StrCat("f", i, ".bin");
+    server_->PutFile(name, std::string(1024, 'a' + i));
+    args.push_back(Url(name));
+  }
+  ToolRun get = Ftps(args, {"COLUMNS=200"});
+  ASSERT_EQ(get.exit_code, kExitOk) << get << get.err;
+  const std::vector<std::string> last = LastLines(get.err);
+  ASSERT_EQ(last.size(), 2u) << get.err;
+  EXPECT_THAT(last[0], ContainsRegex("^\\[3/3\\]  f[0-2]\\.bin  3\\.0 KiB  "))
+      << get.err;
+  EXPECT_THAT(last[1],
+              ContainsRegex("^ftps: 3 ok, 0 failed; 3\\.0 KiB in [0-9.]+ s, "
+                            ".*3 files$"))
+      << get.err;
+}
+
 TEST_P(FtpsToolUxTest, QuietPrintsNothingAndNarrowLinesNeverWrap) {
   server_->PutFile("f.txt", "hello\n");
   ToolRun quiet = Ftps({"-q", "get", Url("f.txt"), Local("f")});
@@ -370,6 +391,61 @@ TEST_P(FtpsToolUxTest, LimitRateStillDeliversWholeFiles) {
   EXPECT_EQ(server_->GetFile("g.bin"), payload);
   ToolRun bad = Ftps({"--limit-rate", "fast", "ls", Url("")});
   EXPECT_EQ(bad.exit_code, kExitUsage) << bad << bad.err;
+}
+
+// ----------------------------------------------------------------- smaller
+
+TEST_P(FtpsToolUxTest, VerboseNormalSessionHasNoWarnings) {
+  server_->PutFile("a.txt", "alpha\n");
+  ToolRun ls = Ftps({"-v", "ls", Url("")});
+  ASSERT_EQ(ls.exit_code, kExitOk) << ls << ls.err;
+  EXPECT_THAT(ls.err, HasSubstr("< 221")) << ls.err;
+  EXPECT_THAT(ls.err, Not(HasSubstr("clean end"))) << ls.err;
+  EXPECT_THAT(ls.err, Not(HasSubstr("close_notify"))) << ls.err;
+  EXPECT_THAT(ls.err, Not(HasSubstr("WARNING"))) << ls.err;
+  EXPECT_THAT(ls.err, Not(HasSubstr("warning"))) << ls.err;
+}
+
+TEST_P(FtpsToolUxTest, LsOfAMissingFolderFailsWithTheReply) {
+  ASSERT_EQ(Ftps({"mkdir", Url("empty")}).exit_code, kExitOk);
+  ToolRun empty = Ftps({"ls", Url("empty")});
+  EXPECT_EQ(empty.exit_code, kExitOk) << empty << empty.err;
+  EXPECT_EQ(empty.output, "");
+  ToolRun missing = Ftps({"ls", Url("no-such-folder")});
+  EXPECT_EQ(missing.exit_code, kExitRefused) << missing << missing.err;
+  EXPECT_THAT(missing.err, ContainsRegex("[45]50")) << missing.err;
+  EXPECT_THAT(missing.err, HasSubstr("no-such-folder")) << missing.err;
+  ToolRun json = Ftps({"--json", "ls", Url("no-such-folder")});
+  EXPECT_EQ(json.exit_code, kExitRefused) << json << json.err;
+}
+
+TEST_P(FtpsToolUxTest, TheWrongSchemeGetsAHint) {
+  FtpServerCase implicit_case = GetParam();
+  implicit_case.implicit_tls = true;
+  auto implicit = FtpServer::Start(implicit_case.Options());
+  ASSERT_TRUE(implicit.ok()) << implicit.status();
+  const std::string implicit_port = absl::StrCat((*implicit)->port());
+  // ftp:// where TLS comes first: no greeting arrives.
+  ToolRun plain =
+      Ftps({"--timeout", "1", "ls",
+            absl::StrCat("ftp://u:pw@localhost:", implicit_port, "/")});
+  EXPECT_EQ(plain.exit_code, kExitConnection) << plain << plain.err;
+  EXPECT_THAT(plain.err, HasSubstr(absl::StrCat(
+                             "localhost:", implicit_port,
+                             ": if it speaks implicit TLS, use ftps://")))
+      << plain.err;
+  // ftps:// where the greeting comes in clear.
+  ToolRun tls = Ftps(
+      {"ls", absl::StrCat("ftps://u:pw@localhost:", server_->port(), "/")});
+  EXPECT_EQ(tls.exit_code, kExitConnection) << tls << tls.err;
+  EXPECT_THAT(tls.err, HasSubstr("use ftp://")) << tls.err;
+}
+
+TEST_P(FtpsToolUxTest, Ipv6AddressesArePrintedInBrackets) {
+  ToolRun r = Ftps({"ls", "ftp://u:pw@[::1]:1/"});
+  EXPECT_EQ(r.exit_code, kExitConnection) << r << r.err;
+  EXPECT_THAT(r.err, HasSubstr("[::1]:1")) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr(" ::1:1"))) << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, FtpsToolUxTest,

@@ -133,8 +133,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::CreateInternal(
   uint16_t port = 0;
   if (fd.valid()) {
     if (absl::StatusOr<Endpoint> peer = PeerEndpoint(fd.get()); peer.ok()) {
-      peer_name =
-          absl::StrCat(name.empty() ? peer->address : name, ":", peer->port);
+      peer_name = HostPort(name.empty() ? peer->address : name, peer->port);
       port = peer->port;
     }
     if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;

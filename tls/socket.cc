@@ -122,8 +122,15 @@ absl::StatusOr<OwnedFd> ConnectTcp(absl::string_view host, uint16_t port,
     return fd;
   }
   freeaddrinfo(res);
-  return absl::UnavailableError(
-      absl::StrCat("cannot connect to ", host, ":", port, ": ", last_error));
+  return absl::UnavailableError(absl::StrCat(
+      "cannot connect to ", HostPort(host, port), ": ", last_error));
+}
+
+std::string HostPort(absl::string_view host, uint16_t port) {
+  if (host.find(':') != absl::string_view::npos) {
+    return absl::StrCat("[", host, "]:", port);
+  }
+  return absl::StrCat(host, ":", port);
 }
 
 static absl::StatusOr<Endpoint> NameOf(int fd, bool peer) {

@@ -21,6 +21,9 @@ struct Endpoint {
   uint16_t port = 0;
 };
 
+// "host:port", an IPv6 address in brackets ("[::1]:21"), as in URLs.
+std::string HostPort(absl::string_view host, uint16_t port);
+
 // Resolves |host| and connects to |port| over TCP within |timeout|, trying
 // each resolved address in turn. The socket has TCP_NODELAY set (small TLS
 // records must not wait for Nagle) and is left in blocking mode.

@@ -27,8 +27,7 @@ absl::StatusOr<std::unique_ptr<TcpStream>> TcpStream::Create(
   absl::StatusOr<Endpoint> local = LocalEndpoint(fd.get());
   if (!local.ok()) return local.status();
   if (absl::Status s = SetNonBlocking(fd.get(), true); !s.ok()) return s;
-  std::string name =
-      absl::StrCat(host.empty() ? peer->address : host, ":", peer->port);
+  std::string name = HostPort(host.empty() ? peer->address : host, peer->port);
   return std::unique_ptr<TcpStream>(
       new TcpStream(std::move(fd), *std::move(peer), *std::move(local),
                     std::move(name), timeout));

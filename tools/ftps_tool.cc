@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -39,6 +40,7 @@
 #include "session/client_session_cache.h"
 #include "session/session_cache_file.h"
 #include "tls/context.h"
+#include "tls/socket.h"
 #include "tools/ftps_batch.h"
 #include "tools/ftps_config.h"
 #include "tools/ftps_destination.h"
@@ -144,6 +146,9 @@ class Tool {
       if (o_.json) return ListJson(c, u.path);
       absl::StatusOr<std::string> text = c.List(u.path);
       if (!text.ok()) return text.status();
+      if (text->empty()) {
+        if (absl::Status s = CheckFolder(c, u.path); !s.ok()) return s;
+      }
       // Line by line, escaped: names are the server's text.
       for (absl::string_view line : absl::StrSplit(*text, '\n')) {
         line = absl::StripSuffix(line, "\r");
@@ -155,6 +160,17 @@ class Tool {
 
   // get URL [LOCAL|DIR|-]: the destination is decided (and checked)
   // before connecting (tools/ftps_destination.h).
+  // After an empty listing of |path|: OK when |path| is a folder (CWD
+  // succeeds), else the server's refusal. vsftpd answers LIST of a missing
+  // path with an empty listing, not an error.
+  static absl::Status CheckFolder(FtpsClient& c, const std::string& path) {
+    if (path.empty()) return absl::OkStatus();
+    absl::Status cwd = c.Cwd(path);
+    if (cwd.ok()) return absl::OkStatus();
+    return WithMessage(
+        cwd, absl::StrCat("ls '", path, "': not a folder: ", cwd.message()));
+  }
+
   // ls --json: MLSD's facts; a server without MLSD (vsftpd) gives names
   // only (NLST).
   absl::Status ListJson(FtpsClient& c, const std::string& path) {
@@ -172,6 +188,9 @@ class Tool {
       }
     }
     if (!entries.ok()) return entries.status();
+    if (entries->empty()) {
+      if (absl::Status s = CheckFolder(c, path); !s.ok()) return s;
+    }
     fputs(ListingJson(*entries).c_str(), stdout);
     return absl::OkStatus();
   }
@@ -572,12 +591,32 @@ class Tool {
     return co;
   }
 
+  // |s|, a failure to connect to |url|, with a hint when the scheme may be
+  // the wrong one: no greeting in time on an ftp:// URL (the port may speak
+  // implicit TLS), a TLS record that is no TLS on an ftps:// URL (the port
+  // may greet in clear).
+  static absl::Status WithSchemeHint(const FtpUrl& url, const absl::Status& s) {
+    const std::string port = HostPort(url.host, url.port);
+    if (!url.implicit_tls && absl::IsDeadlineExceeded(s)) {
+      return WithMessage(
+          s, absl::StrCat(s.message(), " (no FTP greeting from ", port,
+                          ": if it speaks implicit TLS, use ftps://)"));
+    }
+    if (url.implicit_tls && absl::StrContains(s.message(), "WRONG_VERSION")) {
+      return WithMessage(
+          s, absl::StrCat(s.message(), " (", port,
+                          " did not start TLS: if it greets in clear, use "
+                          "ftp://, which secures it with AUTH TLS)"));
+    }
+    return s;
+  }
+
   // Connects to |url|'s server and logs in.
   absl::StatusOr<std::unique_ptr<FtpsClient>> Open(const FtpUrl& url,
                                                    const Credentials& creds) {
     auto client =
         FtpsClient::Connect(url.host, url.port, ClientOptionsFor(url));
-    if (!client.ok()) return client.status();
+    if (!client.ok()) return WithSchemeHint(url, client.status());
     if (auto s = (*client)->Login(creds.user, creds.password); !s.ok()) {
       return s;
     }
@@ -822,12 +861,28 @@ class Tool {
     return b;
   }
 
-  // Runs |jobs| against |url|'s server (Prepare'd), prints the summary,
-  // returns the exit code.
+  // Runs |jobs| against |url|'s server (Prepare'd) with one overall
+  // progress line ("[3/24]", TransferView), prints the summary ("198 ok, 2
+  // failed; 1.2 MiB in 0.4 s, ..."), returns the exit code.
   int RunJobs(const FtpUrl& url, std::vector<BatchJob> jobs,
               std::unique_ptr<FtpsClient> first = nullptr) {
-    BatchResult r = RunBatch(jobs, BatchOptionsFor(url), std::move(first));
-    if (!o_.quiet) Note(BatchSummary(r));
+    TransferView view(ChooseProgressMode(o_.progress, o_.quiet, 2), o_.quiet,
+                      2);
+    view.meter().SetBatch(static_cast<int>(jobs.size()), std::nullopt);
+    view.meter().StartFile("", std::nullopt, 0);  // The clock starts.
+    BatchOptions options = BatchOptionsFor(url);
+    options.job_done = [&view](const BatchJob& job, const absl::Status& s) {
+      view.meter().StartFile(BaseName(job.label), std::nullopt, 0);
+      view.meter().FinishFile(s.ok());
+    };
+    SetView(&view);
+    BatchResult r = RunBatch(jobs, options, std::move(first));
+    SetView(nullptr);
+    view.Finish({}, /*summary=*/false);
+    if (!o_.quiet) {
+      Note(absl::StrCat(BatchSummary(r), "; ",
+                        RenderSummary(view.Summarize({}))));
+    }
     return Finish(r.status);
   }
 
