@@ -1,6 +1,7 @@
 // FtpsClient: an FTPS client (RFC 4217) whose data connections resume the
 // control connection's TLS session, as vsftpd (require_ssl_reuse=YES) and
-// ProFTPD (by default) demand.
+// ProFTPD (by default) demand; data never moves in clear unless the caller
+// allows plaintext.
 //
 //   ClientOptions options;
 //   options.tls_context = *Context::Create(ContextOptions());
@@ -8,39 +9,8 @@
 //   (*ftp)->Login("user", "password");
 //   (*ftp)->DownloadFile("dir/file.bin", "/tmp/file.bin");
 //
-// How sessions are used:
-//  - Explicit (AUTH TLS) or implicit FTPS; never plaintext unless the caller
-//    sets allow_plaintext. PBSZ 0 then PROT P; a server refusing PROT P is an
-//    error, never a transfer in clear.
-//  - The control connection's session is "sticky": it is leased once,
-//    before the first data connection (Connection::LeaseSession; under
-//    TLS 1.3 the client first waits, up to ticket_wait, for the server's
-//    ticket).
-//    Every data connection is made from the same Context, with the same
-//    host name verified, is detached from the session cache, and offers the
-//    lease (Connection::OfferLease; unless reuse_session is off, or the
-//    control connection granted no resumable session). A leased TLS 1.3
-//    ticket never reaches the cache or a cache file, and the lease is held
-//    for the client's life: the hundredth transfer offers it too. Each
-//    transfer records whether it resumed. Under TLS 1.3 the first resumed
-//    data connection's ticket goes to the control connection, and so to
-//    the cache if the control connection ends cleanly: a resumed control
-//    connection gets one ticket, which the lease takes, and without it
-//    every other run with a session cache would start with a full handshake.
-//  - A data connection ends with close_notify both ways (tickets and other
-//    post-handshake messages read first) before the final reply is read, so
-//    servers see a clean TLS shutdown and uploads are not cut by a reset.
-//  - Passive mode tries EPSV, then PASV; the address in a PASV reply is
-//    ignored for the control connection's peer unless trust_pasv_address.
-//  - TCP_NODELAY on every socket and no command a transfer does not need.
-//  - Every byte moves through a Stream (tls/stream.h): a TcpStream before
-//    AUTH TLS and for data in clear, a TLS Connection otherwise, on one code
-//    path. Local files are ftp_adapter/local_file.h's: this class hands
-//    bytes to a Sink and takes them from a Source.
-//  - Every error carries an ErrorCategory (ftp_adapter/error_category.h),
-//    and all text from the server in messages and traces is escaped
-//    (ftp_adapter/printable.h).
-//
+// How it uses sessions, streams and the protocol: ARCHITECTURE.md, "The lease
+// path" and "The ftps tool" ("FtpsClient").
 // An FtpsClient is used by one thread at a time; run several (each with its
 // own control connection) for parallel transfers.
 #ifndef TLSESSION_FTP_ADAPTER_FTPS_CLIENT_H_
